@@ -1,0 +1,84 @@
+"""``Authorization: Token <jwt>`` for the API (the pages use session cookies instead).
+
+Tokens are HS256 JWTs signed with ``SECRET_KEY``, carrying the user's id (not the username, so
+a token stays valid across a username change) and an expiry of ``JWT_TTL``.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from conduit.users.models import User
+
+_SCHEMES = {b"token", b"bearer"}
+_ISSUER = "conduit"
+
+
+def token_for(user: User) -> str:
+    now = datetime.now(UTC)
+    payload = {"sub": str(user.pk), "iat": now, "exp": now + settings.JWT_TTL, "iss": _ISSUER}
+    return jwt.encode(payload, settings.SECRET_KEY, algorithm=settings.JWT_ALGORITHM)
+
+
+def user_id_from_token(token: str) -> int:
+    try:
+        payload = jwt.decode(
+            token,
+            settings.SECRET_KEY,
+            algorithms=[settings.JWT_ALGORITHM],
+            issuer=_ISSUER,
+            options={"require": ["exp", "sub", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise exceptions.AuthenticationFailed("has expired") from None
+    except jwt.InvalidTokenError:
+        raise exceptions.AuthenticationFailed("is invalid") from None
+    try:
+        return int(payload["sub"])
+    except (TypeError, ValueError):
+        raise exceptions.AuthenticationFailed("is invalid") from None
+
+
+class JWTAuthentication(authentication.BaseAuthentication):
+    """Accepts ``Token <jwt>`` (RealWorld's scheme) and ``Bearer <jwt>``.
+
+    No header means anonymous; a header with a bad or expired token is a 401 even where
+    signing in is optional, so a client learns its token is stale instead of silently seeing
+    anonymous data.
+    """
+
+    def authenticate(self, request: Request) -> tuple[User, str] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() not in _SCHEMES:
+            return None
+        if len(header) != 2:  # noqa: PLR2004
+            raise exceptions.AuthenticationFailed("is invalid")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("is invalid") from None
+        user = User.objects.filter(pk=user_id_from_token(token), is_active=True).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed("is invalid")
+        return user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Token realm="api"'
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "conduit.api.authentication.JWTAuthentication"
+    name = "Token"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <jwt>`, with the token from registration or sign-in.",
+        }

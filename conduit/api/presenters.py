@@ -1,0 +1,63 @@
+"""Domain data to RealWorld JSON. Plain dictionaries, not serializers: the shapes are fixed and
+this is the hot path of every list (see ADR 0003)."""
+
+from typing import Any
+
+from conduit.articles.selectors import ArticleData
+from conduit.comments.selectors import CommentData
+from conduit.platform.timefmt import iso_ms
+from conduit.profiles.selectors import Profile
+from conduit.users.models import User
+
+
+def user_json(user: User, token: str) -> dict[str, Any]:
+    return {
+        "user": {
+            "email": user.email,
+            "token": token,
+            "username": user.username,
+            "bio": user.bio,
+            "image": user.image,
+        }
+    }
+
+
+def profile_json(profile: Profile) -> dict[str, Any]:
+    return {"profile": dict(profile)}
+
+
+def article_dict(article: ArticleData) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "slug": article["slug"],
+        "title": article["title"],
+        "description": article["description"],
+    }
+    if "body" in article:
+        data["body"] = article["body"]
+    data.update(
+        tagList=article["tagList"],
+        createdAt=iso_ms(article["createdAt"]),
+        updatedAt=iso_ms(article["updatedAt"]),
+        favorited=article["favorited"],
+        favoritesCount=article["favoritesCount"],
+        author=dict(article["author"]),
+    )
+    return data
+
+
+def article_json(article: ArticleData) -> dict[str, Any]:
+    return {"article": article_dict(article)}
+
+
+def articles_json(articles: list[ArticleData], count: int) -> dict[str, Any]:
+    return {"articles": [article_dict(a) for a in articles], "articlesCount": count}
+
+
+def comment_dict(comment: CommentData) -> dict[str, Any]:
+    return {
+        "id": comment["id"],
+        "createdAt": iso_ms(comment["createdAt"]),
+        "updatedAt": iso_ms(comment["updatedAt"]),
+        "body": comment["body"],
+        "author": dict(comment["author"]),
+    }

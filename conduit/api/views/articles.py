@@ -1,0 +1,164 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from conduit.api import docs, inputs
+from conduit.api.presenters import article_json, articles_json
+from conduit.api.views.base import ConduitView, SignedInView, page_params
+from conduit.articles import selectors, services
+
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "limit", OpenApiTypes.INT, description="Items per page: default 20, at most 100."
+    ),
+    OpenApiParameter("offset", OpenApiTypes.INT, description="Items to skip: default 0."),
+]
+
+
+def _filter_param(request: Request, name: str) -> str | None:
+    return request.query_params.get(name) or None
+
+
+class ArticlesView(ConduitView):
+    @extend_schema(
+        operation_id="GetArticles",
+        summary="Get recent articles globally",
+        tags=["Articles"],
+        parameters=[
+            OpenApiParameter("tag", str, description="Filter by tag"),
+            OpenApiParameter("author", str, description="Filter by author (username)"),
+            OpenApiParameter("favorited", str, description="Filter by favorites of a user"),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: docs.MultipleArticlesResponse, **docs.errors(401, 422)},
+    )
+    def get(self, request: Request) -> Response:
+        limit, offset = page_params(request)
+        page = selectors.article_list(
+            viewer_id=self.viewer_id(request),
+            tag=_filter_param(request, "tag"),
+            author=_filter_param(request, "author"),
+            favorited=_filter_param(request, "favorited"),
+            limit=limit,
+            offset=offset,
+        )
+        return Response(articles_json(page.articles, page.count))
+
+    @extend_schema(
+        operation_id="CreateArticle",
+        summary="Create an article",
+        tags=["Articles"],
+        request=inputs.NewArticleRequest,
+        responses={201: docs.SingleArticleResponse, **docs.errors(401, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        data = inputs.parse(inputs.NewArticleRequest, request.data)
+        user = self.signed_in(request)
+        article = services.article_create(
+            author=user,
+            title=data.get("title"),
+            description=data.get("description"),
+            body=data.get("body"),
+            tags=data.get("tagList"),
+        )
+        return Response(
+            article_json(selectors.article_get(slug=article.slug, viewer_id=user.pk)),
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class FeedView(SignedInView):
+    @extend_schema(
+        operation_id="GetArticlesFeed",
+        summary="Get recent articles from users you follow",
+        tags=["Articles"],
+        parameters=PAGE_PARAMETERS,
+        responses={200: docs.MultipleArticlesResponse, **docs.errors(401, 422)},
+    )
+    def get(self, request: Request) -> Response:
+        limit, offset = page_params(request)
+        page = selectors.article_feed(
+            viewer_id=self.signed_in(request).pk, limit=limit, offset=offset
+        )
+        return Response(articles_json(page.articles, page.count))
+
+
+class ArticleView(ConduitView):
+    @extend_schema(
+        operation_id="GetArticle",
+        summary="Get an article",
+        tags=["Articles"],
+        responses={200: docs.SingleArticleResponse, **docs.errors(401, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(
+            article_json(selectors.article_get(slug=slug, viewer_id=self.viewer_id(request)))
+        )
+
+    @extend_schema(
+        operation_id="UpdateArticle",
+        summary="Update an article",
+        tags=["Articles"],
+        request=inputs.UpdateArticleRequest,
+        responses={200: docs.SingleArticleResponse, **docs.errors(401, 403, 404, 422)},
+    )
+    def put(self, request: Request, slug: str) -> Response:
+        user = self.signed_in(request)
+        article = selectors.article_get_for_write(slug=slug)
+        data = inputs.parse(inputs.UpdateArticleRequest, request.data)
+        fields = set(data)
+        tags = data.pop("tagList", None)
+        article = services.article_update(
+            article=article, editor=user, tags=tags, fields=fields, **data
+        )
+        return Response(article_json(selectors.article_get(slug=article.slug, viewer_id=user.pk)))
+
+    @extend_schema(
+        operation_id="DeleteArticle",
+        summary="Delete an article",
+        tags=["Articles"],
+        responses={204: None, **docs.errors(401, 403, 404)},
+    )
+    def delete(self, request: Request, slug: str) -> Response:
+        article = selectors.article_get_for_write(slug=slug)
+        services.article_delete(article=article, user=self.signed_in(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FavoriteView(SignedInView):
+    @extend_schema(
+        operation_id="CreateArticleFavorite",
+        summary="Favorite an article",
+        tags=["Favorites"],
+        request=None,
+        responses={200: docs.SingleArticleResponse, **docs.errors(401, 404, 422)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        user = self.signed_in(request)
+        services.favorite_add(user=user, article=selectors.article_get_for_write(slug=slug))
+        return Response(article_json(selectors.article_get(slug=slug, viewer_id=user.pk)))
+
+    @extend_schema(
+        operation_id="DeleteArticleFavorite",
+        summary="Unfavorite an article",
+        tags=["Favorites"],
+        responses={200: docs.SingleArticleResponse, **docs.errors(401, 404, 422)},
+    )
+    def delete(self, request: Request, slug: str) -> Response:
+        user = self.signed_in(request)
+        services.favorite_remove(user=user, article=selectors.article_get_for_write(slug=slug))
+        return Response(article_json(selectors.article_get(slug=slug, viewer_id=user.pk)))
+
+
+class TagsView(ConduitView):
+    @extend_schema(
+        operation_id="GetTags",
+        summary="Get tags",
+        tags=["Tags"],
+        responses={200: docs.TagsResponse},
+        auth=[],
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"tags": selectors.tag_list()})

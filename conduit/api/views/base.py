@@ -1,0 +1,62 @@
+from typing import Any
+
+from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from conduit.platform.exceptions import InvalidInput
+from conduit.users.models import User
+
+
+class AuthenticatedWrites(BasePermission):
+    """Anyone may read; writing needs a signed-in user."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in SAFE_METHODS or bool(request.user and request.user.is_authenticated)
+
+
+class ConduitView(APIView):
+    """Base of the API views: reads for anyone, writes signed-in (views may tighten this)."""
+
+    permission_classes = [AuthenticatedWrites]
+
+    def viewer(self, request: Request) -> User | None:
+        user = request.user
+        return user if isinstance(user, User) else None
+
+    def viewer_id(self, request: Request) -> int | None:
+        user = self.viewer(request)
+        return user.pk if user is not None else None
+
+    def signed_in(self, request: Request) -> User:
+        user = self.viewer(request)
+        assert user is not None, "permission classes let an anonymous user through"  # noqa: S101
+        return user
+
+
+class SignedInView(ConduitView):
+    permission_classes = [IsAuthenticated]
+
+
+def _int_param(request: Request, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput.field(name, "must be an integer") from None
+    if value < minimum:
+        raise InvalidInput.field(name, f"must be at least {minimum}")
+    if value > maximum:
+        raise InvalidInput.field(name, f"must be at most {maximum}")
+    return value
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    """``(limit, offset)`` from the query string. ``limit`` above the maximum page size is capped
+    rather than refused; anything that is not a number in range is a 422."""
+    limit = _int_param(request, "limit", default=20, minimum=1, maximum=2**31 - 1)
+    offset = _int_param(request, "offset", default=0, minimum=0, maximum=settings.API_MAX_OFFSET)
+    return min(limit, settings.API_MAX_PAGE_SIZE), offset

@@ -1,0 +1,46 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from conduit.api import docs
+from conduit.api.presenters import profile_json
+from conduit.api.views.base import ConduitView, SignedInView
+from conduit.profiles import selectors, services
+from conduit.users.selectors import user_get_by_username
+
+
+class ProfileView(ConduitView):
+    @extend_schema(
+        operation_id="GetProfileByUsername",
+        summary="Get a profile",
+        tags=["Profile"],
+        responses={200: docs.ProfileResponse, **docs.errors(401, 404)},
+    )
+    def get(self, request: Request, username: str) -> Response:
+        profile = selectors.profile_get(username=username, viewer_id=self.viewer_id(request))
+        return Response(profile_json(profile))
+
+
+class FollowView(SignedInView):
+    @extend_schema(
+        operation_id="FollowUserByUsername",
+        summary="Follow a user",
+        tags=["Profile"],
+        request=None,
+        responses={200: docs.ProfileResponse, **docs.errors(401, 404, 422)},
+    )
+    def post(self, request: Request, username: str) -> Response:
+        viewer = self.signed_in(request)
+        services.follow_add(follower=viewer, followee=user_get_by_username(username))
+        return Response(profile_json(selectors.profile_get(username=username, viewer_id=viewer.pk)))
+
+    @extend_schema(
+        operation_id="UnfollowUserByUsername",
+        summary="Unfollow a user",
+        tags=["Profile"],
+        responses={200: docs.ProfileResponse, **docs.errors(401, 404, 422)},
+    )
+    def delete(self, request: Request, username: str) -> Response:
+        viewer = self.signed_in(request)
+        services.follow_remove(follower=viewer, followee=user_get_by_username(username))
+        return Response(profile_json(selectors.profile_get(username=username, viewer_id=viewer.pk)))

@@ -1,0 +1,70 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from conduit.api import docs, inputs
+from conduit.api.authentication import token_for
+from conduit.api.presenters import user_json
+from conduit.api.views.base import ConduitView, SignedInView
+from conduit.users import services
+
+
+class RegistrationView(ConduitView):
+    permission_classes = []
+
+    @extend_schema(
+        operation_id="CreateUser",
+        summary="Register a new user",
+        tags=["User and Authentication"],
+        request=inputs.NewUserRequest,
+        responses={201: docs.UserResponse, **docs.errors(409, 422)},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        data = inputs.parse(inputs.NewUserRequest, request.data)
+        user = services.user_register(
+            username=data.get("username"), email=data.get("email"), password=data.get("password")
+        )
+        return Response(user_json(user, token_for(user)), status=status.HTTP_201_CREATED)
+
+
+class LoginView(ConduitView):
+    permission_classes = []
+
+    @extend_schema(
+        operation_id="Login",
+        summary="Existing user login",
+        tags=["User and Authentication"],
+        request=inputs.LoginUserRequest,
+        responses={200: docs.UserResponse, **docs.errors(401, 422)},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        data = inputs.parse(inputs.LoginUserRequest, request.data)
+        user = services.user_authenticate(email=data.get("email"), password=data.get("password"))
+        return Response(user_json(user, token_for(user)))
+
+
+class CurrentUserView(SignedInView):
+    @extend_schema(
+        operation_id="GetCurrentUser",
+        summary="Get current user",
+        tags=["User and Authentication"],
+        responses={200: docs.UserResponse, **docs.errors(401)},
+    )
+    def get(self, request: Request) -> Response:
+        user = self.signed_in(request)
+        return Response(user_json(user, request.auth or token_for(user)))
+
+    @extend_schema(
+        operation_id="UpdateCurrentUser",
+        summary="Update current user",
+        tags=["User and Authentication"],
+        request=inputs.UpdateUserRequest,
+        responses={200: docs.UserResponse, **docs.errors(401, 409, 422)},
+    )
+    def put(self, request: Request) -> Response:
+        data = inputs.parse(inputs.UpdateUserRequest, request.data)
+        user = services.user_update(user=self.signed_in(request), fields=set(data), **data)
+        return Response(user_json(user, token_for(user)))

@@ -1,0 +1,232 @@
+"""Reads of articles and tags. Every list is one query for the page (author, tags, counters and
+the viewer's flags included) plus one to resolve the filter and its maintained count: the number
+of queries never depends on the page size, and nothing runs ``COUNT(*)`` over articles or favorites.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, QuerySet, Sum, Value
+
+from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
+from conduit.platform.exceptions import NotFound
+from conduit.profiles.models import Follow
+from conduit.profiles.selectors import Profile, following_expression
+from conduit.users.models import User
+
+TAGS_LIST_MAX = 1_000
+# Combined filters (e.g. tag and author) have no counter; their count is exact up to this many.
+COMBINED_COUNT_MAX = 10_000
+
+
+class ArticleData(TypedDict, total=False):
+    id: int
+    slug: str
+    title: str
+    description: str
+    body: str
+    tagList: list[str]
+    createdAt: datetime
+    updatedAt: datetime
+    favorited: bool
+    favoritesCount: int
+    author: Profile
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    articles: list[ArticleData]
+    count: int
+
+
+_CARD_FIELDS = (
+    "id",
+    "slug",
+    "title",
+    "description",
+    "tag_list",
+    "created_at",
+    "updated_at",
+    "favorites_count",
+    "author__username",
+    "author__bio",
+    "author__image",
+    "favorited",
+    "following",
+)
+
+
+def _with_viewer_flags(qs: QuerySet[Article], viewer_id: int | None) -> QuerySet[Article]:
+    favorited = (
+        Exists(Favorite.objects.filter(user_id=viewer_id, article_id=OuterRef("pk")))
+        if viewer_id is not None
+        else Value(False)
+    )
+    return qs.annotate(
+        favorited=favorited, following=following_expression(viewer_id, "author_id")
+    )
+
+
+def _to_data(row: dict[str, Any], *, with_body: bool) -> ArticleData:
+    data = ArticleData(
+        id=row["id"],
+        slug=row["slug"],
+        title=row["title"],
+        description=row["description"],
+        tagList=list(row["tag_list"] or []),
+        createdAt=row["created_at"],
+        updatedAt=row["updated_at"],
+        favorited=bool(row["favorited"]),
+        favoritesCount=row["favorites_count"],
+        author=Profile(
+            username=row["author__username"],
+            bio=row["author__bio"],
+            image=row["author__image"],
+            following=bool(row["following"]),
+        ),
+    )
+    if with_body:
+        data["body"] = row["body"]
+    return data
+
+
+def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
+    row = (
+        _with_viewer_flags(Article.objects.filter(slug=slug), viewer_id)
+        .values(*_CARD_FIELDS, "body")
+        .first()
+    )
+    if row is None:
+        raise NotFound("article")
+    return _to_data(row, with_body=True)
+
+
+def article_get_for_write(*, slug: str) -> Article:
+    """The article row itself, for a write service to act on."""
+    article = Article.objects.filter(slug=slug).only("id", "author_id", "slug").first()
+    if article is None:
+        raise NotFound("article")
+    return article
+
+
+def _page(
+    qs: QuerySet[Article], viewer_id: int | None, *, offset: int = 0, limit: int
+) -> list[ArticleData]:
+    rows = _with_viewer_flags(qs, viewer_id).order_by("-id").values(*_CARD_FIELDS)
+    return [_to_data(row, with_body=False) for row in rows[offset : offset + limit]]
+
+
+def _ids_newest_first(qs: QuerySet[Any], column: str, offset: int, limit: int) -> QuerySet[Any]:
+    return qs.order_by(f"-{column}").values(column)[offset : offset + limit]
+
+
+def article_list(
+    *,
+    viewer_id: int | None,
+    tag: str | None = None,
+    author: str | None = None,
+    favorited: str | None = None,
+    limit: int,
+    offset: int,
+) -> ArticlePage:
+    """Articles newest first, optionally filtered by tag, author username or favoriting username."""
+    filters = [f for f in (tag, author, favorited) if f is not None]
+    if len(filters) > 1:
+        return _article_list_combined(
+            viewer_id=viewer_id, tag=tag, author=author, favorited=favorited,
+            limit=limit, offset=offset,
+        )
+    if tag is not None:
+        tag_row = Tag.objects.filter(name=tag).values("id", "articles_count").first()
+        if tag_row is None:
+            return ArticlePage([], 0)
+        ids = _ids_newest_first(
+            ArticleTag.objects.filter(tag_id=tag_row["id"]), "article_id", offset, limit
+        )
+        return ArticlePage(
+            _page(Article.objects.filter(id__in=ids), viewer_id, limit=limit),
+            tag_row["articles_count"],
+        )
+    if author is not None:
+        user_row = _user_counts(author)
+        if user_row is None:
+            return ArticlePage([], 0)
+        qs = Article.objects.filter(author_id=user_row["id"])
+        return ArticlePage(
+            _page(qs, viewer_id, offset=offset, limit=limit), user_row["articles_count"]
+        )
+    if favorited is not None:
+        user_row = _user_counts(favorited)
+        if user_row is None:
+            return ArticlePage([], 0)
+        ids = _ids_newest_first(
+            Favorite.objects.filter(user_id=user_row["id"]), "article_id", offset, limit
+        )
+        return ArticlePage(
+            _page(Article.objects.filter(id__in=ids), viewer_id, limit=limit),
+            user_row["favorites_count"],
+        )
+    count = (
+        SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values_list("value", flat=True).first()
+    )
+    return ArticlePage(
+        _page(Article.objects.all(), viewer_id, offset=offset, limit=limit), count or 0
+    )
+
+
+def _user_counts(username: str) -> dict[str, int] | None:
+    return (
+        User.objects.filter(username__lower=username.lower())
+        .values("id", "articles_count", "favorites_count")
+        .first()
+    )
+
+
+def _article_list_combined(
+    *,
+    viewer_id: int | None,
+    tag: str | None,
+    author: str | None,
+    favorited: str | None,
+    limit: int,
+    offset: int,
+) -> ArticlePage:
+    """Two or more filters at once. No counter covers an intersection, so the count is taken from
+    a bounded scan of matching ids (exact up to ``COMBINED_COUNT_MAX``)."""
+    qs = Article.objects.all()
+    if tag is not None:
+        qs = qs.filter(tag_links__tag__name=tag)
+    if author is not None:
+        qs = qs.filter(author__username__lower=author.lower())
+    if favorited is not None:
+        qs = qs.filter(
+            favorites__user__in=User.objects.filter(username__lower=favorited.lower())
+        )
+    count = len(qs.order_by().values_list("id", flat=True)[:COMBINED_COUNT_MAX])
+    return ArticlePage(_page(qs, viewer_id, offset=offset, limit=limit), count)
+
+
+def article_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
+    """Articles by the authors ``viewer_id`` follows, newest first. The count is the sum of those
+    authors' maintained article counters."""
+    followed = Follow.objects.filter(follower_id=viewer_id).values("followee_id")
+    count = (
+        User.objects.filter(pk__in=followed).aggregate(total=Sum("articles_count"))["total"] or 0
+    )
+    qs = Article.objects.filter(author_id__in=followed)
+    return ArticlePage(_page(qs, viewer_id, offset=offset, limit=limit), count)
+
+
+def tag_list() -> list[str]:
+    """Tags in use, most used first (at most ``TAGS_LIST_MAX``)."""
+    return list(
+        Tag.objects.filter(articles_count__gt=0)
+        .order_by("-articles_count", "name")
+        .values_list("name", flat=True)[:TAGS_LIST_MAX]
+    )
+
+
+def max_page_size() -> int:
+    return int(settings.API_MAX_PAGE_SIZE)

@@ -1,0 +1,67 @@
+"""Reads of comments: one query for a whole thread, the viewer's ``following`` flag included."""
+
+from datetime import datetime
+from typing import Any, TypedDict
+
+from conduit.comments.models import Comment
+from conduit.platform.exceptions import NotFound
+from conduit.profiles.selectors import Profile, following_expression
+
+COMMENTS_PER_ARTICLE_MAX = 500
+
+_FIELDS = (
+    "id",
+    "body",
+    "created_at",
+    "updated_at",
+    "author__username",
+    "author__bio",
+    "author__image",
+    "following",
+)
+
+
+class CommentData(TypedDict):
+    id: int
+    body: str
+    createdAt: datetime
+    updatedAt: datetime
+    author: Profile
+
+
+def _to_data(row: dict[str, Any]) -> CommentData:
+    return CommentData(
+        id=row["id"],
+        body=row["body"],
+        createdAt=row["created_at"],
+        updatedAt=row["updated_at"],
+        author=Profile(
+            username=row["author__username"],
+            bio=row["author__bio"],
+            image=row["author__image"],
+            following=bool(row["following"]),
+        ),
+    )
+
+
+def comment_list(*, article_id: int, viewer_id: int | None) -> list[CommentData]:
+    """The article's comments, newest first (the newest ``COMMENTS_PER_ARTICLE_MAX``)."""
+    rows = (
+        Comment.objects.filter(article_id=article_id)
+        .annotate(following=following_expression(viewer_id, "author_id"))
+        .order_by("-id")
+        .values(*_FIELDS)[:COMMENTS_PER_ARTICLE_MAX]
+    )
+    return [_to_data(row) for row in rows]
+
+
+def comment_get(*, comment_id: int, viewer_id: int | None) -> CommentData:
+    row = (
+        Comment.objects.filter(pk=comment_id)
+        .annotate(following=following_expression(viewer_id, "author_id"))
+        .values(*_FIELDS)
+        .first()
+    )
+    if row is None:
+        raise NotFound("comment")
+    return _to_data(row)

@@ -1,0 +1,116 @@
+"""Writes for accounts: registration, sign-in and profile updates."""
+
+from functools import cache
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, transaction
+
+from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
+from conduit.platform.validation import Checker
+from conduit.users import validators
+from conduit.users.models import User
+from conduit.users.selectors import email_taken, user_find_by_email, username_taken
+
+TAKEN = "has already been taken"
+
+
+
+@cache
+def _dummy_password_hash() -> str:
+    """Checked against when the email is unknown, so that a wrong email costs as much time as a
+    wrong password and response times do not reveal which accounts exist."""
+    return make_password("conduit-timing-equaliser")
+
+
+def _raise_taken(*, username: str | None, email: str | None, exclude_pk: int | None) -> None:
+    checker = Checker()
+    if username is not None and username_taken(username, exclude_pk=exclude_pk):
+        checker.add("username", TAKEN)
+    if email is not None and email_taken(email, exclude_pk=exclude_pk):
+        checker.add("email", TAKEN)
+    if checker.errors:
+        raise AlreadyExists(checker.errors)
+
+
+def user_register(*, username: str | None, email: str | None, password: str | None) -> User:
+    checker = Checker()
+    username = validators.check_username(checker, username, required=True)
+    email = validators.check_email(checker, email, required=True)
+    password = validators.check_password(checker, password, required=True)
+    checker.raise_if_any()
+    assert username is not None and email is not None and password is not None  # noqa: S101
+
+    _raise_taken(username=username, email=email, exclude_pk=None)
+    user = User(username=username, email=email)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        # A concurrent registration took the name or email between the check and the insert:
+        # the unique indexes decided, so report it like the check above would have.
+        _raise_taken(username=username, email=email, exclude_pk=None)
+        raise AlreadyExists.field("username", TAKEN) from None
+    return user
+
+
+def user_authenticate(*, email: str | None, password: str | None) -> User:
+    checker = Checker()
+    email = checker.text("email", email, max_length=254)
+    password = checker.text("password", password, max_length=1024, strip=False)
+    checker.raise_if_any()
+    assert email is not None and password is not None  # noqa: S101
+
+    user = user_find_by_email(email)
+    if user is None or not user.is_active:
+        check_password(password, _dummy_password_hash())
+        raise InvalidCredentials
+    if not user.check_password(password):  # also upgrades an outdated hash on success
+        raise InvalidCredentials
+    return user
+
+
+def user_update(
+    *,
+    user: User,
+    email: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    bio: str | None = None,
+    image: str | None = None,
+    fields: set[str],
+) -> User:
+    """Update the given ``fields`` of ``user``; a field in ``fields`` whose value is None or
+    empty is cleared (bio, image) or rejected (email, username, password)."""
+    checker = Checker()
+    changes: dict[str, str | None] = {}
+    if "username" in fields:
+        changes["username"] = validators.check_username(checker, username, required=True)
+    if "email" in fields:
+        changes["email"] = validators.check_email(checker, email, required=True)
+    if "password" in fields:
+        changes["password"] = validators.check_password(checker, password, required=True)
+    if "bio" in fields:
+        changes["bio"] = validators.check_bio(checker, bio) or None
+    if "image" in fields:
+        changes["image"] = validators.check_image(checker, image) or None
+    checker.raise_if_any()
+
+    _raise_taken(username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk)
+    new_password = changes.pop("password", None)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if new_password:
+        user.set_password(new_password)
+    update_fields = [*changes, *(["password"] if new_password else [])]
+    if update_fields:
+        try:
+            with transaction.atomic():
+                user.save(update_fields=update_fields)
+        except IntegrityError:
+            user.refresh_from_db()
+            _raise_taken(
+                username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk
+            )
+            raise AlreadyExists.field("username", TAKEN) from None
+    return user

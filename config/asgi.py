@@ -1,0 +1,9 @@
+"""ASGI entry point, for servers that speak ASGI. Conduit serves WSGI by default (see ADR 0002)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+application = get_asgi_application()

@@ -1,0 +1,18 @@
+"""Settings for the test suite: the real settings with test-only speed-ups.
+
+``DATABASE_URL`` picks the database exactly as in production (``make test`` starts PostgreSQL and
+sets it; unset means SQLite). Only the password hasher is swapped: Argon2 is deliberately slow, and
+one test checks the production hasher separately.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+
+from config.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,9 @@
+"""WSGI entry point: what granian (and any WSGI server) imports."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+application = get_wsgi_application()
