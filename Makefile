@@ -1,0 +1,53 @@
+# Conduit: `make run` serves the embedded default, `make test` runs the whole suite.
+# Every value below can be overridden from the environment, e.g. `PORT=9000 make run`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_COMPILE_BYTECODE := 1
+export UV_LINK_MODE := copy
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+# uv: the one on PATH, else a private copy installed from PyPI into .tools/.
+UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+# Python 3.13: pyenv's build when there is one (its shims exit 127 unless selected), else PATH.
+PYTHON313 ?= $(or $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null),python3.13)
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help install run test lint stack bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON313)
+	@touch $@
+
+install: $(VENV)/.synced ## install uv and the locked dependencies into .venv
+
+run: install ## serve the site and API on http://$(HOST):$(PORT) (SQLite, demo data)
+	@bash tools/run.sh
+
+test: install ## lint, type-check and run every test (PostgreSQL, then SQLite)
+	@bash tools/test.sh
+
+lint: install ## ruff, mypy and the migrations check only
+	@bash tools/test.sh --lint-only
+
+stack: ## the full one-machine topology (not built yet: issue 6)
+	@echo "make stack is not built yet: see issue 6 (docs/roadmap.md)"; exit 2
+
+bench: ## the load benchmarks (not built yet: issue 7)
+	@echo "make bench is not built yet: see issue 7 (docs/roadmap.md)"; exit 2
+
+clean: ## remove the virtualenv and local state under var/
+	rm -rf $(VENV) .tools var/conduit.sqlite3* var/static

@@ -1,0 +1,70 @@
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from conduit.api.authentication import token_for
+from conduit.users.models import User
+from tests.factories import UserFactory
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``pg`` tests need PostgreSQL; on SQLite they are skipped with the reason, never silently.
+    ``make test`` runs them on PostgreSQL and deselects them (``-m "not pg"``) on SQLite."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: run `make test` or set DATABASE_URL")
+    for item in items:
+        if "pg" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _expected_database() -> None:
+    """``make test`` says which database each pass must run on, so a misconfigured run fails
+    instead of quietly testing SQLite twice."""
+    expected = os.environ.get("CONDUIT_EXPECT_DB")
+    if expected:
+        assert connection.vendor == expected, f"tests ran on {connection.vendor}, not {expected}"
+
+
+@pytest.fixture
+def api() -> APIClient:
+    """An anonymous API client."""
+    return APIClient()
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], APIClient]:
+    """``client_for(user)``: an API client that sends ``Authorization: Token <jwt>``."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def auth_api(user: User, client_for: Callable[[User], APIClient]) -> APIClient:
+    return client_for(user)
+
+
+@pytest.fixture
+def capture_sql() -> Callable[[], CaptureQueriesContext]:
+    @contextmanager
+    def capture() -> Iterator[CaptureQueriesContext]:
+        with CaptureQueriesContext(connection) as ctx:
+            yield ctx
+
+    return capture  # type: ignore[return-value]

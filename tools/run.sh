@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: the embedded default (SQLite under var/, in-process cache, inline tasks) served by
+# granian, the production app server (ADR 0002), with demo data loaded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+mkdir -p var
+
+# A secret made once per checkout and kept under var/ (never committed), so that sessions and
+# tokens survive restarts without anyone having to invent a key.
+if [[ -z "${SECRET_KEY:-}" ]]; then
+    if [[ ! -s var/secret_key ]]; then
+        (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key)
+    fi
+    SECRET_KEY=$(cat var/secret_key)
+    export SECRET_KEY
+fi
+
+if ! python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('$HOST', $PORT)) == 0)"; then
+    echo "port $PORT on $HOST is already in use: stop what runs there, or run PORT=<free port> make run" >&2
+    exit 1
+fi
+
+PY=.venv/bin/python
+$PY manage.py migrate --noinput
+$PY manage.py collectstatic --noinput --verbosity 0
+$PY manage.py seed_demo
+
+echo
+echo "Conduit is serving on http://$HOST:$PORT  (API: http://$HOST:$PORT/api/articles, docs: http://$HOST:$PORT/api/docs)"
+echo "Press Ctrl-C to stop."
+exec .venv/bin/granian --interface wsgi \
+    --host "$HOST" --port "$PORT" \
+    --workers "${WEB_WORKERS:-2}" --blocking-threads "${WEB_THREADS:-4}" \
+    --no-ws --respawn-failed-workers --workers-kill-timeout 30 \
+    --log-level "${GRANIAN_LOG_LEVEL:-warning}" \
+    config.wsgi:application
