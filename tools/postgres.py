@@ -86,8 +86,19 @@ def start(data_dir: Path, port: int, fast: bool) -> str:
         shutil.chown(data_dir, "postgres", "postgres")
         shutil.chown(pgdata, "postgres", "postgres")
     subprocess.run(
-        as_postgres([str(PG_BIN / "initdb"), "-D", str(pgdata), "-U", "postgres",
-                     "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+        as_postgres(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -95,15 +106,19 @@ def start(data_dir: Path, port: int, fast: bool) -> str:
     if not port_is_free(port):
         sys.exit(f"port {port} is taken")
     options = [
-        "-c", f"port={port}",
-        "-c", "listen_addresses=127.0.0.1",
-        "-c", f"unix_socket_directories={data_dir}",
-        "-c", "max_connections=200",
-        "-c", "shared_buffers=256MB",
+        "-c",
+        f"port={port}",
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        f"unix_socket_directories={data_dir}",
+        "-c",
+        "max_connections=200",
+        "-c",
+        "shared_buffers=256MB",
     ]
     if fast:  # a test database that is thrown away: durability buys nothing
-        options += ["-c", "fsync=off", "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off"]
+        options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the server process
     proc = subprocess.Popen(
         as_postgres([str(PG_BIN / "postgres"), "-D", str(pgdata), *options]),
@@ -113,9 +128,12 @@ def start(data_dir: Path, port: int, fast: bool) -> str:
     )
     pid_file.write_text(str(proc.pid))
     deadline = time.monotonic() + 30
-    while subprocess.run(
-        [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"], check=False
-    ).returncode != 0:
+    while (
+        subprocess.run(
+            [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"], check=False
+        ).returncode
+        != 0
+    ):
         if proc.poll() is not None or time.monotonic() > deadline:
             sys.exit(f"PostgreSQL did not start; see {data_dir / 'server.log'}")
         time.sleep(0.1)

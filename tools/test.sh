@@ -11,7 +11,7 @@ step "ruff"
 ruff check .
 ruff format --check .
 step "mypy"
-mypy .
+mypy
 step "migrations are up to date"
 DEBUG=true python manage.py makemigrations --check --dry-run --verbosity 1
 

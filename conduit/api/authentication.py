@@ -56,7 +56,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() not in _SCHEMES:
             return None
-        if len(header) != 2:  # noqa: PLR2004
+        if len(header) != 2:
             raise exceptions.AuthenticationFailed("is invalid")
         try:
             token = header[1].decode("ascii")

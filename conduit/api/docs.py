@@ -37,11 +37,11 @@ class ArticlePreview(Base):
     slug = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()
-    tagList = serializers.ListField(child=serializers.CharField())  # noqa: N815
-    createdAt = serializers.DateTimeField()  # noqa: N815
-    updatedAt = serializers.DateTimeField()  # noqa: N815
+    tagList = serializers.ListField(child=serializers.CharField())
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
     favorited = serializers.BooleanField()
-    favoritesCount = serializers.IntegerField()  # noqa: N815
+    favoritesCount = serializers.IntegerField()
     author = Profile()
 
 
@@ -55,13 +55,13 @@ class SingleArticleResponse(Base):
 
 class MultipleArticlesResponse(Base):
     articles = ArticlePreview(many=True)
-    articlesCount = serializers.IntegerField()  # noqa: N815
+    articlesCount = serializers.IntegerField()
 
 
 class Comment(Base):
     id = serializers.IntegerField()
-    createdAt = serializers.DateTimeField()  # noqa: N815
-    updatedAt = serializers.DateTimeField()  # noqa: N815
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
     body = serializers.CharField()
     author = Profile()
 
@@ -83,7 +83,8 @@ class GenericErrorBody(Base):
 
 
 class GenericErrorModel(Base):
-    errors = GenericErrorBody(
+    # Named like RealWorld's field; it shadows Serializer.errors, harmless for a docs-only class.
+    errors = GenericErrorBody(  # type: ignore[assignment]
         help_text="Always has `body`; field-keyed messages (e.g. `title`) may sit beside it."
     )
 

@@ -82,7 +82,7 @@ class NewArticle(serializers.Serializer[dict[str, Any]]):
     title = StrictCharField(help_text="Required; at most 200 characters.")
     description = StrictCharField(help_text="Required; at most 1,000 characters.")
     body = StrictCharField(help_text="Required; Markdown, at most 100,000 characters.")
-    tagList = TagListField(help_text="At most 10 tags of at most 40 characters.")  # noqa: N815
+    tagList = TagListField(help_text="At most 10 tags of at most 40 characters.")
 
 
 class NewArticleRequest(Wrapped):
@@ -93,9 +93,7 @@ class UpdateArticle(serializers.Serializer[dict[str, Any]]):
     title = StrictCharField(help_text="A new title also gives the article a new slug.")
     description = StrictCharField()
     body = StrictCharField()
-    tagList = TagListField(  # noqa: N815
-        help_text="Replaces the tags; [] removes them all, omitted keeps them."
-    )
+    tagList = TagListField(help_text="Replaces the tags; [] removes them all, omitted keeps them.")
 
 
 class UpdateArticleRequest(Wrapped):

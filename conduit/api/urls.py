@@ -13,9 +13,7 @@ urlpatterns = [
     path("articles/feed", articles.FeedView.as_view(), name="api-feed"),
     path("articles", articles.ArticlesView.as_view(), name="api-articles"),
     path("articles/<str:slug>", articles.ArticleView.as_view(), name="api-article"),
-    path(
-        "articles/<str:slug>/favorite", articles.FavoriteView.as_view(), name="api-favorite"
-    ),
+    path("articles/<str:slug>/favorite", articles.FavoriteView.as_view(), name="api-favorite"),
     path("articles/<str:slug>/comments", comments.CommentsView.as_view(), name="api-comments"),
     path(
         "articles/<str:slug>/comments/<str:id>",

@@ -3,6 +3,7 @@ the viewer's flags included) plus one to resolve the filter and its maintained c
 of queries never depends on the page size, and nothing runs ``COUNT(*)`` over articles or favorites.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -64,9 +65,7 @@ def _with_viewer_flags(qs: QuerySet[Article], viewer_id: int | None) -> QuerySet
         if viewer_id is not None
         else Value(False)
     )
-    return qs.annotate(
-        favorited=favorited, following=following_expression(viewer_id, "author_id")
-    )
+    return qs.annotate(favorited=favorited, following=following_expression(viewer_id, "author_id"))
 
 
 def _to_data(row: dict[str, Any], *, with_body: bool) -> ArticleData:
@@ -135,8 +134,12 @@ def article_list(
     filters = [f for f in (tag, author, favorited) if f is not None]
     if len(filters) > 1:
         return _article_list_combined(
-            viewer_id=viewer_id, tag=tag, author=author, favorited=favorited,
-            limit=limit, offset=offset,
+            viewer_id=viewer_id,
+            tag=tag,
+            author=author,
+            favorited=favorited,
+            limit=limit,
+            offset=offset,
         )
     if tag is not None:
         tag_row = Tag.objects.filter(name=tag).values("id", "articles_count").first()
@@ -169,14 +172,16 @@ def article_list(
             user_row["favorites_count"],
         )
     count = (
-        SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values_list("value", flat=True).first()
+        SiteCounter.objects.filter(name=SiteCounter.ARTICLES)
+        .values_list("value", flat=True)
+        .first()
     )
     return ArticlePage(
         _page(Article.objects.all(), viewer_id, offset=offset, limit=limit), count or 0
     )
 
 
-def _user_counts(username: str) -> dict[str, int] | None:
+def _user_counts(username: str) -> Mapping[str, Any] | None:
     return (
         User.objects.filter(username__lower=username.lower())
         .values("id", "articles_count", "favorites_count")
@@ -201,9 +206,7 @@ def _article_list_combined(
     if author is not None:
         qs = qs.filter(author__username__lower=author.lower())
     if favorited is not None:
-        qs = qs.filter(
-            favorites__user__in=User.objects.filter(username__lower=favorited.lower())
-        )
+        qs = qs.filter(favorites__user__in=User.objects.filter(username__lower=favorited.lower()))
     count = len(qs.order_by().values_list("id", flat=True)[:COMBINED_COUNT_MAX])
     return ArticlePage(_page(qs, viewer_id, offset=offset, limit=limit), count)
 

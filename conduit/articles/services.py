@@ -25,7 +25,7 @@ from conduit.articles.models import (
     Tag,
 )
 from conduit.platform.exceptions import Forbidden, InvalidInput
-from conduit.platform.validation import Checker
+from conduit.platform.validation import Checker, checked
 from conduit.users.models import User
 
 _SLUG_BASE_MAX = SLUG_MAX_LENGTH - 10  # room for "-" and a random suffix
@@ -73,9 +73,7 @@ def _save_with_unique_slug(article: Article, title: str) -> None:
 
 
 def _bump_site_articles(delta: int) -> None:
-    updated = SiteCounter.objects.filter(name=SiteCounter.ARTICLES).update(
-        value=F("value") + delta
-    )
+    updated = SiteCounter.objects.filter(name=SiteCounter.ARTICLES).update(value=F("value") + delta)
     if not updated:
         # First article ever; the row is also created by a data migration, this is a safety net.
         SiteCounter.objects.get_or_create(name=SiteCounter.ARTICLES, defaults={"value": 0})
@@ -113,7 +111,7 @@ def article_create(
     body = validators.check_body(checker, body)
     tag_names = validators.check_tags(checker, tags)
     checker.raise_if_any()
-    assert title is not None and description is not None and body is not None  # noqa: S101
+    title, description, body = checked(title), checked(description), checked(body)
 
     with transaction.atomic():
         now = timezone.now()

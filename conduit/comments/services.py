@@ -5,7 +5,7 @@ from django.utils import timezone
 from conduit.articles.models import Article
 from conduit.comments.models import COMMENT_MAX_LENGTH, Comment
 from conduit.platform.exceptions import Forbidden, NotFound
-from conduit.platform.validation import Checker
+from conduit.platform.validation import Checker, checked
 from conduit.users.models import User
 
 
@@ -13,7 +13,7 @@ def comment_create(*, author: User, article: Article, body: str | None) -> Comme
     checker = Checker()
     body = checker.text("body", body, max_length=COMMENT_MAX_LENGTH)
     checker.raise_if_any()
-    assert body is not None  # noqa: S101
+    body = checked(body)
     now = timezone.now()
     return Comment.objects.create(
         article=article, author=author, body=body, created_at=now, updated_at=now

@@ -9,7 +9,7 @@ class DomainError(Exception):
     """Base class for errors a user can cause and fix."""
 
 
-class InvalidInput(DomainError):  # noqa: N818 - reads as "raise InvalidInput"
+class InvalidInput(DomainError):
     """Input that breaks a rule; ``errors`` maps a field name to its messages."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
@@ -25,11 +25,11 @@ class AlreadyExists(InvalidInput):
     """Input that is well-formed but collides with existing data (a taken username or email)."""
 
 
-class InvalidCredentials(DomainError):  # noqa: N818
+class InvalidCredentials(DomainError):
     """Sign-in with an unknown email or a wrong password (deliberately not told apart)."""
 
 
-class NotFound(DomainError):  # noqa: N818
+class NotFound(DomainError):
     """``what`` (e.g. "article") does not exist."""
 
     def __init__(self, what: str) -> None:
@@ -37,7 +37,7 @@ class NotFound(DomainError):  # noqa: N818
         self.what = what
 
 
-class Forbidden(DomainError):  # noqa: N818
+class Forbidden(DomainError):
     """The user may not act on ``what`` (e.g. another author's "article")."""
 
     def __init__(self, what: str, message: str) -> None:

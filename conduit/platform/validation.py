@@ -55,3 +55,10 @@ class Checker:
     def raise_if_any(self) -> None:
         if self.errors:
             raise InvalidInput(self.errors)
+
+
+def checked(value: str | None) -> str:
+    """A required value after ``Checker.raise_if_any`` passed: never None, typed as ``str``."""
+    if value is None:
+        raise RuntimeError("a required value was not checked")
+    return value

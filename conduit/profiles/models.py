@@ -7,12 +7,14 @@ class Follow(models.Model):
     """``follower`` follows ``followee``. One row per pair; a user never follows themselves."""
 
     follower = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
         related_name="following_set",
         db_index=False,
     )
     followee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
         related_name="follower_set",
         db_index=False,
     )

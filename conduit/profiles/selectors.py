@@ -3,7 +3,6 @@
 from typing import TypedDict
 
 from django.db.models import Exists, OuterRef, Value
-from django.db.models.expressions import Expression
 
 from conduit.platform.exceptions import NotFound
 from conduit.profiles.models import Follow
@@ -20,7 +19,7 @@ class Profile(TypedDict):
 PROFILE_FIELDS = ("id", "username", "bio", "image")
 
 
-def following_expression(viewer_id: int | None, author_ref: str = "pk") -> Expression:
+def following_expression(viewer_id: int | None, author_ref: str = "pk") -> Exists | Value:
     """A boolean SQL expression: does ``viewer_id`` follow the user at ``author_ref``?"""
     if viewer_id is None:
         return Value(False)

@@ -6,13 +6,12 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
-from conduit.platform.validation import Checker
+from conduit.platform.validation import Checker, checked
 from conduit.users import validators
 from conduit.users.models import User
 from conduit.users.selectors import email_taken, user_find_by_email, username_taken
 
 TAKEN = "has already been taken"
-
 
 
 @cache
@@ -38,11 +37,11 @@ def user_register(*, username: str | None, email: str | None, password: str | No
     email = validators.check_email(checker, email, required=True)
     password = validators.check_password(checker, password, required=True)
     checker.raise_if_any()
-    assert username is not None and email is not None and password is not None  # noqa: S101
+    username, email = checked(username), checked(email)
 
     _raise_taken(username=username, email=email, exclude_pk=None)
     user = User(username=username, email=email)
-    user.set_password(password)
+    user.set_password(checked(password))
     try:
         with transaction.atomic():
             user.save()
@@ -59,7 +58,7 @@ def user_authenticate(*, email: str | None, password: str | None) -> User:
     email = checker.text("email", email, max_length=254)
     password = checker.text("password", password, max_length=1024, strip=False)
     checker.raise_if_any()
-    assert email is not None and password is not None  # noqa: S101
+    email, password = checked(email), checked(password)
 
     user = user_find_by_email(email)
     if user is None or not user.is_active:

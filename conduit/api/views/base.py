@@ -10,14 +10,17 @@ from conduit.users.models import User
 
 
 class AuthenticatedWrites(BasePermission):
-    """Anyone may read; writing needs a signed-in user."""
+    # Anyone may read; writing needs a signed-in user.
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in SAFE_METHODS or bool(request.user and request.user.is_authenticated)
+        return request.method in SAFE_METHODS or bool(
+            request.user and request.user.is_authenticated
+        )
 
 
 class ConduitView(APIView):
-    """Base of the API views: reads for anyone, writes signed-in (views may tighten this)."""
+    # Base of the API views: reads for anyone, writes signed-in (views may tighten this).
+    # (A comment, not a docstring: drf-spectacular would show a docstring on every operation.)
 
     permission_classes = [AuthenticatedWrites]
 

@@ -46,7 +46,7 @@ class CommentView(SignedInView):
         tags=["Comments"],
         responses={204: None, **docs.errors(401, 403, 404, 422)},
     )
-    def delete(self, request: Request, slug: str, id: str) -> Response:  # noqa: A002
+    def delete(self, request: Request, slug: str, id: str) -> Response:
         article = article_get_for_write(slug=slug)
         try:
             pk = int(id)

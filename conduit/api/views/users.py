@@ -55,7 +55,8 @@ class CurrentUserView(SignedInView):
     )
     def get(self, request: Request) -> Response:
         user = self.signed_in(request)
-        return Response(user_json(user, request.auth or token_for(user)))
+        token = request.auth if isinstance(request.auth, str) else token_for(user)
+        return Response(user_json(user, token))
 
     @extend_schema(
         operation_id="UpdateCurrentUser",

@@ -1,0 +1,415 @@
+"""Exact SQL query counts for every API endpoint.
+
+Each test builds the same shape of data at two sizes, ``n = 1`` and ``n = 20`` (articles in a
+list, comments on an article, favoriters, followers, tags...), and asserts one hard-coded number
+of queries for both. A list whose query count grows with its page size (an N+1), or a request
+that picks up an extra lookup, fails here with the captured SQL in the message.
+
+What the numbers include:
+
+* Signing in with ``Authorization: Token`` is one query (the user row), on every request that
+  sends a token, including reads that allow anonymous use.
+* The tests run inside pytest-django's per-test transaction, so every ``transaction.atomic()``
+  in a service is a ``SAVEPOINT`` and its exit a ``RELEASE SAVEPOINT``; Django logs and counts
+  those as queries. In production (autocommit) the outermost block is ``BEGIN``/``COMMIT``
+  instead, which Django logs the same way on SQLite (``BEGIN IMMEDIATE`` runs through the cursor)
+  but not on PostgreSQL (psycopg's autocommit switch). The counts below are the test-transaction
+  counts, which agree on SQLite and PostgreSQL, so one number serves both backends.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from conduit.articles.models import TAGS_PER_ARTICLE_MAX, Article, Favorite
+from conduit.comments.models import Comment
+from conduit.profiles.models import Follow
+from conduit.users.models import User
+from tests.factories import (
+    UserFactory,
+    favorite,
+    follow,
+    make_article,
+    make_articles,
+    make_comment,
+)
+
+pytestmark = pytest.mark.django_db
+
+SIZES = pytest.mark.parametrize("n", [1, 20])
+VIEWERS = pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed_in"])
+
+ClientFor = Callable[[User], APIClient]
+
+
+def tags_for(n: int) -> list[str]:
+    """``n`` tags, capped at the most an article may have."""
+    return [f"tag{i}" for i in range(min(n, TAGS_PER_ARTICLE_MAX))]
+
+
+@pytest.fixture
+def viewer_api(
+    signed_in: bool, user: User, api: APIClient, client_for: ClientFor
+) -> APIClient:
+    return client_for(user) if signed_in else api
+
+
+# --- Data shapes -------------------------------------------------------------------------------
+
+
+def articles_by_many_authors(viewer: User, n: int) -> list[Article]:
+    """``n`` articles, each by its own author, tagged ``common`` plus one tag of its own; the
+    viewer follows every author and favorites every article, and so does a second user, so the
+    list's ``favorited``/``following`` flags and counters are all non-trivial."""
+    fan = UserFactory(username="fan")
+    articles = []
+    for i in range(n):
+        author = UserFactory(username=f"author{i}")
+        article = make_article(author, title=f"Article {i}", tags=["common", f"own{i}"])
+        follow(viewer, author)
+        favorite(viewer, article)
+        favorite(fan, article)
+        articles.append(article)
+    return articles
+
+
+def articles_by_one_author(viewer: User, n: int) -> list[Article]:
+    """``n`` articles by ``alice``, all tagged ``common``; the viewer follows her and favorites
+    every article."""
+    alice = UserFactory(username="alice")
+    articles = make_articles(alice, n, tags=["common", "alice-tag"])
+    follow(viewer, alice)
+    for article in articles:
+        favorite(viewer, article)
+    return articles
+
+
+def assert_list(response: Any, n: int, *, signed_in: bool) -> None:
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert len(body["articles"]) == n
+    assert body["articlesCount"] == n
+    for article in body["articles"]:
+        assert article["favorited"] is signed_in
+        assert article["author"]["following"] is signed_in
+
+
+# --- Article lists -----------------------------------------------------------------------------
+# One query for the filter and its maintained count, one for the page; plus one to sign in.
+
+LIST_QUERIES = {False: 2, True: 3}
+
+
+@SIZES
+@VIEWERS
+def test_articles_global(n, signed_in, user, viewer_api, django_assert_num_queries):
+    articles_by_many_authors(user, n)
+    with django_assert_num_queries(LIST_QUERIES[signed_in]):
+        response = viewer_api.get("/api/articles")
+    assert_list(response, n, signed_in=signed_in)
+
+
+@SIZES
+@VIEWERS
+def test_articles_by_tag(n, signed_in, user, viewer_api, django_assert_num_queries):
+    articles_by_many_authors(user, n)
+    with django_assert_num_queries(LIST_QUERIES[signed_in]):
+        response = viewer_api.get("/api/articles", {"tag": "common"})
+    assert_list(response, n, signed_in=signed_in)
+
+
+@SIZES
+@VIEWERS
+def test_articles_by_author(n, signed_in, user, viewer_api, django_assert_num_queries):
+    articles_by_one_author(user, n)
+    with django_assert_num_queries(LIST_QUERIES[signed_in]):
+        response = viewer_api.get("/api/articles", {"author": "alice"})
+    assert_list(response, n, signed_in=signed_in)
+
+
+@SIZES
+@VIEWERS
+def test_articles_favorited_by(n, signed_in, user, viewer_api, django_assert_num_queries):
+    articles_by_many_authors(user, n)
+    with django_assert_num_queries(LIST_QUERIES[signed_in]):
+        response = viewer_api.get("/api/articles", {"favorited": "fan"})
+    assert_list(response, n, signed_in=signed_in)
+
+
+@SIZES
+@VIEWERS
+def test_articles_by_tag_and_author(n, signed_in, user, viewer_api, django_assert_num_queries):
+    # No counter covers an intersection: one query fetches the matching ids to count them.
+    articles_by_one_author(user, n)
+    with django_assert_num_queries(LIST_QUERIES[signed_in]):
+        response = viewer_api.get("/api/articles", {"tag": "common", "author": "alice"})
+    assert_list(response, n, signed_in=signed_in)
+
+
+@SIZES
+def test_feed(n, user, auth_api, django_assert_num_queries):
+    articles_by_many_authors(user, n)
+    with django_assert_num_queries(3):
+        response = auth_api.get("/api/articles/feed")
+    assert_list(response, n, signed_in=True)
+
+
+@SIZES
+@VIEWERS
+def test_tags(n, signed_in, user, viewer_api, django_assert_num_queries):
+    make_articles(user, n, tags=tags_for(n))
+    with django_assert_num_queries(1 + signed_in):
+        response = viewer_api.get("/api/tags")
+    assert response.status_code == 200
+    assert len(response.json()["tags"]) == len(tags_for(n))
+
+
+# --- One article and its comments ------------------------------------------------------------
+
+
+def busy_article(viewer: User, n: int) -> Article:
+    """An article with ``n`` tags (at most 10), ``n`` favoriters including the viewer and ``n``
+    comments by ``n`` commenters the viewer follows; the viewer also follows its author."""
+    author = UserFactory(username="alice")
+    article = make_article(author, title="Busy", tags=tags_for(n))
+    follow(viewer, author)
+    favorite(viewer, article)
+    for i in range(n):
+        other = UserFactory(username=f"other{i}")
+        if i:
+            favorite(other, article)
+        make_comment(other, article, body=f"Comment {i}")
+        follow(viewer, other)
+    return article
+
+
+@SIZES
+@VIEWERS
+def test_article_get(n, signed_in, user, viewer_api, django_assert_num_queries):
+    article = busy_article(user, n)
+    with django_assert_num_queries(1 + signed_in):
+        response = viewer_api.get(f"/api/articles/{article.slug}")
+    assert response.status_code == 200
+    data = response.json()["article"]
+    assert data["favoritesCount"] == n
+    assert data["favorited"] is signed_in
+    assert data["author"]["following"] is signed_in
+    assert len(data["tagList"]) == len(tags_for(n))
+
+
+@SIZES
+@VIEWERS
+def test_comments_list(n, signed_in, user, viewer_api, django_assert_num_queries):
+    # One query for the article, one for the whole thread.
+    article = busy_article(user, n)
+    with django_assert_num_queries(2 + signed_in):
+        response = viewer_api.get(f"/api/articles/{article.slug}/comments")
+    assert response.status_code == 200
+    comments = response.json()["comments"]
+    assert len(comments) == n
+    assert all(c["author"]["following"] is signed_in for c in comments)
+
+
+# --- Profiles and the current user -----------------------------------------------------------
+
+
+def popular_author(viewer: User, n: int) -> User:
+    """``alice`` with ``n`` articles and ``n`` followers, the viewer among them."""
+    alice = UserFactory(username="alice")
+    make_articles(alice, n)
+    follow(viewer, alice)
+    for i in range(n - 1):
+        follow(UserFactory(username=f"follower{i}"), alice)
+    return alice
+
+
+@SIZES
+@VIEWERS
+def test_profile_get(n, signed_in, user, viewer_api, django_assert_num_queries):
+    popular_author(user, n)
+    with django_assert_num_queries(1 + signed_in):
+        response = viewer_api.get("/api/profiles/alice")
+    assert response.status_code == 200
+    assert response.json()["profile"]["following"] is signed_in
+
+
+def busy_viewer(viewer: User, n: int) -> None:
+    """The viewer has written ``n`` articles, favorited ``n`` and follows ``n`` authors."""
+    make_articles(viewer, n)
+    for article in articles_by_many_authors(viewer, n):
+        assert Favorite.objects.filter(user=viewer, article=article).exists()
+
+
+@SIZES
+def test_current_user_get(n, user, auth_api, django_assert_num_queries):
+    busy_viewer(user, n)
+    with django_assert_num_queries(1):
+        response = auth_api.get("/api/user")
+    assert response.status_code == 200
+    assert response.json()["user"]["username"] == user.username
+
+
+@SIZES
+def test_current_user_update(n, user, auth_api, django_assert_num_queries):
+    # Sign in; check the new username and email are free (one query each); the UPDATE in its
+    # savepoint.
+    busy_viewer(user, n)
+    payload = {"user": {"username": "renamed", "email": "renamed@example.com", "bio": "Hi"}}
+    with django_assert_num_queries(6):
+        response = auth_api.put("/api/user", payload, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["user"]["username"] == "renamed"
+
+
+@SIZES
+def test_register(n, db, api, django_assert_num_queries):
+    # Username taken? Email taken? Then the INSERT in its savepoint.
+    UserFactory.create_batch(n)
+    payload = {"user": {"username": "newbie", "email": "newbie@example.com", "password": "x" * 8}}
+    with django_assert_num_queries(5):
+        response = api.post("/api/users", payload, format="json")
+    assert response.status_code == 201, response.content
+
+
+@SIZES
+def test_login(n, user, api, django_assert_num_queries):
+    UserFactory.create_batch(n)
+    payload = {"user": {"email": user.email, "password": "password123"}}
+    with django_assert_num_queries(1):
+        response = api.post("/api/users/login", payload, format="json")
+    assert response.status_code == 200, response.content
+
+
+# --- Article writes ----------------------------------------------------------------------------
+
+
+@SIZES
+def test_article_create(n, user, auth_api, django_assert_num_queries):
+    # ``n`` earlier articles share the tags, half of the new article's tags are new: tags are
+    # inserted, looked up and counted in one statement each, whatever their number.
+    tags = tags_for(n)
+    make_articles(user, n, tags=tags[: len(tags) // 2])
+    payload = {
+        "article": {"title": "Fresh", "description": "d", "body": "b", "tagList": tags}
+    }
+    with django_assert_num_queries(13):
+        response = auth_api.post("/api/articles", payload, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["article"]["tagList"] == tags
+
+
+@SIZES
+def test_article_update(n, user, auth_api, django_assert_num_queries):
+    # A new title (so a new slug), a new body and a completely new tag list.
+    article = make_article(user, title="Old title", tags=tags_for(n))
+    for i in range(n):
+        favorite(UserFactory(username=f"fan{i}"), article)
+    new_tags = [f"new{t}" for t in tags_for(n)]
+    payload = {"article": {"title": "New title", "body": "New body", "tagList": new_tags}}
+    with django_assert_num_queries(16):
+        response = auth_api.put(f"/api/articles/{article.slug}", payload, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["article"]["slug"] == "new-title"
+
+
+@SIZES
+def test_article_delete(n, user, auth_api, django_assert_num_queries):
+    # The article has ``n`` tags (at most 10), ``n`` favoriters and ``n`` comments: each kind of
+    # dependent row goes in one statement.
+    article = make_article(user, title="Doomed", tags=tags_for(n))
+    for i in range(n):
+        other = UserFactory(username=f"other{i}")
+        favorite(other, article)
+        make_comment(other, article)
+    with django_assert_num_queries(14):
+        response = auth_api.delete(f"/api/articles/{article.slug}")
+    assert response.status_code == 204, response.content
+    assert not Article.objects.filter(pk=article.pk).exists()
+
+
+# --- Favorites, follows, comments --------------------------------------------------------------
+
+
+def favorited_article(n: int) -> Article:
+    article = make_article(UserFactory(username="alice"), title="Liked")
+    for i in range(n):
+        favorite(UserFactory(username=f"fan{i}"), article)
+    return article
+
+
+@SIZES
+def test_favorite(n, user, auth_api, django_assert_num_queries):
+    article = favorited_article(n)
+    with django_assert_num_queries(9):
+        response = auth_api.post(f"/api/articles/{article.slug}/favorite")
+    assert response.status_code == 200, response.content
+    assert response.json()["article"]["favoritesCount"] == n + 1
+
+
+@SIZES
+def test_unfavorite(n, user, auth_api, django_assert_num_queries):
+    article = favorited_article(n)
+    favorite(user, article)
+    with django_assert_num_queries(7):
+        response = auth_api.delete(f"/api/articles/{article.slug}/favorite")
+    assert response.status_code == 200, response.content
+    assert response.json()["article"]["favoritesCount"] == n
+
+
+def followed_author(n: int) -> User:
+    alice = UserFactory(username="alice")
+    for i in range(n):
+        follow(UserFactory(username=f"follower{i}"), alice)
+    return alice
+
+
+@SIZES
+def test_follow(n, user, auth_api, django_assert_num_queries):
+    alice = followed_author(n)
+    with django_assert_num_queries(9):
+        response = auth_api.post("/api/profiles/alice/follow")
+    assert response.status_code == 200, response.content
+    assert response.json()["profile"]["following"] is True
+    alice.refresh_from_db()
+    assert alice.followers_count == n + 1
+
+
+@SIZES
+def test_unfollow(n, user, auth_api, django_assert_num_queries):
+    alice = followed_author(n)
+    follow(user, alice)
+    with django_assert_num_queries(7):
+        response = auth_api.delete("/api/profiles/alice/follow")
+    assert response.status_code == 200, response.content
+    assert response.json()["profile"]["following"] is False
+    assert Follow.objects.filter(followee=alice).count() == n
+
+
+def commented_article(n: int) -> Article:
+    article = make_article(UserFactory(username="alice"), title="Discussed")
+    for i in range(n):
+        make_comment(UserFactory(username=f"commenter{i}"), article, body=f"Comment {i}")
+    return article
+
+
+@SIZES
+def test_comment_create(n, user, auth_api, django_assert_num_queries):
+    article = commented_article(n)
+    payload = {"comment": {"body": "Me too"}}
+    with django_assert_num_queries(4):
+        response = auth_api.post(
+            f"/api/articles/{article.slug}/comments", payload, format="json"
+        )
+    assert response.status_code == 201, response.content
+
+
+@SIZES
+def test_comment_delete(n, user, auth_api, django_assert_num_queries):
+    article = commented_article(n)
+    mine = make_comment(user, article, body="Mine")
+    with django_assert_num_queries(4):
+        response = auth_api.delete(f"/api/articles/{article.slug}/comments/{mine.pk}")
+    assert response.status_code == 204, response.content
+    assert Comment.objects.filter(article=article).count() == n
