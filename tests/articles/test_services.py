@@ -1,0 +1,381 @@
+"""Article, tag and favorite services: validation, slugs, timestamps and exact counters."""
+
+import re
+
+import pytest
+
+from conduit.articles.models import Article, ArticleTag, Favorite, Tag
+from conduit.articles.services import (
+    RESERVED_SLUGS,
+    article_create,
+    article_delete,
+    article_update,
+    favorite_add,
+    favorite_remove,
+    slug_base,
+)
+from conduit.comments.models import Comment
+from conduit.platform.exceptions import Forbidden, InvalidInput
+from conduit.platform.timefmt import iso_ms
+from conduit.users.models import User
+from tests.factories import UserFactory, favorite, make_article, make_comment
+from tests.support import assert_counters_consistent, site_articles, unchanged
+
+pytestmark = pytest.mark.django_db
+
+BLANK = "can't be blank"
+
+
+@pytest.fixture
+def author():
+    return UserFactory(username="author")
+
+
+@pytest.fixture
+def reader():
+    return UserFactory(username="reader")
+
+
+def create(author, title="Hello", description="d", body="b", tags=None):
+    return article_create(author=author, title=title, description=description, body=body, tags=tags)
+
+
+def update(article, editor, **changes):
+    tags = changes.pop("tags", None)
+    fields = set(changes) | ({"tagList"} if tags is not None else set())
+    return article_update(article=article, editor=editor, tags=tags, fields=fields, **changes)
+
+
+def fresh(obj):
+    return type(obj).objects.get(pk=obj.pk)
+
+
+def tag_counts() -> dict[str, int]:
+    return dict(Tag.objects.values_list("name", "articles_count"))
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def test_create_stores_the_cleaned_fields(author):
+    article = create(author, title="  Hello  ", description=" d ", body="  indented\n\n")
+    stored = fresh(article)
+    assert stored.title == "Hello"
+    assert stored.description == "d"
+    # Markdown keeps its leading whitespace (an indented code block), trailing is dropped.
+    assert stored.body == "  indented"
+    assert stored.slug == "hello"
+    assert stored.created_at == stored.updated_at
+    assert stored.favorites_count == 0
+
+
+def test_create_moves_every_counter_exactly_once(author):
+    before = site_articles()
+    create(author, tags=["a", "b"])
+    assert fresh(author).articles_count == 1
+    assert site_articles() == before + 1
+    assert tag_counts() == {"a": 1, "b": 1}
+    create(author, title="Second", tags=["b", "c"])
+    assert fresh(author).articles_count == 2
+    assert site_articles() == before + 2
+    assert tag_counts() == {"a": 1, "b": 2, "c": 1}
+    assert_counters_consistent()
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        (None, []),
+        ([], []),
+        (["b", "a", "b", "c", "a"], ["b", "a", "c"]),
+        ([" b ", "b", "  ", "", "a"], ["b", "a"]),
+        (["Django", "django"], ["Django", "django"]),
+        (["zeta", "alpha", "mu"], ["zeta", "alpha", "mu"]),
+        (["t"] * 50, ["t"]),
+    ],
+)
+def test_tags_are_trimmed_and_deduplicated_in_the_authors_order(author, tags, expected):
+    article = create(author, tags=tags)
+    assert fresh(article).tag_list == expected
+    assert sorted(
+        ArticleTag.objects.filter(article=article).values_list("tag__name", flat=True)
+    ) == sorted(expected)
+    assert tag_counts() == dict.fromkeys(expected, 1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"title": None}, {"title": [BLANK]}),
+        ({"title": "  "}, {"title": [BLANK]}),
+        ({"description": ""}, {"description": [BLANK]}),
+        ({"body": " \n\t "}, {"body": [BLANK]}),
+        ({"title": "t" * 201}, {"title": ["is too long (maximum is 200 characters)"]}),
+        (
+            {"description": "d" * 1001},
+            {"description": ["is too long (maximum is 1000 characters)"]},
+        ),
+        ({"body": "b" * 100_001}, {"body": ["is too long (maximum is 100000 characters)"]}),
+        ({"title": "a\x00b"}, {"title": ["must not contain NUL characters"]}),
+        ({"tags": [f"t{n}" for n in range(11)]}, {"tagList": ["an article has at most 10 tags"]}),
+        ({"tags": ["x" * 41]}, {"tagList": ["tags are at most 40 characters"]}),
+        ({"tags": ["a,b"]}, {"tagList": ["tags may not contain commas or NUL characters"]}),
+        ({"tags": ["a\x00"]}, {"tagList": ["tags may not contain commas or NUL characters"]}),
+        (
+            {"title": "", "description": None, "body": ""},
+            {"title": [BLANK], "description": [BLANK], "body": [BLANK]},
+        ),
+    ],
+)
+def test_create_validation_messages(author, changes, errors):
+    make_article(author, title="Existing", tags=["keep"])
+    with pytest.raises(InvalidInput) as exc, unchanged():
+        create(author, **changes)
+    assert exc.value.errors == errors
+
+
+def test_create_accepts_values_at_the_limits(author):
+    article = create(
+        author,
+        title="t" * 200,
+        description="d" * 1000,
+        body="b" * 100_000,
+        tags=[f"{n}" * 40 for n in range(10)],
+    )
+    assert len(fresh(article).tag_list) == 10
+
+
+# --- slugs -----------------------------------------------------------------------------------
+
+
+def test_the_same_title_twice_gets_two_distinct_slugs(author, reader):
+    first = create(author, title="Hello")
+    second = create(author, title="Hello")
+    third = create(reader, title="hello!")
+    assert first.slug == "hello"
+    assert re.fullmatch(r"hello-[0-9a-f]{6}", second.slug)
+    assert re.fullmatch(r"hello-[0-9a-f]{6}", third.slug)
+    assert len({first.slug, second.slug, third.slug}) == 3
+
+
+@pytest.mark.parametrize("title", ["feed", "Feed", "FEED!", "  feed  "])
+def test_the_reserved_slug_feed_is_never_used(author, title):
+    assert "feed" in RESERVED_SLUGS
+    article = create(author, title=title)
+    assert article.slug != "feed"
+    assert re.fullmatch(r"feed-[0-9a-f]{6}", article.slug)
+
+
+def test_renaming_to_feed_does_not_take_the_reserved_slug(author):
+    article = create(author, title="Anything")
+    updated = update(article, author, title="Feed")
+    assert updated.slug != "feed"
+    assert fresh(article).slug.startswith("feed-")
+
+
+@pytest.mark.parametrize(
+    ("title", "base"),
+    [
+        ("How to train your dragon", "how-to-train-your-dragon"),
+        ("  Hello,   World!  ", "hello-world"),
+        ("Привет мир", "привет-мир"),
+        ("Café crème", "café-crème"),
+        ("🎉🎉🎉", "article"),
+        ("!!!", "article"),
+        ("x" * 300, "x" * 245),
+    ],
+)
+def test_slug_base(title, base):
+    assert slug_base(title) == base
+
+
+def test_emoji_only_titles_share_the_fallback_slug_uniquely(author):
+    slugs = [create(author, title=t).slug for t in ("🎉", "🚀", "🔥")]
+    assert slugs[0] == "article"
+    assert len(set(slugs)) == 3
+    assert all(s.startswith("article-") for s in slugs[1:])
+
+
+def test_a_new_title_gives_a_new_slug(author):
+    article = create(author, title="Old title")
+    updated = update(article, author, title="New title")
+    assert updated.slug == "new-title"
+    assert not Article.objects.filter(slug="old-title").exists()
+    assert fresh(article).title == "New title"
+
+
+def test_a_title_with_the_same_slug_keeps_it(author):
+    article = create(author, title="Hello world")
+    update(article, author, title="Hello, World!")
+    assert fresh(article).slug == "hello-world"
+    assert fresh(article).title == "Hello, World!"
+
+
+def test_a_new_title_whose_slug_is_taken_gets_a_unique_one(author):
+    create(author, title="Taken")
+    article = create(author, title="Free")
+    update(article, author, title="Taken")
+    assert re.fullmatch(r"taken-[0-9a-f]{6}", fresh(article).slug)
+
+
+# --- update ----------------------------------------------------------------------------------
+
+
+def test_update_changes_only_the_given_fields(author):
+    article = create(author, title="T", description="D", body="B", tags=["x"])
+    update(article, author, body="New body")
+    stored = fresh(article)
+    assert (stored.title, stored.description, stored.body) == ("T", "D", "New body")
+    assert stored.slug == "t"
+    assert stored.tag_list == ["x"]
+
+
+def test_updated_at_strictly_increases_even_for_quick_updates(author):
+    article = create(author)
+    created = fresh(article).created_at
+    stamps = [fresh(article).updated_at]
+    for n in range(5):
+        update(article, author, body=f"edit {n}")
+        stamps.append(fresh(article).updated_at)
+    assert stamps == sorted(set(stamps))  # strictly increasing
+    # Still distinct at the millisecond precision the API shows.
+    shown = [iso_ms(s) for s in stamps]
+    assert len(set(shown)) == len(shown)
+    assert fresh(article).created_at == created
+
+
+def test_update_tags_moves_tag_counters_exactly(author):
+    article = create(author, tags=["keep", "drop"])
+    other = create(author, title="Other", tags=["drop"])
+    update(article, author, tags=["new", "keep"])
+    assert fresh(article).tag_list == ["new", "keep"]
+    assert tag_counts() == {"keep": 1, "drop": 1, "new": 1}
+    update(article, author, tags=["keep", "new"])  # reorder only
+    assert fresh(article).tag_list == ["keep", "new"]
+    assert tag_counts() == {"keep": 1, "drop": 1, "new": 1}
+    update(article, author, tags=[])
+    assert fresh(article).tag_list == []
+    assert tag_counts() == {"keep": 0, "drop": 1, "new": 0}
+    update(other, author, tags=["keep", "keep", " drop "])
+    assert fresh(other).tag_list == ["keep", "drop"]
+    assert tag_counts() == {"keep": 1, "drop": 1, "new": 0}
+    assert_counters_consistent()
+
+
+def test_update_without_tags_keeps_them(author):
+    article = create(author, tags=["a", "b"])
+    update(article, author, title="Renamed", description="New", body="New")
+    assert fresh(article).tag_list == ["a", "b"]
+    assert tag_counts() == {"a": 1, "b": 1}
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"title": ""}, {"title": [BLANK]}),
+        ({"title": None}, {"title": [BLANK]}),
+        ({"description": "  "}, {"description": [BLANK]}),
+        ({"body": None}, {"body": [BLANK]}),
+        ({"title": "t" * 201}, {"title": ["is too long (maximum is 200 characters)"]}),
+        ({"tags": [f"t{n}" for n in range(11)]}, {"tagList": ["an article has at most 10 tags"]}),
+        ({"body": "ok", "tags": ["x" * 41]}, {"tagList": ["tags are at most 40 characters"]}),
+    ],
+)
+def test_update_validation_changes_nothing(author, changes, errors):
+    article = create(author, tags=["a"])
+    with pytest.raises(InvalidInput) as exc, unchanged():
+        update(article, author, **changes)
+    assert exc.value.errors == errors
+
+
+def test_only_the_author_may_update(author, reader):
+    article = create(author, tags=["a"])
+    with pytest.raises(Forbidden) as exc, unchanged():
+        update(article, reader, title="Hijacked", tags=[])
+    assert exc.value.what == "article"
+
+
+# --- delete ----------------------------------------------------------------------------------
+
+
+def test_delete_cascades_and_moves_every_counter_back(author, reader):
+    kept = create(author, title="Kept", tags=["shared"])
+    article = create(author, tags=["shared", "own"])
+    favorite(reader, article)
+    favorite(author, article)
+    favorite(reader, kept)
+    make_comment(reader, article)
+    make_comment(author, article)
+    before = site_articles()
+
+    article_delete(article=article, user=author)
+
+    assert not Article.objects.filter(pk=article.pk).exists()
+    assert not Comment.objects.filter(article_id=article.pk).exists()
+    assert not Favorite.objects.filter(article_id=article.pk).exists()
+    assert fresh(author).articles_count == 1
+    assert fresh(author).favorites_count == 0
+    assert fresh(reader).favorites_count == 1
+    assert site_articles() == before - 1
+    assert tag_counts() == {"shared": 1, "own": 0}
+    assert fresh(kept).favorites_count == 1
+    assert_counters_consistent()
+
+
+def test_only_the_author_may_delete(author, reader):
+    article = create(author, tags=["a"])
+    favorite(reader, article)
+    with pytest.raises(Forbidden) as exc, unchanged():
+        article_delete(article=article, user=reader)
+    assert exc.value.what == "article"
+
+
+# --- favorites -------------------------------------------------------------------------------
+
+
+def test_favorite_moves_both_counters_once(author, reader):
+    article = create(author)
+    favorite_add(user=reader, article=article)
+    assert fresh(article).favorites_count == 1
+    assert fresh(reader).favorites_count == 1
+    favorite_add(user=author, article=article)
+    assert fresh(article).favorites_count == 2
+    assert_counters_consistent()
+
+
+def test_favoriting_twice_is_refused_and_counts_once(author, reader):
+    article = create(author)
+    favorite_add(user=reader, article=article)
+    with pytest.raises(InvalidInput) as exc, unchanged():
+        favorite_add(user=reader, article=article)
+    assert exc.value.errors == {"article": ["is already in your favorites"]}
+    assert fresh(article).favorites_count == 1
+    assert fresh(reader).favorites_count == 1
+
+
+def test_unfavorite_moves_both_counters_back_once(author, reader):
+    article = create(author)
+    favorite_add(user=reader, article=article)
+    favorite_remove(user=reader, article=article)
+    assert fresh(article).favorites_count == 0
+    assert fresh(reader).favorites_count == 0
+    with pytest.raises(InvalidInput) as exc, unchanged():
+        favorite_remove(user=reader, article=article)
+    assert exc.value.errors == {"article": ["is not in your favorites"]}
+    assert fresh(article).favorites_count == 0
+    assert_counters_consistent()
+
+
+def test_counters_stay_exact_through_a_busy_history(author, reader):
+    third = UserFactory(username="third")
+    articles = [create(author, title=f"A{n}", tags=["t", f"t{n}"]) for n in range(3)]
+    for user in (reader, third):
+        for article in articles:
+            favorite_add(user=user, article=article)
+    favorite_remove(user=third, article=articles[0])
+    update(articles[1], author, tags=["t1", "u"])
+    article_delete(article=articles[2], user=author)
+    create(reader, title="Reader's", tags=["u"])
+    assert_counters_consistent()
+    assert User.objects.get(pk=author.pk).articles_count == 2
+    assert tag_counts() == {"t": 1, "t0": 1, "t1": 1, "t2": 0, "u": 2}
