@@ -211,6 +211,51 @@ def test_wrong_json_types_are_422_keyed_by_field(
     assert set(errors) == {key, "body"}
 
 
+def test_a_body_beyond_the_upload_limit_is_a_json_error(alice_api, settings):
+    """Django refuses bodies above DATA_UPLOAD_MAX_MEMORY_SIZE; the API must still answer in
+    its own error shape (413 Content Too Large, or 400), never Django's HTML error page."""
+    body = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    alice_api.raise_request_exception = False
+    data = json.dumps({"article": {**NEW_ARTICLE, "body": body}})
+    with unchanged():
+        response = raw(alice_api, "POST", "/api/articles", data.encode())
+    assert response.status_code in (400, 413), response.status_code
+    assert_error(response, response.status_code)
+
+
+def test_deeply_nested_json_is_422_not_500(alice_api):
+    """Nesting deeper than the JSON parser's recursion limit is invalid input, not a crash."""
+    alice_api.raise_request_exception = False
+    depth = 100_000
+    data = b'{"article": ' + b"[" * depth + b"]" * depth + b"}"
+    with unchanged():
+        response = raw(alice_api, "POST", "/api/articles", data)
+    assert_error(response, 422, "request", "is not valid JSON")
+
+
+def test_read_only_fields_in_a_body_are_ignored(alice_api, article):
+    data = {
+        **NEW_ARTICLE,
+        "slug": "chosen-slug",
+        "favoritesCount": 99,
+        "favorited": True,
+        "author": {"username": "bob"},
+        "createdAt": "2000-01-01T00:00:00.000Z",
+    }
+    response = send(alice_api, "POST", "/api/articles", {"article": data})
+    assert response.status_code == 201, response.content
+    created = response.json()["article"]
+    assert created["slug"] == "a-title"
+    assert created["favoritesCount"] == 0
+    assert created["favorited"] is False
+    assert created["author"]["username"] == "alice"
+    assert not created["createdAt"].startswith("2000")
+    response = send(alice_api, "PUT", "/api/user", {"user": {"articlesCount": 5, "is_staff": True}})
+    assert response.status_code == 200, response.content
+    assert not User.objects.get(username="alice").is_staff
+    assert_counters_consistent()
+
+
 # --- required fields -------------------------------------------------------------------------
 
 EMPTY_VALUES = [
