@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import jwt
 import pytest
@@ -489,6 +490,48 @@ def test_taken_username_or_email_is_409(api, alice, data, keys):
     assert set(errors) == {*keys, "body"}
     for key in keys:
         assert errors[key] == ["has already been taken"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("Élise", "élise"), ("ΑΘΗΝΑ", "αθηνα"), ("ÖZIL", "özil")]
+)
+def test_usernames_are_unique_ignoring_case_in_any_script(api, first, second):
+    """Usernames may use letters of any script, and "Jake"/"jake" are one person: so are
+    "Élise"/"élise"."""
+    user = {"username": first, "email": "first@example.com", "password": "password123"}
+    assert send(api, "POST", "/api/users", {"user": user}).status_code == 201
+    with unchanged():
+        response = send(
+            api,
+            "POST",
+            "/api/users",
+            {
+                "user": {
+                    "username": second,
+                    "email": "second@example.com",
+                    "password": "password123",
+                }
+            },
+        )
+    assert_error(response, 409, "username", "has already been taken")
+
+
+@pytest.mark.parametrize("name", ["Élise", "ΑΘΗΝΑ", "ÖZIL"], ids=["latin", "greek", "umlaut"])
+def test_profiles_are_found_ignoring_case_in_any_script(api, name):
+    user = {"username": name, "email": "someone@example.com", "password": "password123"}
+    assert send(api, "POST", "/api/users", {"user": user}).status_code == 201
+    for spelling in (name, name.lower(), name.upper()):
+        response = api.get(f"/api/profiles/{quote(spelling)}")
+        assert response.status_code == 200, (spelling, response.content)
+        assert response.json()["profile"]["username"] == name
+
+
+def test_sign_in_ignores_the_case_of_non_ascii_email_letters(api):
+    user = {"username": "idn", "email": "jake@ÉXAMPLE.com", "password": "password123"}
+    assert send(api, "POST", "/api/users", {"user": user}).status_code == 201
+    login = {"email": "jake@éxample.com", "password": "password123"}
+    response = send(api, "POST", "/api/users/login", {"user": login})
+    assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize(
