@@ -493,7 +493,9 @@ def test_taken_username_or_email_is_409(api, alice, data, keys):
 
 
 @pytest.mark.parametrize(
-    ("first", "second"), [("Élise", "élise"), ("ΑΘΗΝΑ", "αθηνα"), ("ÖZIL", "özil")]
+    ("first", "second"),
+    [("Élise", "élise"), ("ΑΘΗΝΑ", "αθηνα"), ("ÖZIL", "özil")],
+    ids=["latin", "greek", "umlaut"],
 )
 def test_usernames_are_unique_ignoring_case_in_any_script(api, first, second):
     """Usernames may use letters of any script, and "Jake"/"jake" are one person: so are
