@@ -167,7 +167,8 @@ def test_a_body_that_is_not_json_is_415(body_endpoint):
 def case_id(case: tuple[Any, ...]) -> str:
     """``endpoint-field=value`` for a (endpoint, data, key, ...) case."""
     endpoint, data, key = case[:3]
-    return f"{endpoint}-{key}={json.dumps(data[key])}"
+    value = json.dumps(data[key]).replace('"', "'").replace(" ", "").replace("\\u0000", "NUL")
+    return f"{endpoint}-{key}={value}"
 
 
 WRONG_TYPES = [
