@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "conduit.comments",
     "conduit.api",
     "conduit.demo",
+    "conduit.web",
 ]
 
 MIDDLEWARE = [
@@ -133,7 +134,7 @@ JWT_ALGORITHM = "HS256"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["conduit.api.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["conduit.api.parsers.ConduitJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["conduit.api.renderers.ConduitJSONRenderer"],
     "EXCEPTION_HANDLER": "conduit.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -185,7 +186,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "conduit.web.views.csrf_failure"
+LOGIN_URL = "web:login"
+MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
+# Secure cookies unless DEBUG. Browsers treat http://127.0.0.1 and http://localhost as secure
+# contexts, so the embedded default works over plain HTTP on loopback too.
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -2,7 +2,9 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/", include("conduit.api.urls")),
+    path("", include("conduit.web.urls")),
 ]
 
-handler404 = "conduit.api.errors.not_found"
-handler500 = "conduit.api.errors.server_error"
+handler400 = "config.errors.bad_request"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

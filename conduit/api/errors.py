@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -55,7 +55,9 @@ def _flatten_drf(detail: Any, field: str = "body") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, Mapping):
         for key, value in detail.items():
-            name = field if key in ("non_field_errors", "__all__") else str(key)
+            # Errors of list items come keyed by index ({0: [...]}): they belong to the list.
+            is_item = isinstance(key, int) or str(key).isdigit()
+            name = field if is_item or key in ("non_field_errors", "__all__") else str(key)
             for sub_field, messages in _flatten_drf(value, name).items():
                 out.setdefault(sub_field, []).extend(messages)
     elif isinstance(detail, list):
@@ -87,6 +89,8 @@ def _status_and_errors(exc: Exception) -> tuple[int, dict[str, list[str]]] | Non
             return status.HTTP_401_UNAUTHORIZED, {"token": ["is missing"]}
         case exceptions.AuthenticationFailed():
             return status.HTTP_401_UNAUTHORIZED, {"token": [str(exc.detail)]}
+        case RequestDataTooBig():
+            return status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, {"request": ["is too large"]}
         case exceptions.ParseError():
             return status.HTTP_422_UNPROCESSABLE_ENTITY, {"request": ["is not valid JSON"]}
         case exceptions.ValidationError():
@@ -119,10 +123,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+def _json(errors: Mapping[str, list[str]], status_code: int) -> JsonResponse:
+    return JsonResponse(
+        error_payload(errors), status=status_code, content_type="application/json; charset=utf-8"
+    )
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """404 for any URL Conduit does not serve, in the API's error shape."""
-    return JsonResponse(error_payload({"resource": ["not found"]}), status=404)
+    return _json({"resource": ["not found"]}, 404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json({"request": ["is malformed"]}, 400)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(error_payload({"server": ["had an unexpected error"]}), status=500)
+    return _json({"server": ["had an unexpected error"]}, 500)

@@ -13,9 +13,10 @@ from django.db.models import Exists, OuterRef, QuerySet, Sum, Value
 
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
 from conduit.platform.exceptions import NotFound
+from conduit.platform.validation import storable
 from conduit.profiles.models import Follow
 from conduit.profiles.selectors import Profile, following_expression
-from conduit.users.models import User
+from conduit.users.models import User, identity_key
 
 TAGS_LIST_MAX = 1_000
 # Combined filters (e.g. tag and author) have no counter; their count is exact up to this many.
@@ -92,6 +93,8 @@ def _to_data(row: dict[str, Any], *, with_body: bool) -> ArticleData:
 
 
 def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
+    if not storable(slug):
+        raise NotFound("article")
     row = (
         _with_viewer_flags(Article.objects.filter(slug=slug), viewer_id)
         .values(*_CARD_FIELDS, "body")
@@ -104,6 +107,8 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
 
 def article_get_for_write(*, slug: str) -> Article:
     """The article row itself, for a write service to act on."""
+    if not storable(slug):
+        raise NotFound("article")
     article = Article.objects.filter(slug=slug).only("id", "author_id", "slug").first()
     if article is None:
         raise NotFound("article")
@@ -132,6 +137,8 @@ def article_list(
 ) -> ArticlePage:
     """Articles newest first, optionally filtered by tag, author username or favoriting username."""
     filters = [f for f in (tag, author, favorited) if f is not None]
+    if not all(storable(f) for f in filters):
+        return ArticlePage([], 0)  # no tag or username contains NUL
     if len(filters) > 1:
         return _article_list_combined(
             viewer_id=viewer_id,
@@ -183,7 +190,7 @@ def article_list(
 
 def _user_counts(username: str) -> Mapping[str, Any] | None:
     return (
-        User.objects.filter(username__lower=username.lower())
+        User.objects.filter(username_key=identity_key(username))
         .values("id", "articles_count", "favorites_count")
         .first()
     )
@@ -204,9 +211,11 @@ def _article_list_combined(
     if tag is not None:
         qs = qs.filter(tag_links__tag__name=tag)
     if author is not None:
-        qs = qs.filter(author__username__lower=author.lower())
+        qs = qs.filter(author__username_key=identity_key(author))
     if favorited is not None:
-        qs = qs.filter(favorites__user__in=User.objects.filter(username__lower=favorited.lower()))
+        qs = qs.filter(
+            favorites__user__in=User.objects.filter(username_key=identity_key(favorited))
+        )
     count = len(qs.order_by().values_list("id", flat=True)[:COMBINED_COUNT_MAX])
     return ArticlePage(_page(qs, viewer_id, offset=offset, limit=limit), count)
 

@@ -57,6 +57,12 @@ class Checker:
             raise InvalidInput(self.errors)
 
 
+def storable(value: str) -> bool:
+    """Whether a lookup value can match anything: PostgreSQL text cannot hold NUL, and a query
+    with one fails instead of matching nothing, so callers answer "not found" without asking."""
+    return "\x00" not in value
+
+
 def checked(value: str | None) -> str:
     """A required value after ``Checker.raise_if_any`` passed: never None, typed as ``str``."""
     if value is None:

@@ -5,8 +5,9 @@ from typing import TypedDict
 from django.db.models import Exists, OuterRef, Value
 
 from conduit.platform.exceptions import NotFound
+from conduit.platform.validation import storable
 from conduit.profiles.models import Follow
-from conduit.users.models import User
+from conduit.users.models import User, identity_key
 
 
 class Profile(TypedDict):
@@ -27,8 +28,10 @@ def following_expression(viewer_id: int | None, author_ref: str = "pk") -> Exist
 
 
 def profile_get(*, username: str, viewer_id: int | None) -> Profile:
+    if not storable(username):
+        raise NotFound("profile")
     row = (
-        User.objects.filter(username__lower=username.lower())
+        User.objects.filter(username_key=identity_key(username))
         .annotate(following=following_expression(viewer_id))
         .values("username", "bio", "image", "following")
         .first()

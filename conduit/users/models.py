@@ -1,6 +1,8 @@
+import unicodedata
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
 
 USERNAME_MAX_LENGTH = 40
 EMAIL_MAX_LENGTH = 254
@@ -8,14 +10,16 @@ BIO_MAX_LENGTH = 2_000
 IMAGE_URL_MAX_LENGTH = 2_000
 
 
-# ``username__lower="jake"`` compiles to ``LOWER(username) = 'jake'``, which the case-insensitive
-# unique indexes below serve; ``__iexact`` would compile to ``UPPER(...)`` and miss them.
-models.CharField.register_lookup(Lower)
+def identity_key(value: str) -> str:
+    """The form of a username or email under which two spellings are the same account:
+    Unicode-normalised (NFKC) and case-folded, so "Élise", "élise" and "ÉLISE" collide in any
+    script. Computed in Python because SQLite's LOWER() folds ASCII only."""
+    return unicodedata.normalize("NFKC", value).casefold()
 
 
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> "User":
-        return self.get(username__lower=(username or "").lower())
+        return self.get(username_key=identity_key(username or ""))
 
     def create_user(self, username: str, email: str, password: str | None = None) -> "User":
         user = self.model(username=username, email=self.normalize_email(email))
@@ -39,7 +43,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     """An account, and the public profile that goes with it.
 
     Usernames and emails are unique regardless of case (``Jake`` and ``jake`` are one person),
-    enforced by the database so that two concurrent registrations cannot both succeed.
+    enforced by unique indexes on their ``identity_key`` so that two concurrent registrations
+    cannot both succeed.
 
     The ``*_count`` columns are counters maintained by the write services (never by signals), so
     that list endpoints read a number instead of running ``COUNT(*)`` over a large table.
@@ -47,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     username = models.CharField(max_length=USERNAME_MAX_LENGTH)
     email = models.EmailField(max_length=EMAIL_MAX_LENGTH)
+    # identity_key(username) and identity_key(email): unique, and what every lookup uses.
+    username_key = models.CharField(max_length=USERNAME_MAX_LENGTH * 3, unique=True, editable=False)
+    email_key = models.CharField(max_length=EMAIL_MAX_LENGTH * 3, unique=True, editable=False)
     bio = models.TextField(null=True, blank=True)  # noqa: DJ001 - null means "never set" in the API
     image = models.CharField(max_length=IMAGE_URL_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
     is_staff = models.BooleanField(default=False)
@@ -64,11 +72,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS = ["email"]
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
-            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
-        ]
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The keys are the same data as username and email in another form, so they are kept
+        # in step here rather than by every caller (bulk loaders set them themselves).
+        self.username_key = identity_key(self.username)
+        self.email_key = identity_key(self.email)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            extra = {"username": "username_key", "email": "email_key"}
+            kwargs["update_fields"] = {
+                *update_fields,
+                *(extra[f] for f in update_fields if f in extra),
+            }
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return self.username

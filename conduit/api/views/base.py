@@ -42,7 +42,9 @@ class SignedInView(ConduitView):
     permission_classes = [IsAuthenticated]
 
 
-def _int_param(request: Request, name: str, *, default: int, minimum: int, maximum: int) -> int:
+def _int_param(
+    request: Request, name: str, *, default: int, minimum: int, maximum: int | None
+) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -52,7 +54,7 @@ def _int_param(request: Request, name: str, *, default: int, minimum: int, maxim
         raise InvalidInput.field(name, "must be an integer") from None
     if value < minimum:
         raise InvalidInput.field(name, f"must be at least {minimum}")
-    if value > maximum:
+    if maximum is not None and value > maximum:
         raise InvalidInput.field(name, f"must be at most {maximum}")
     return value
 
@@ -60,6 +62,6 @@ def _int_param(request: Request, name: str, *, default: int, minimum: int, maxim
 def page_params(request: Request) -> tuple[int, int]:
     """``(limit, offset)`` from the query string. ``limit`` above the maximum page size is capped
     rather than refused; anything that is not a number in range is a 422."""
-    limit = _int_param(request, "limit", default=20, minimum=1, maximum=2**31 - 1)
+    limit = _int_param(request, "limit", default=20, minimum=1, maximum=None)
     offset = _int_param(request, "offset", default=0, minimum=0, maximum=settings.API_MAX_OFFSET)
     return min(limit, settings.API_MAX_PAGE_SIZE), offset

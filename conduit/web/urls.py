@@ -1,0 +1,27 @@
+from django.urls import path
+
+from conduit.web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login", views.login, name="login"),
+    path("register", views.register, name="register"),
+    path("logout", views.logout, name="logout"),
+    path("settings", views.user_settings, name="settings"),
+    path("editor", views.editor_new, name="editor"),
+    path("editor/<str:slug>", views.editor_edit, name="editor-edit"),
+    path("article/<str:slug>", views.article_detail, name="article"),
+    path("article/<str:slug>/delete", views.article_delete, name="article-delete"),
+    path("article/<str:slug>/favorite", views.favorite, name="favorite"),
+    path("article/<str:slug>/comments", views.comment_create, name="comment-create"),
+    path(
+        "article/<str:slug>/comments/<int:comment_id>/delete",
+        views.comment_delete,
+        name="comment-delete",
+    ),
+    path("profile/<str:username>", views.profile, name="profile"),
+    path("profile/<str:username>/favorites", views.profile_favorites, name="profile-favorites"),
+    path("profile/<str:username>/follow", views.follow, name="follow"),
+]

@@ -1,0 +1,423 @@
+"""The site for people: server-rendered pages over the same services and selectors as the API.
+
+Every page works without JavaScript: follow, favorite and delete are plain form posts with CSRF
+tokens. Signing in uses Django's session cookie (the API keeps tokens).
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from conduit.articles import selectors as article_selectors
+from conduit.articles import services as article_services
+from conduit.comments import selectors as comment_selectors
+from conduit.comments import services as comment_services
+from conduit.platform.exceptions import DomainError, Forbidden, InvalidInput, NotFound
+from conduit.platform.markdown import render_markdown
+from conduit.profiles import selectors as profile_selectors
+from conduit.profiles import services as profile_services
+from conduit.users import services as user_services
+from conduit.users.models import User
+from conduit.users.selectors import user_get_by_username
+from conduit.web.forms import full_messages, safe_next, split_tags
+from conduit.web.pagination import PAGE_SIZE, page_number, pager
+
+View = Callable[..., HttpResponse]
+
+
+def _viewer(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) else None
+
+
+def _viewer_id(request: HttpRequest) -> int | None:
+    user = _viewer(request)
+    return user.pk if user is not None else None
+
+
+def signed_in_required(view: View) -> View:
+    """Send anonymous visitors to /login, and back here after they sign in."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _viewer(request) is None:
+            target = request.get_full_path() if request.method == "GET" else safe_next(request)
+            return redirect_to_login(target, login_url=reverse("web:login"))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _not_found_on_domain_404(view: View) -> View:
+    """A domain NotFound (unknown slug or username) is the site's 404 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(str(exc)) from exc
+        except Forbidden as exc:
+            return render(
+                request, "web/error.html", {"status": 403, "message": exc.message}, status=403
+            )
+
+    return wrapper
+
+
+# --- Home -------------------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    viewer_id = _viewer_id(request)
+    tag = request.GET.get("tag") or None
+    feed = request.GET.get("feed")
+    if feed == "your" and viewer_id is None:
+        return redirect_to_login(request.get_full_path(), login_url=reverse("web:login"))
+    tab = "tag" if tag else ("your" if feed == "your" else "global")
+    try:
+        page = page_number(request, max_offset=settings.API_MAX_OFFSET)
+    except InvalidInput:
+        raise Http404("no such page") from None
+    offset = (page - 1) * PAGE_SIZE
+    if tab == "your":
+        assert viewer_id is not None  # noqa: S101 - redirected above
+        result = article_selectors.article_feed(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset)
+    else:
+        result = article_selectors.article_list(
+            viewer_id=viewer_id, tag=tag, limit=PAGE_SIZE, offset=offset
+        )
+    context = {
+        "nav": "home",
+        "tab": tab,
+        "tag": tag,
+        "articles": result.articles,
+        "pager": pager(request, page=page, count=result.count),
+        "tags": article_selectors.tag_list()[:20],
+    }
+    return render(request, "web/home.html", context)
+
+
+# --- Sign in, sign up, sign out, settings -----------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"nav": "login", "next": safe_next(request, "")}
+    if request.method == "POST":
+        email = request.POST.get("email", "")
+        context["email"] = email
+        try:
+            user = user_services.user_authenticate(
+                email=email, password=request.POST.get("password", "")
+            )
+        except InvalidInput as exc:
+            context["errors"] = full_messages(exc.errors)
+        except DomainError:
+            context["errors"] = ["email or password is invalid"]
+        else:
+            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return HttpResponseRedirect(safe_next(request))
+        return render(request, "web/login.html", context, status=422)
+    return render(request, "web/login.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"nav": "register", "next": safe_next(request, "")}
+    if request.method == "POST":
+        username = request.POST.get("username", "")
+        email = request.POST.get("email", "")
+        context.update(username=username, email=email)
+        try:
+            user = user_services.user_register(
+                username=username, email=email, password=request.POST.get("password", "")
+            )
+        except InvalidInput as exc:
+            context["errors"] = full_messages(exc.errors)
+            return render(request, "web/register.html", context, status=422)
+        auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to Conduit, {user.username}!")
+        return HttpResponseRedirect(safe_next(request))
+    return render(request, "web/register.html", context)
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    auth_logout(request)
+    return redirect("web:home")
+
+
+@signed_in_required
+@require_http_methods(["GET", "POST"])
+def user_settings(request: HttpRequest) -> HttpResponse:
+    user = _viewer(request)
+    assert user is not None  # noqa: S101 - signed_in_required
+    if request.method == "POST":
+        names = ("image", "username", "bio", "email")
+        values = {name: request.POST.get(name, "") for name in names}
+        password = request.POST.get("password", "")
+        fields = set(values) | ({"password"} if password else set())
+        try:
+            user = user_services.user_update(user=user, password=password, fields=fields, **values)
+        except InvalidInput as exc:
+            user.refresh_from_db()
+            context = {"nav": "settings", "form": values, "errors": full_messages(exc.errors)}
+            return render(request, "web/settings.html", context, status=422)
+        if password:
+            update_session_auth_hash(request, user)
+        messages.success(request, "Your settings are saved.")
+        return redirect("web:profile", username=user.username)
+    form = {
+        "image": user.image or "",
+        "username": user.username,
+        "bio": user.bio or "",
+        "email": user.email,
+    }
+    return render(request, "web/settings.html", {"nav": "settings", "form": form})
+
+
+# --- Editor -----------------------------------------------------------------------------------
+
+
+def _editor_values(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "title": request.POST.get("title", ""),
+        "description": request.POST.get("description", ""),
+        "body": request.POST.get("body", ""),
+        "tags": split_tags(*request.POST.getlist("tag"), request.POST.get("tags", "")),
+    }
+
+
+@signed_in_required
+@require_http_methods(["GET", "POST"])
+def editor_new(request: HttpRequest) -> HttpResponse:
+    user = _viewer(request)
+    assert user is not None  # noqa: S101 - signed_in_required
+    form: dict[str, Any] = {"title": "", "description": "", "body": "", "tags": []}
+    if request.method == "POST":
+        form = _editor_values(request)
+        try:
+            article = article_services.article_create(author=user, **form)
+        except InvalidInput as exc:
+            context = {"nav": "editor", "form": form, "errors": full_messages(exc.errors)}
+            return render(request, "web/editor.html", context, status=422)
+        return redirect("web:article", slug=article.slug)
+    return render(request, "web/editor.html", {"nav": "editor", "form": form})
+
+
+@signed_in_required
+@require_http_methods(["GET", "POST"])
+@_not_found_on_domain_404
+def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    user = _viewer(request)
+    assert user is not None  # noqa: S101 - signed_in_required
+    article = article_selectors.article_get(slug=slug, viewer_id=user.pk)
+    if article["author"]["username"] != user.username:
+        raise Forbidden("article", "Only the author can edit this article.")
+    if request.method == "POST":
+        form = _editor_values(request)
+        try:
+            updated = article_services.article_update(
+                article=article_selectors.article_get_for_write(slug=slug),
+                editor=user,
+                title=form["title"],
+                description=form["description"],
+                body=form["body"],
+                tags=form["tags"],
+                fields={"title", "description", "body", "tagList"},
+            )
+        except InvalidInput as exc:
+            context = {"form": form, "slug": slug, "errors": full_messages(exc.errors)}
+            return render(request, "web/editor.html", context, status=422)
+        return redirect("web:article", slug=updated.slug)
+    form = {
+        "title": article["title"],
+        "description": article["description"],
+        "body": article["body"],
+        "tags": article["tagList"],
+    }
+    return render(request, "web/editor.html", {"form": form, "slug": slug})
+
+
+# --- Article, comments, favorites -------------------------------------------------------------
+
+
+@require_GET
+@_not_found_on_domain_404
+def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer_id = _viewer_id(request)
+    article = article_selectors.article_get(slug=slug, viewer_id=viewer_id)
+    context = {
+        "article": article,
+        "body_html": render_markdown(article["body"]),
+        "comments": comment_selectors.comment_list(article_id=article["id"], viewer_id=viewer_id),
+        "is_author": _viewer(request) is not None
+        and request.user.get_username() == article["author"]["username"],
+    }
+    return render(request, "web/article.html", context)
+
+
+def _back_to(request: HttpRequest, fallback: str) -> HttpResponse:
+    return HttpResponseRedirect(safe_next(request, fallback))
+
+
+def _with_flash_on_error(request: HttpRequest, action: Callable[[], object]) -> None:
+    """Run ``action``; a rule it breaks (e.g. favoriting twice) is shown as a message."""
+    try:
+        action()
+    except InvalidInput as exc:
+        for message in full_messages(exc.errors):
+            messages.error(request, message)
+
+
+@require_POST
+@signed_in_required
+@_not_found_on_domain_404
+def article_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    user = _viewer(request)
+    assert user is not None  # noqa: S101
+    article = article_selectors.article_get_for_write(slug=slug)
+    article_services.article_delete(article=article, user=user)
+    messages.success(request, "The article is deleted.")
+    return redirect("web:home")
+
+
+@require_POST
+@signed_in_required
+@_not_found_on_domain_404
+def favorite(request: HttpRequest, slug: str) -> HttpResponse:
+    user = _viewer(request)
+    assert user is not None  # noqa: S101
+    article = article_selectors.article_get_for_write(slug=slug)
+    if request.POST.get("action") == "remove":
+        _with_flash_on_error(
+            request, lambda: article_services.favorite_remove(user=user, article=article)
+        )
+    else:
+        _with_flash_on_error(
+            request, lambda: article_services.favorite_add(user=user, article=article)
+        )
+    return _back_to(request, reverse("web:article", args=[slug]))
+
+
+@require_POST
+@signed_in_required
+@_not_found_on_domain_404
+def comment_create(request: HttpRequest, slug: str) -> HttpResponse:
+    user = _viewer(request)
+    assert user is not None  # noqa: S101
+    article = article_selectors.article_get_for_write(slug=slug)
+    target = reverse("web:article", args=[slug])
+    try:
+        comment = comment_services.comment_create(
+            author=user, article=article, body=request.POST.get("body", "")
+        )
+    except InvalidInput as exc:
+        for message in full_messages(exc.errors):
+            messages.error(request, message)
+        return HttpResponseRedirect(target + "#comment-form")
+    return HttpResponseRedirect(f"{target}#comment-{comment.pk}")
+
+
+@require_POST
+@signed_in_required
+@_not_found_on_domain_404
+def comment_delete(request: HttpRequest, slug: str, comment_id: int) -> HttpResponse:
+    user = _viewer(request)
+    assert user is not None  # noqa: S101
+    article = article_selectors.article_get_for_write(slug=slug)
+    comment_services.comment_delete(user=user, article=article, comment_id=comment_id)
+    return HttpResponseRedirect(reverse("web:article", args=[slug]) + "#comments")
+
+
+# --- Profiles ---------------------------------------------------------------------------------
+
+
+def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> HttpResponse:
+    viewer_id = _viewer_id(request)
+    profile = profile_selectors.profile_get(username=username, viewer_id=viewer_id)
+    try:
+        page = page_number(request, max_offset=settings.API_MAX_OFFSET)
+    except InvalidInput:
+        raise Http404("no such page") from None
+    filters = {"favorited": profile["username"]} if favorites else {"author": profile["username"]}
+    result = article_selectors.article_list(
+        viewer_id=viewer_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
+    )
+    context = {
+        "nav": "profile" if request.user.get_username() == profile["username"] else "",
+        "profile": profile,
+        "tab": "favorites" if favorites else "articles",
+        "articles": result.articles,
+        "pager": pager(request, page=page, count=result.count),
+        "is_self": request.user.get_username() == profile["username"],
+    }
+    return render(request, "web/profile.html", context)
+
+
+@require_GET
+@_not_found_on_domain_404
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    return _profile_page(request, username, favorites=False)
+
+
+@require_GET
+@_not_found_on_domain_404
+def profile_favorites(request: HttpRequest, username: str) -> HttpResponse:
+    return _profile_page(request, username, favorites=True)
+
+
+@require_POST
+@signed_in_required
+@_not_found_on_domain_404
+def follow(request: HttpRequest, username: str) -> HttpResponse:
+    user = _viewer(request)
+    assert user is not None  # noqa: S101
+    followee = user_get_by_username(username)
+    if request.POST.get("action") == "remove":
+        _with_flash_on_error(
+            request, lambda: profile_services.follow_remove(follower=user, followee=followee)
+        )
+    else:
+        _with_flash_on_error(
+            request, lambda: profile_services.follow_add(follower=user, followee=followee)
+        )
+    return _back_to(request, reverse("web:profile", args=[followee.username]))
+
+
+# --- Errors -----------------------------------------------------------------------------------
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    context = {"status": 404, "message": "We couldn't find that page."}
+    return render(request, "web/error.html", context, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Rendered without the request context (no user, no session): this may be a database outage.
+    return HttpResponse(
+        render_to_string("web/500.html"), status=500, content_type="text/html; charset=utf-8"
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    context = {
+        "status": 403,
+        "message": "This form expired or came from another site. Go back, reload the page and "
+        "try again.",
+    }
+    return render(request, "web/error.html", context, status=403)
