@@ -42,14 +42,8 @@ def ensure_installed() -> None:
         return
     if os.geteuid() != 0:
         sys.exit(f"PostgreSQL 15 is not installed ({PG_BIN}); run as root or install postgresql-15")
-    print("installing postgresql-15 from Debian ...", file=sys.stderr)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql-15"],
-        check=True,
-        env=env,
-    )
+    script = Path(__file__).with_name("debian-packages.sh")
+    subprocess.run(["bash", str(script), "postgresql-15"], check=True)
 
 
 def as_postgres(cmd: list[str]) -> list[str]:

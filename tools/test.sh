@@ -28,6 +28,9 @@ run_pytest() {
     return $rc
 }
 
+step "Debian packages the tests need"
+bash tools/debian-packages.sh postgresql-15 chromium
+
 PG_TEST_DIR=${PG_TEST_DIR:-/tmp/conduit-test-pg-$(pwd | md5sum | cut -c1-8)}
 if [[ -z "${DATABASE_URL:-}" ]]; then
     step "starting PostgreSQL 15 under $PG_TEST_DIR"
@@ -35,8 +38,16 @@ if [[ -z "${DATABASE_URL:-}" ]]; then
     trap 'python3 tools/postgres.py stop --dir "$PG_TEST_DIR"' EXIT
 fi
 
-step "tests on PostgreSQL ($DATABASE_URL)"
+# Browser tests drive Debian's Chromium against a live server; they save screenshots here.
+export CONDUIT_SCREENSHOTS=${CONDUIT_SCREENSHOTS:-$PWD/var/screenshots}
+export DJANGO_ALLOW_ASYNC_UNSAFE=true
+
+step "tests on PostgreSQL ($DATABASE_URL), browser tests included"
 DATABASE_URL=$DATABASE_URL CONDUIT_EXPECT_DB=postgresql run_pytest --durations=15 ${PYTEST_ARGS:-}
 
+# The embedded default gets every test but those that need PostgreSQL's row locks and the
+# browser tests (the pages are the same code on either database; once is enough for Chromium).
 step "tests on SQLite (the embedded default)"
-env -u DATABASE_URL CONDUIT_EXPECT_DB=sqlite run_pytest -m "not pg" -q ${PYTEST_ARGS:-}
+env -u DATABASE_URL CONDUIT_EXPECT_DB=sqlite run_pytest -m "not pg and not browser" -q ${PYTEST_ARGS:-}
+
+step "done: screenshots of the main pages are in $CONDUIT_SCREENSHOTS"
