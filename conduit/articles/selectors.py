@@ -231,12 +231,12 @@ def article_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
     return ArticlePage(_page(qs, viewer_id, offset=offset, limit=limit), count)
 
 
-def tag_list() -> list[str]:
-    """Tags in use, most used first (at most ``TAGS_LIST_MAX``)."""
+def tag_list(*, limit: int = TAGS_LIST_MAX) -> list[str]:
+    """Tags in use, most used first (at most ``limit``)."""
     return list(
         Tag.objects.filter(articles_count__gt=0)
         .order_by("-articles_count", "name")
-        .values_list("name", flat=True)[:TAGS_LIST_MAX]
+        .values_list("name", flat=True)[: min(limit, TAGS_LIST_MAX)]
     )
 
 

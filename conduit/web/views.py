@@ -35,6 +35,7 @@ from conduit.web.forms import full_messages, safe_next, split_tags
 from conduit.web.pagination import PAGE_SIZE, page_number, pager
 
 View = Callable[..., HttpResponse]
+POPULAR_TAGS = 20  # tags in the home page's sidebar
 
 
 def _viewer(request: HttpRequest) -> User | None:
@@ -106,7 +107,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "tag": tag,
         "articles": result.articles,
         "pager": pager(request, page=page, count=result.count),
-        "tags": article_selectors.tag_list()[:20],
+        "tags": article_selectors.tag_list(limit=POPULAR_TAGS),
     }
     return render(request, "web/home.html", context)
 
