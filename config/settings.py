@@ -93,6 +93,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh clone has no var/ yet (it is not committed); SQLite will not create directories.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "init_command": (
