@@ -7,7 +7,9 @@ one test checks the production hasher separately.
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault(
+    "SECRET_KEY", "test-only-secret-key-not-for-production-" + "0123456789abcdef" * 4
+)
 
 from config.settings import *  # noqa: F403
 

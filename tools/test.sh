@@ -48,6 +48,6 @@ DATABASE_URL=$DATABASE_URL CONDUIT_EXPECT_DB=postgresql run_pytest --durations=1
 # The embedded default gets every test but those that need PostgreSQL's row locks and the
 # browser tests (the pages are the same code on either database; once is enough for Chromium).
 step "tests on SQLite (the embedded default)"
-env -u DATABASE_URL CONDUIT_EXPECT_DB=sqlite run_pytest -m "not pg and not browser" -q ${PYTEST_ARGS:-}
+(unset DATABASE_URL; CONDUIT_EXPECT_DB=sqlite run_pytest -m "not pg and not browser" -q ${PYTEST_ARGS:-})
 
 step "done: screenshots of the main pages are in $CONDUIT_SCREENSHOTS"
