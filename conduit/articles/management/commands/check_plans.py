@@ -1,0 +1,199 @@
+"""``manage.py check_plans``: EXPLAIN every list query on the data that is there, and fail on a
+sequential scan or a sort over a large table.
+
+The queries are not written out here: the real selectors run, their SQL is captured, and each
+statement is explained with ``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`` (read-only statements only),
+so what is checked is exactly what the API and pages run. PostgreSQL only.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+
+from conduit.articles import selectors
+from conduit.articles.models import Article, Favorite, Tag
+from conduit.comments.models import Comment
+from conduit.comments.selectors import comment_list
+from conduit.profiles.models import Follow
+from conduit.profiles.selectors import profile_get
+from conduit.users.models import User
+
+# Tables that grow with the site; a sequential scan or a big sort on them is a bug in waiting.
+LARGE_TABLES = {
+    Article._meta.db_table,
+    Favorite._meta.db_table,
+    Comment._meta.db_table,
+    Follow._meta.db_table,
+    User._meta.db_table,
+    "articles_articletag",
+}
+SORT_ROWS_MAX = 5_000
+
+
+@dataclass
+class PlanResult:
+    case: str
+    sql: str
+    ms: float
+    problems: list[str]
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _problems(plan: dict[str, Any]) -> list[str]:
+    found = []
+    for node in _nodes(plan):
+        kind = node["Node Type"]
+        relation = node.get("Relation Name")
+        if kind == "Seq Scan" and relation in LARGE_TABLES:
+            found.append(f"sequential scan on {relation} ({node.get('Actual Rows')} rows)")
+        if kind in ("Sort", "Incremental Sort"):
+            rows = max(int(c.get("Actual Rows", 0)) for c in node.get("Plans", [node]))
+            if rows > SORT_ROWS_MAX:
+                found.append(f"sort over {rows} rows ({node.get('Sort Key')})")
+    return found
+
+
+def _explain(case: str, run: Callable[[], object]) -> list[PlanResult]:
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    results = []
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            root = plan[0]["Plan"]
+            results.append(PlanResult(case, sql, float(plan[0]["Execution Time"]), _problems(root)))
+    return results
+
+
+def _followers_of_many(count: int) -> int:
+    """A user who follows ``count`` of the most prolific authors (created inside the rolled-back
+    transaction of the check, so the data is left as it was)."""
+    reader = User.objects.order_by("following_count").first()
+    assert reader is not None  # noqa: S101 - the caller checked there are users
+    authors = list(
+        User.objects.exclude(pk=reader.pk)
+        .order_by("-articles_count")
+        .values_list("pk", flat=True)[:count]
+    )
+    Follow.objects.filter(follower=reader).delete()
+    Follow.objects.bulk_create([Follow(follower=reader, followee_id=a) for a in authors])
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Follow._meta.db_table}")
+    return int(reader.pk)
+
+
+def _cases() -> Iterator[tuple[str, Callable[[], object]]]:
+    viewer = User.objects.order_by("-favorites_count").values_list("pk", flat=True).first()
+    popular_tag = Tag.objects.order_by("-articles_count").values_list("name", flat=True).first()
+    rare_tag = (
+        Tag.objects.filter(articles_count__gt=0)
+        .order_by("articles_count")
+        .values_list("name", flat=True)
+        .first()
+    )
+    prolific = User.objects.order_by("-articles_count").values_list("username", flat=True).first()
+    typical = (
+        User.objects.filter(articles_count__gt=0)
+        .order_by("articles_count")
+        .values_list("username", flat=True)
+        .first()
+    )
+    favoriter = User.objects.order_by("-favorites_count").values_list("username", flat=True).first()
+    commented = (
+        Comment.objects.values("article_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("article_id", flat=True)
+        .first()
+    )
+    slug = Article.objects.order_by("-favorites_count").values_list("slug", flat=True).first()
+    ten = (
+        User.objects.filter(following_count__gte=10)
+        .order_by("following_count")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+    def listing(
+        viewer_id: int | None, offset: int = 0, **filters: str | None
+    ) -> Callable[[], object]:
+        return lambda: selectors.article_list(
+            viewer_id=viewer_id, limit=20, offset=offset, **filters
+        )
+
+    yield "global list, anonymous", listing(None)
+    yield "global list, signed in", listing(viewer)
+    yield "global list, deep page (offset 10,000)", listing(None, offset=10_000)
+    yield "by popular tag", listing(viewer, tag=popular_tag)
+    yield "by rare tag", listing(viewer, tag=rare_tag)
+    yield "by prolific author", listing(viewer, author=prolific)
+    yield "by typical author", listing(viewer, author=typical)
+    yield "favorited by", listing(viewer, favorited=favoriter)
+    if ten is not None:
+        yield (
+            "feed, following ~10",
+            lambda: selectors.article_feed(viewer_id=ten, limit=20, offset=0),
+        )
+    yield "article detail", lambda: selectors.article_get(slug=slug or "", viewer_id=viewer)
+    if commented is not None:
+        yield "comments", lambda: comment_list(article_id=commented, viewer_id=viewer)
+    yield "profile", lambda: profile_get(username=prolific or "", viewer_id=viewer)
+    yield "tags", selectors.tag_list
+
+
+class Command(BaseCommand):
+    help = "EXPLAIN ANALYZE every list query; fail on a sequential scan or a big sort."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", help="also write the results to this file")
+        parser.add_argument("--min-articles", type=int, default=0,
+                            help="refuse to run on fewer articles (a plan on a tiny table "
+                            "proves nothing)")  # fmt: skip
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("check_plans needs PostgreSQL (set DATABASE_URL)")
+        articles = Article.objects.count()
+        if articles < max(options["min_articles"], 1):
+            raise CommandError(f"only {articles} articles: seed more with seed_bulk first")
+        results: list[PlanResult] = []
+        with transaction.atomic():
+            for case, run in _cases():
+                results.extend(_explain(case, run))
+            if User.objects.count() > 1_000:
+                many = _followers_of_many(1_000)
+                results.extend(
+                    _explain(
+                        "feed, following 1,000",
+                        lambda: selectors.article_feed(viewer_id=many, limit=20, offset=0),
+                    )
+                )
+            transaction.set_rollback(True)
+        failed = [r for r in results if r.problems]
+        for r in results:
+            mark = "FAIL" if r.problems else "ok  "
+            self.stdout.write(f"{mark} {r.ms:8.2f} ms  {r.case}: {r.sql[:110]}")
+            for problem in r.problems:
+                self.stdout.write(f"       - {problem}")
+        if options["json"]:
+            with open(options["json"], "w") as out:
+                json.dump([r.__dict__ for r in results], out, indent=2)
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(results)} queries have plan problems")
+        self.stdout.write(f"check_plans: {len(results)} queries on {articles:,} articles, all ok")
