@@ -26,8 +26,8 @@ class Element:
     attrs: dict[str, str] = field(default_factory=dict)
     # Every attribute as written, duplicates included (``attrs`` keeps the first of each name).
     attr_list: list[tuple[str, str | None]] = field(default_factory=list)
-    children: list["Element | str"] = field(default_factory=list)
-    parent: "Element | None" = None
+    children: list["Element | str"] = field(default_factory=list, repr=False)
+    parent: "Element | None" = field(default=None, repr=False)
 
     @property
     def classes(self) -> set[str]:

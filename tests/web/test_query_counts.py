@@ -1,0 +1,348 @@
+"""Exact SQL query counts for every page and for the form posts that write.
+
+Each page is measured over the same shape of data at two sizes (``SIZES``): with ``n = 1`` there
+is one of everything, with ``n = 12`` every list is longer than a page (10 previews and page
+links), the article has 12 comments and 10 tags, and the sidebar is full (20 of 22 tags). A page
+whose query count grows with what it shows (an N+1 in a template or a selector) fails here.
+
+What the numbers are made of:
+
+* Signed in, a request reads its session row and then the user row (``SIGN_IN = 2``), once: the
+  navbar, the views and the templates share ``request.user``. A visitor costs nothing: no session
+  cookie, no session query. Flash messages live in a cookie first (``FallbackStorage``), so they
+  add no query either.
+* Lists cost one query for the filter's maintained count (site counter, tag row, user row or the
+  sum over followed authors) plus one for the page, authors, tags and the viewer's
+  ``favorited``/``following`` flags included. Never a ``COUNT(*)``.
+* Writes run in pytest-django's per-test transaction, so each ``transaction.atomic()`` of a
+  service shows up as ``SAVEPOINT`` and ``RELEASE SAVEPOINT`` (and ``ROLLBACK TO SAVEPOINT`` on
+  the error path); Django counts those as queries on SQLite and PostgreSQL alike.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conduit.articles.models import TAGS_PER_ARTICLE_MAX, Article
+from conduit.comments.models import Comment
+from conduit.users.models import User
+from tests.factories import UserFactory, favorite, follow, make_article, make_comment
+from tests.web.helpers import page, preview_titles, redirect_target
+
+pytestmark = pytest.mark.django_db
+
+SIZES = pytest.mark.parametrize("n", [1, 12])
+VIEWERS = pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed_in"])
+SIGN_IN = 2  # the session row, then the user row
+
+
+@dataclass
+class World:
+    n: int
+    alice: User  # the author whose profile and article are measured
+    bob: User  # the signed-in reader: follows every author, favorites every article
+    article: Article  # alice's first article: the most tags, all the comments
+
+
+def build(n: int) -> World:
+    """``n`` articles by alice tagged ``common`` plus up to nine shared tags; ``n`` authors with
+    one article each (``common`` and a tag of their own), each favorited by alice and commenting
+    on her first article; bob follows everyone and favorites every article."""
+    alice = UserFactory(username="alice", bio="Alice writes.")
+    bob = UserFactory(username="bob")
+    shared = [f"tag{i}" for i in range(min(n, TAGS_PER_ARTICLE_MAX - 1))]
+    hers = [make_article(alice, title=f"Alice {i}", tags=["common", *shared]) for i in range(n)]
+    follow(bob, alice)
+    for mine in hers:
+        favorite(bob, mine)
+    for i in range(n):
+        author = UserFactory(username=f"author{i}")
+        theirs = make_article(author, title=f"Other {i}", tags=["common", f"own{i}"])
+        favorite(alice, theirs)
+        favorite(bob, theirs)
+        follow(bob, author)
+        make_comment(author, hers[0], body=f"Comment {i}")
+    return World(n=n, alice=alice, bob=bob, article=hers[0])
+
+
+@pytest.fixture
+def world(n: int) -> World:
+    return build(n)
+
+
+def sign_in(client: Any, user: User | None) -> None:
+    if user is not None:
+        client.force_login(user)
+
+
+def assert_previews(response: Any, total: int, *, flags: bool) -> None:
+    """A list page with ``min(total, 10)`` previews, page links when more, and the viewer's
+    favorited flags (every article is one of bob's favorites)."""
+    doc = page(response)
+    assert len(preview_titles(doc)) == min(total, 10)
+    assert doc.has("ul.pagination") is (total > 10)
+    pressed = {b.attrs["aria-pressed"] for b in doc.select(".article-preview .article-meta button")}
+    assert pressed == {"true" if flags else "false"}
+
+
+# --- Home --------------------------------------------------------------------------------------
+
+
+@SIZES
+@VIEWERS
+def test_home_global_feed(client, world, signed_in, django_assert_num_queries):
+    # The site's article counter + the page of previews + the popular tags (+ session + user).
+    sign_in(client, world.bob if signed_in else None)
+    with django_assert_num_queries(3 + SIGN_IN * signed_in):
+        response = client.get("/")
+    assert_previews(response, 2 * world.n, flags=signed_in)
+    assert len(page(response).select(".sidebar .tag-list a")) == min(
+        20, 1 + min(world.n, 9) + world.n
+    )
+
+
+@SIZES
+@VIEWERS
+def test_home_tag_feed(client, world, signed_in, django_assert_num_queries):
+    # The tag's row with its maintained count + the page of previews + the popular tags
+    # (+ session + user).
+    sign_in(client, world.bob if signed_in else None)
+    with django_assert_num_queries(3 + SIGN_IN * signed_in):
+        response = client.get("/?tag=common")
+    assert_previews(response, 2 * world.n, flags=signed_in)
+
+
+@SIZES
+def test_home_your_feed(client, world, django_assert_num_queries):
+    # Session + user + the sum of the followed authors' article counters + the page of previews
+    # + the popular tags.
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 3):
+        response = client.get("/?feed=your")
+    assert_previews(response, 2 * world.n, flags=True)
+
+
+@pytest.mark.parametrize(("n", "number", "shown"), [(12, 2, 10), (12, 3, 4)])
+def test_home_later_pages(client, world, number, shown, django_assert_num_queries):
+    # The same three queries for any page: the offset is in the page query.
+    with django_assert_num_queries(3):
+        response = client.get(f"/?page={number}")
+    assert len(preview_titles(page(response))) == shown
+
+
+def test_your_feed_for_a_visitor_is_a_redirect_without_queries(
+    client, db, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        assert client.get("/?feed=your").status_code == 302
+
+
+# --- Article -----------------------------------------------------------------------------------
+
+
+@SIZES
+@pytest.mark.parametrize("viewer", ["anonymous", "reader", "author"])
+def test_article_page(client, world, viewer, django_assert_num_queries):
+    # The article with its author, tags and the viewer's flags + every comment with its author
+    # (+ session + user).
+    user = {"anonymous": None, "reader": world.bob, "author": world.alice}[viewer]
+    sign_in(client, user)
+    with django_assert_num_queries(2 + SIGN_IN * (user is not None)):
+        response = client.get(f"/article/{world.article.slug}")
+    doc = page(response)
+    assert len(doc.select("#comments .card .card-text")) == world.n
+    assert len(doc.select(".article-content .tag-list li")) == 1 + min(world.n, 9)
+
+
+# --- Profiles ----------------------------------------------------------------------------------
+
+
+@SIZES
+@VIEWERS
+def test_profile_page(client, world, signed_in, django_assert_num_queries):
+    # The profile with the viewer's following flag + the author's row with their maintained
+    # article count + the page of previews (+ session + user).
+    sign_in(client, world.bob if signed_in else None)
+    with django_assert_num_queries(3 + SIGN_IN * signed_in):
+        response = client.get("/profile/alice")
+    assert_previews(response, world.n, flags=signed_in)
+
+
+@SIZES
+@VIEWERS
+def test_profile_favorites_page(client, world, signed_in, django_assert_num_queries):
+    # The profile with the viewer's following flag + the user's row with their maintained
+    # favorites count + the page of previews (+ session + user).
+    sign_in(client, world.bob if signed_in else None)
+    with django_assert_num_queries(3 + SIGN_IN * signed_in):
+        response = client.get("/profile/alice/favorites")
+    assert_previews(response, world.n, flags=signed_in)
+
+
+@SIZES
+def test_own_profile_page(client, world, django_assert_num_queries):
+    # Looking at yourself costs the same: session + user + profile + counts + page.
+    sign_in(client, world.alice)
+    with django_assert_num_queries(SIGN_IN + 3):
+        response = client.get("/profile/alice")
+    assert page(response).has(".user-info a[href=/settings]")
+
+
+# --- Forms -------------------------------------------------------------------------------------
+
+
+@SIZES
+def test_settings_page(client, world, django_assert_num_queries):
+    # Session + user: the form is filled in from the signed-in user's row.
+    sign_in(client, world.alice)
+    with django_assert_num_queries(SIGN_IN):
+        response = client.get("/settings")
+    assert page(response).one("textarea[name=bio]").text == "Alice writes."
+
+
+@SIZES
+def test_new_article_editor(client, world, django_assert_num_queries):
+    # Session + user, nothing else.
+    sign_in(client, world.alice)
+    with django_assert_num_queries(SIGN_IN):
+        page(client.get("/editor"))
+
+
+@SIZES
+def test_edit_article_editor(client, world, django_assert_num_queries):
+    # Session + user + the article (its author checked against the viewer, its tags inline).
+    sign_in(client, world.alice)
+    with django_assert_num_queries(SIGN_IN + 1):
+        response = client.get(f"/editor/{world.article.slug}")
+    tags = page(response).one("input[name=tags]").attrs["value"]
+    assert tags.split(", ")[0] == "common"
+
+
+@SIZES
+def test_edit_article_editor_for_another_user_is_refused_after_one_query(
+    client, world, django_assert_num_queries
+):
+    # Session + user + the article, then the 403 page.
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 1):
+        assert client.get(f"/editor/{world.article.slug}").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/settings", "/editor", "/editor/some-slug"])
+def test_signed_in_pages_send_visitors_away_without_queries(
+    client, db, path, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        assert client.get(path).status_code == 302
+
+
+@SIZES
+@VIEWERS
+@pytest.mark.parametrize("path", ["/login", "/register"])
+def test_sign_in_and_sign_up_pages(client, world, signed_in, path, django_assert_num_queries):
+    # Nothing for a visitor; session + user when signed in (the navbar shows who).
+    sign_in(client, world.bob if signed_in else None)
+    with django_assert_num_queries(SIGN_IN * signed_in):
+        page(client.get(path))
+
+
+@SIZES
+def test_not_found_page(client, world, django_assert_num_queries):
+    # The failed article lookup, then the 404 page (+ session + user for the navbar).
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 1):
+        assert client.get("/article/no-such-article").status_code == 404
+
+
+# --- Form posts --------------------------------------------------------------------------------
+
+
+@SIZES
+def test_favorite_add(client, world, django_assert_num_queries):
+    # Session + user + the article (id, author, slug) + SAVEPOINT, SAVEPOINT, INSERT favorite,
+    # RELEASE + UPDATE article's favorites_count + UPDATE user's favorites_count + RELEASE.
+    reader = UserFactory(username="reader")
+    sign_in(client, reader)
+    with django_assert_num_queries(SIGN_IN + 8):
+        response = client.post(f"/article/{world.article.slug}/favorite", {"action": "add"})
+    assert redirect_target(response) == f"/article/{world.article.slug}"
+    world.article.refresh_from_db()
+    assert world.article.favorites_count == 2
+
+
+@SIZES
+def test_favorite_add_twice(client, world, django_assert_num_queries):
+    # As above up to the INSERT, which fails on the unique pair: ROLLBACK TO and RELEASE of both
+    # savepoints instead of the updates. The flash message goes to a cookie: no session write.
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 8):
+        response = client.post(f"/article/{world.article.slug}/favorite", {"action": "add"})
+    assert redirect_target(response) == f"/article/{world.article.slug}"
+    assert "messages" in response.cookies
+
+
+@SIZES
+def test_favorite_remove(client, world, django_assert_num_queries):
+    # Session + user + the article + SAVEPOINT, DELETE favorite, UPDATE article's count,
+    # UPDATE user's count, RELEASE.
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 6):
+        response = client.post(f"/article/{world.article.slug}/favorite", {"action": "remove"})
+    redirect_target(response)
+    world.article.refresh_from_db()
+    assert world.article.favorites_count == 0
+
+
+@SIZES
+def test_follow_add(client, world, django_assert_num_queries):
+    # Session + user + the followee + SAVEPOINT, SAVEPOINT, INSERT follow, RELEASE + UPDATE
+    # followers_count + UPDATE following_count (in primary-key order) + RELEASE.
+    reader = UserFactory(username="reader")
+    sign_in(client, reader)
+    with django_assert_num_queries(SIGN_IN + 8):
+        response = client.post("/profile/alice/follow", {"action": "add"})
+    assert redirect_target(response) == "/profile/alice"
+    world.alice.refresh_from_db()
+    assert world.alice.followers_count == 2
+
+
+@SIZES
+def test_follow_remove(client, world, django_assert_num_queries):
+    # Session + user + the followee + SAVEPOINT, DELETE follow, two counter UPDATEs, RELEASE.
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 6):
+        response = client.post("/profile/alice/follow", {"action": "remove"})
+    redirect_target(response)
+    world.alice.refresh_from_db()
+    assert world.alice.followers_count == 0
+
+
+@SIZES
+def test_comment_create(client, world, django_assert_num_queries):
+    # Session + user + the article + INSERT comment (no transaction: a single statement).
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 2):
+        response = client.post(f"/article/{world.article.slug}/comments", {"body": "Hello"})
+    comment = Comment.objects.get(body="Hello")
+    assert redirect_target(response) == f"/article/{world.article.slug}#comment-{comment.pk}"
+
+
+@SIZES
+def test_comment_create_blank(client, world, django_assert_num_queries):
+    # Session + user + the article; the blank body is refused before any write.
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 1):
+        response = client.post(f"/article/{world.article.slug}/comments", {"body": " "})
+    assert redirect_target(response).endswith("#comment-form")
+
+
+@SIZES
+def test_comment_delete(client, world, django_assert_num_queries):
+    # Session + user + the article + the comment (id, author) + DELETE comment.
+    comment = make_comment(world.bob, world.article, body="Mine")
+    sign_in(client, world.bob)
+    with django_assert_num_queries(SIGN_IN + 3):
+        response = client.post(f"/article/{world.article.slug}/comments/{comment.pk}/delete")
+    redirect_target(response)
+    assert not Comment.objects.filter(pk=comment.pk).exists()
