@@ -679,3 +679,66 @@ def test_not_found_under_api_is_json(client, db, path):
     response = client.get(path)
     assert_error(response, 404)
     assert b"<html" not in response.content
+
+
+# --- Odd input ---------------------------------------------------------------------------------
+# NUL characters cannot be stored in PostgreSQL text, and ids past the bigint range cannot be
+# looked up: both must be a refusal or a not-found, never a server error.
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/?tag=%00", 200),
+        ("/?page=%00", 404),
+        ("/profile/a%00b", 404),
+        ("/profile/a%00b/favorites", 404),
+        ("/article/a%00b", 404),
+        ("/editor/a%00b", 404),
+        ("/article/" + "x" * 300, 404),
+    ],
+)
+def test_odd_paths_and_queries_are_not_server_errors(client, alice, path, status):
+    client.force_login(alice)
+    page(client.get(path), status)
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "status"),
+    [
+        ("/article/a%00b/favorite", {"action": "add"}, 404),
+        ("/profile/a%00b/follow", {"action": "add"}, 404),
+        ("/editor", {"title": "a\x00", "description": "d", "body": "b", "tags": "t\x00"}, 422),
+        ("/settings", {"username": "alice", "email": "alice@example.com", "bio": "\x00"}, 422),
+        ("/login", {"email": "a\x00@example.com", "password": "x"}, 422),
+        ("/register", {"username": "a\x00", "email": "b@x.io", "password": "p\x00ssword"}, 422),
+    ],
+)
+def test_odd_form_posts_are_not_server_errors(client, alice, path, data, status):
+    client.force_login(alice)
+    with unchanged():
+        page(client.post(path, data), status)
+
+
+def test_a_nul_comment_is_a_flash_error(client, alice):
+    article = make_article(alice)
+    client.force_login(alice)
+    with unchanged():
+        response = client.post(f"/article/{article.slug}/comments", {"body": "a\x00b"})
+    assert flashes(page(client.get(redirect_target(response)))) == [
+        "body must not contain NUL characters"
+    ]
+
+
+@pytest.mark.parametrize("comment_id", ["9223372036854775807", "9223372036854775808", "9" * 20])
+def test_a_comment_id_past_the_bigint_range_is_the_404_page(client, alice, comment_id):
+    article = make_article(alice)
+    client.force_login(alice)
+    error_page(client.post(f"/article/{article.slug}/comments/{comment_id}/delete"), 404)
+
+
+def test_a_bad_host_is_the_sites_400_page_and_json_under_api(db):
+    client = Client()
+    doc = error_page(client.get("/", headers={"host": "evil.example"}), 400)
+    assert doc.one("title").text == "400 — Conduit"
+    assert_error(client.get("/api/articles", headers={"host": "evil.example"}), 400)

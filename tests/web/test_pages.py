@@ -679,3 +679,23 @@ def test_a_profile_pages_its_articles(client, alice):
 @pytest.mark.parametrize("path", ["/profile/nobody", "/profile/nobody/favorites"])
 def test_an_unknown_profile_is_the_404_page(client, db, path):
     error_page(client.get(path), 404)
+
+
+def test_your_feed_pages_keep_the_feed(client, alice, bob):
+    make_articles(alice, 11)
+    follow(bob, alice)
+    client.force_login(bob)
+    doc = page(client.get("/?feed=your"))
+    assert [a.attrs["href"] for a in doc.select("ul.pagination a.page-link")] == [
+        "?feed=your&page=1",
+        "?feed=your&page=2",
+    ]
+    doc = page(client.get("/?feed=your&page=2"))
+    assert preview_titles(doc) == ["Article 0"]
+    assert [tab.text for tab in doc.select(".feed-toggle a.nav-link.active")] == ["Your Feed"]
+
+
+def test_a_profile_url_ignores_the_case_of_the_username(client, alice):
+    doc = page(client.get("/profile/ALICE"))
+    assert doc.one(".user-info h4").text == "alice"
+    assert doc.one(".articles-toggle a.nav-link.active").attrs["href"] == "/profile/alice"
