@@ -742,3 +742,23 @@ def test_a_bad_host_is_the_sites_400_page_and_json_under_api(db):
     doc = error_page(client.get("/", headers={"host": "evil.example"}), 400)
     assert doc.one("title").text == "400 — Conduit"
     assert_error(client.get("/api/articles", headers={"host": "evil.example"}), 400)
+
+
+def test_a_server_error_is_the_sites_500_page_without_touching_the_database(
+    db, settings, alice, django_assert_num_queries
+):
+    settings.ROOT_URLCONF = "tests.web.failing_urls"
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    with django_assert_num_queries(0):
+        response = client.get("/fail")
+    doc = page(response, 500)
+    assert doc.one("main .error-page h1").text == "500"
+    assert doc.one("title").text == "Something went wrong — Conduit"
+    assert not doc.has("nav.navbar a.nav-link")  # no user, no session: the database may be down
+
+
+def test_a_server_error_under_api_is_json(db, settings):
+    settings.ROOT_URLCONF = "tests.web.failing_urls"
+    response = Client(raise_request_exception=False).get("/api/fail")
+    assert_error(response, 500)
