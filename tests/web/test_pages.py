@@ -44,6 +44,24 @@ def form_fields(form):
     return values
 
 
+# --- Every page ----------------------------------------------------------------------------------
+
+
+def test_every_page_answers_head_like_get(client, alice):
+    """HTTP requires HEAD wherever GET works (RFC 9110, 9.1): link checkers, monitors and
+    ``curl -I`` use it. The API answers it; the pages must too."""
+    article = make_article(alice)
+    visitor_pages = ["/", "/login", "/register", f"/article/{article.slug}", "/profile/alice"]
+    signed_in_pages = ["/settings", "/editor", f"/editor/{article.slug}"]
+    answers = {}
+    for path in [*visitor_pages, "/profile/alice/favorites"]:
+        answers[path] = client.head(path).status_code
+    client.force_login(alice)
+    for path in signed_in_pages:
+        answers[path] = client.head(path).status_code
+    assert answers == dict.fromkeys(answers, 200)
+
+
 # --- Navbar ------------------------------------------------------------------------------------
 
 
