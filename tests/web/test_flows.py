@@ -178,6 +178,9 @@ def test_a_failed_sign_in_keeps_next_for_the_next_try(client, alice):
         "http://testserver.evil.example/",
         "javascript:alert(1)",
         "\\\\evil.example",
+        "/\\evil.example",
+        "///evil.example",
+        "https:evil.example",
     ],
 )
 def test_an_off_site_next_is_ignored(client, alice, next_url):
