@@ -80,11 +80,24 @@ def _bump_site_articles(delta: int) -> None:
         SiteCounter.objects.filter(name=SiteCounter.ARTICLES).update(value=F("value") + delta)
 
 
+def _locked_tag_ids(names: list[str]) -> list[int]:
+    """Lock the tags' rows in id order. Two articles sharing tags then take the locks in the same
+    order and queue instead of deadlocking (a plain UPDATE ... IN locks in scan order)."""
+    return list(
+        Tag.objects.filter(name__in=names)
+        .order_by("id")
+        .select_for_update()
+        .values_list("id", flat=True)
+    )
+
+
 def _link_tags(article: Article, names: list[str]) -> None:
     if not names:
         return
-    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
-    tag_ids = sorted(Tag.objects.filter(name__in=names).values_list("id", flat=True))
+    # New tags are inserted in name order, for the same reason: two transactions inserting the
+    # same new tags in different orders would wait on each other's unique-index entries.
+    Tag.objects.bulk_create([Tag(name=name) for name in sorted(names)], ignore_conflicts=True)
+    tag_ids = _locked_tag_ids(names)
     ArticleTag.objects.bulk_create([ArticleTag(article=article, tag_id=tid) for tid in tag_ids])
     Tag.objects.filter(id__in=tag_ids).update(articles_count=F("articles_count") + 1)
 
@@ -92,7 +105,7 @@ def _link_tags(article: Article, names: list[str]) -> None:
 def _unlink_tags(article: Article, names: list[str]) -> None:
     if not names:
         return
-    tag_ids = sorted(Tag.objects.filter(name__in=names).values_list("id", flat=True))
+    tag_ids = _locked_tag_ids(names)
     ArticleTag.objects.filter(article=article, tag_id__in=tag_ids).delete()
     Tag.objects.filter(id__in=tag_ids).update(articles_count=F("articles_count") - 1)
 
@@ -184,8 +197,16 @@ def article_delete(*, article: Article, user: User) -> None:
     with transaction.atomic():
         article = Article.objects.select_for_update().get(pk=article.pk)
         _unlink_tags(article, list(article.tag_list))
-        favoriter_ids = Favorite.objects.filter(article=article).values("user_id")
-        User.objects.filter(pk__in=favoriter_ids).update(favorites_count=F("favorites_count") - 1)
+        fan_ids = list(Favorite.objects.filter(article=article).values_list("user_id", flat=True))
+        # Lock the author and every fan in id order before changing their counters, so that two
+        # deletes of articles with the same fans queue instead of deadlocking.
+        list(
+            User.objects.filter(pk__in=[*fan_ids, article.author_id])
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        User.objects.filter(pk__in=fan_ids).update(favorites_count=F("favorites_count") - 1)
         User.objects.filter(pk=article.author_id).update(articles_count=F("articles_count") - 1)
         _bump_site_articles(-1)
         article.delete()
