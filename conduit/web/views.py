@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from conduit.articles import selectors as article_selectors
 from conduit.articles import services as article_services
@@ -81,7 +81,7 @@ def _not_found_on_domain_404(view: View) -> View:
 # --- Home -------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     viewer_id = _viewer_id(request)
     tag = request.GET.get("tag") or None
@@ -101,12 +101,15 @@ def home(request: HttpRequest) -> HttpResponse:
         result = article_selectors.article_list(
             viewer_id=viewer_id, tag=tag, limit=PAGE_SIZE, offset=offset
         )
+    links = pager(request, page=page, count=result.count)
+    if page > links.pages:
+        raise Http404("no such page")
     context = {
         "nav": "home",
         "tab": tab,
         "tag": tag,
         "articles": result.articles,
-        "pager": pager(request, page=page, count=result.count),
+        "pager": links,
         "tags": article_selectors.tag_list(limit=POPULAR_TAGS),
     }
     return render(request, "web/home.html", context)
@@ -115,7 +118,7 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- Sign in, sign up, sign out, settings -----------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"nav": "login", "next": safe_next(request, "")}
     if request.method == "POST":
@@ -136,7 +139,7 @@ def login(request: HttpRequest) -> HttpResponse:
     return render(request, "web/login.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"nav": "register", "next": safe_next(request, "")}
     if request.method == "POST":
@@ -163,7 +166,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def user_settings(request: HttpRequest) -> HttpResponse:
     user = _viewer(request)
     assert user is not None  # noqa: S101 - signed_in_required
@@ -204,7 +207,7 @@ def _editor_values(request: HttpRequest) -> dict[str, Any]:
 
 
 @signed_in_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def editor_new(request: HttpRequest) -> HttpResponse:
     user = _viewer(request)
     assert user is not None  # noqa: S101 - signed_in_required
@@ -221,7 +224,7 @@ def editor_new(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @_not_found_on_domain_404
 def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
     user = _viewer(request)
@@ -257,7 +260,7 @@ def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Article, comments, favorites -------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @_not_found_on_domain_404
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     viewer_id = _viewer_id(request)
@@ -359,24 +362,27 @@ def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> Ht
     result = article_selectors.article_list(
         viewer_id=viewer_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
     )
+    links = pager(request, page=page, count=result.count)
+    if page > links.pages:
+        raise Http404("no such page")
     context = {
         "nav": "profile" if request.user.get_username() == profile["username"] else "",
         "profile": profile,
         "tab": "favorites" if favorites else "articles",
         "articles": result.articles,
-        "pager": pager(request, page=page, count=result.count),
+        "pager": links,
         "is_self": request.user.get_username() == profile["username"],
     }
     return render(request, "web/profile.html", context)
 
 
-@require_GET
+@require_safe
 @_not_found_on_domain_404
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     return _profile_page(request, username, favorites=False)
 
 
-@require_GET
+@require_safe
 @_not_found_on_domain_404
 def profile_favorites(request: HttpRequest, username: str) -> HttpResponse:
     return _profile_page(request, username, favorites=True)
