@@ -160,8 +160,11 @@ SPECTACULAR_SETTINGS = {
 
 # Lists never return more than this many items, whatever `limit` asks for.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
-# How deep a list may be paged with ``offset`` (a 422 beyond it); see docs/api.md.
-API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=1_000_000)
+# How deep a list may be paged with ``offset`` (a 422 beyond it): bounds the cost of the
+# deepest page (ADR 0010).
+API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=10_000)
+# `make bench` only: route /bench/bare, the bare-Django reference view (conduit/platform/bench.py).
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 
 # --- CORS (the API only) ----------------------------------------------------------------------
 CORS_URLS_REGEX = r"^/api/.*$"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -197,11 +197,11 @@ def article_delete(*, article: Article, user: User) -> None:
     with transaction.atomic():
         article = Article.objects.select_for_update().get(pk=article.pk)
         _unlink_tags(article, list(article.tag_list))
-        fan_ids = list(Favorite.objects.filter(article=article).values_list("user_id", flat=True))
+        fan_ids = Favorite.objects.filter(article=article).values("user_id")
         # Lock the author and every fan in id order before changing their counters, so that two
         # deletes of articles with the same fans queue instead of deadlocking.
         list(
-            User.objects.filter(pk__in=[*fan_ids, article.author_id])
+            User.objects.filter(Q(pk__in=fan_ids) | Q(pk=article.author_id))
             .order_by("pk")
             .select_for_update()
             .values_list("pk", flat=True)

@@ -320,15 +320,16 @@ def test_article_update(n, user, auth_api, django_assert_num_queries):
 def test_article_delete(n, user, auth_api, django_assert_num_queries):
     # The article has ``n`` tags (at most 10), ``n`` favoriters and ``n`` comments: each kind of
     # dependent row goes in one statement. Sign in, find the article; SAVEPOINT, SELECT ... FOR
-    # UPDATE; tag ids, DELETE tag links, decrement tags; decrement the favoriters (one UPDATE
-    # with a subquery), the author, the site counter; the cascade (tag links, favorites,
-    # comments, the article: 4 DELETEs); RELEASE.
+    # UPDATE; tag ids (locked in id order), DELETE tag links, decrement tags; lock the author and
+    # the favoriters in id order (one SELECT ... FOR UPDATE, against deadlocks between deletes
+    # sharing fans), decrement the favoriters (one UPDATE with a subquery), the author, the site
+    # counter; the cascade (tag links, favorites, comments, the article: 4 DELETEs); RELEASE.
     article = make_article(user, title="Doomed", tags=tags_for(n))
     for i in range(n):
         other = UserFactory(username=f"other{i}")
         favorite(other, article)
         make_comment(other, article)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         response = auth_api.delete(f"/api/articles/{article.slug}")
     assert response.status_code == 204, response.content
     assert not Article.objects.filter(pk=article.pk).exists()
