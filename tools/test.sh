@@ -34,7 +34,7 @@ bash tools/debian-packages.sh postgresql-15 chromium
 PG_TEST_DIR=${PG_TEST_DIR:-/tmp/conduit-test-pg-$(pwd | md5sum | cut -c1-8)}
 if [[ -z "${DATABASE_URL:-}" ]]; then
     step "starting PostgreSQL 15 under $PG_TEST_DIR"
-    DATABASE_URL=$(python3 tools/postgres.py start --dir "$PG_TEST_DIR" --fast)
+    DATABASE_URL=$(python3 tools/postgres.py start --dir "$PG_TEST_DIR" --fast --fresh)
     trap 'python3 tools/postgres.py stop --dir "$PG_TEST_DIR"' EXIT
 fi
 
