@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, Max, OuterRef, QuerySet, Sum, Value
+from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
@@ -222,9 +222,11 @@ def _article_list_combined(
     return ArticlePage(_page(qs, viewer_id, offset=offset, limit=limit), count)
 
 
-# The feed's page of ids is taken per followed author (at most offset+limit newest each, through
-# the (author_id, id) index) and merged, while that stays small; past this many candidate rows the
-# plain newest-first scan with a membership filter is cheaper. See ADR 0010.
+# The feed's page comes from one of two plans (ADR 0010). Per author: at most offset+limit newest
+# ids of each followed author through the (author_id, id) index, merged; it reads
+# following * (offset+limit) index entries. Scan: all articles newest first, keeping the followed
+# authors'; it reads about (offset+limit) * all_articles / feed_articles rows. The cheaper one is
+# picked from the counters, and the per-author plan is never used past FEED_FANOUT_MAX entries.
 FEED_FANOUT_MAX = 50_000
 
 _FEED_IDS_PER_AUTHOR = """
@@ -237,18 +239,33 @@ _FEED_IDS_PER_AUTHOR = """
 """
 
 
+def _feed_per_author_is_cheaper(
+    *, following: int, feed_articles: int, all_articles: int, window: int
+) -> bool:
+    if connection.vendor != "postgresql" or not feed_articles:
+        return False
+    if following * window > FEED_FANOUT_MAX:
+        return False
+    # following * window  <  window * all_articles / feed_articles
+    return following * feed_articles < all_articles
+
+
 def article_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
     """Articles by the authors ``viewer_id`` follows, newest first. The count is the sum of those
     authors' maintained article counters."""
     followed = Follow.objects.filter(follower_id=viewer_id)
+    site_articles = SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values("value")
     totals = followed.aggregate(
-        articles=Sum("followee__articles_count"), following=Max("follower__following_count")
+        articles=Sum("followee__articles_count"),
+        following=Max("follower__following_count"),
+        all_articles=Max(Subquery(site_articles)),
     )
-    count, following = totals["articles"] or 0, totals["following"] or 0
-    if (
-        following
-        and connection.vendor == "postgresql"
-        and following * (offset + limit) <= (FEED_FANOUT_MAX)
+    count = totals["articles"] or 0
+    if _feed_per_author_is_cheaper(
+        following=totals["following"] or 0,
+        feed_articles=count,
+        all_articles=totals["all_articles"] or 0,
+        window=offset + limit,
     ):
         sql = _FEED_IDS_PER_AUTHOR.format(
             follow=Follow._meta.db_table, article=Article._meta.db_table
