@@ -7,9 +7,9 @@ so what is checked is exactly what the API and pages run. PostgreSQL only.
 """
 
 import json
-from functools import partial
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
