@@ -11,10 +11,11 @@ What the numbers include:
   sends a token, including reads that allow anonymous use.
 * The tests run inside pytest-django's per-test transaction, so every ``transaction.atomic()``
   in a service is a ``SAVEPOINT`` and its exit a ``RELEASE SAVEPOINT``; Django logs and counts
-  those as queries. In production (autocommit) the outermost block is ``BEGIN``/``COMMIT``
-  instead, which Django logs the same way on SQLite (``BEGIN IMMEDIATE`` runs through the cursor)
-  but not on PostgreSQL (psycopg's autocommit switch). The counts below are the test-transaction
-  counts, which agree on SQLite and PostgreSQL, so one number serves both backends.
+  those as queries, on SQLite and PostgreSQL alike. In production (autocommit) the outermost
+  block is a transaction instead: its ``BEGIN`` is logged on SQLite (Django sends
+  ``BEGIN IMMEDIATE`` through a cursor) but not on PostgreSQL, and its ``COMMIT`` on neither.
+  The counts below are the test-transaction counts, which agree on SQLite and PostgreSQL, so one
+  number serves both backends.
 """
 
 from collections.abc import Callable
@@ -288,8 +289,8 @@ def test_article_create(n, user, auth_api, django_assert_num_queries):
     # ``n`` earlier articles share the tags, half of the new article's tags are new: tags are
     # inserted, looked up and counted in one statement each, whatever their number.
     # Sign in; SAVEPOINT; SAVEPOINT, INSERT article, RELEASE (the slug's unique index decides);
-    # INSERT tags (conflicts ignored), their ids, INSERT links, increment tags; increment the
-    # author and the site counter; RELEASE; the article as presented.
+    # INSERT tags (conflicts ignored), their ids (locked in id order), INSERT links, increment
+    # tags; increment the author and the site counter; RELEASE; the article as presented.
     tags = tags_for(n)
     make_articles(user, n, tags=tags[: len(tags) // 2])
     payload = {"article": {"title": "Fresh", "description": "d", "body": "b", "tagList": tags}}
@@ -303,8 +304,8 @@ def test_article_create(n, user, auth_api, django_assert_num_queries):
 def test_article_update(n, user, auth_api, django_assert_num_queries):
     # A new title (so a new slug), a new body and a completely new tag list:
     # sign in, find the article (1 each); SAVEPOINT, SELECT ... FOR UPDATE; unlink the old tags
-    # (ids, DELETE links, decrement: 3); link the new ones (insert, ids, links, increment: 4);
-    # SAVEPOINT, UPDATE under the new slug, RELEASE; RELEASE; the article as presented.
+    # (locked ids, DELETE links, decrement: 3); link the new ones (insert, locked ids, links,
+    # increment: 4); SAVEPOINT, UPDATE under the new slug, RELEASE; RELEASE; the article.
     article = make_article(user, title="Old title", tags=tags_for(n))
     for i in range(n):
         favorite(UserFactory(username=f"fan{i}"), article)
