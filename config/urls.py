@@ -1,9 +1,15 @@
-from django.urls import include, path
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, include, path
 
-urlpatterns = [
+from conduit.platform import bench
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include("conduit.api.urls")),
     path("", include("conduit.web.urls")),
 ]
+
+if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare-Django reference, off by default
+    urlpatterns.insert(0, path("bench/bare", bench.bare, name="bench-bare"))
 
 handler400 = "config.errors.bad_request"
 handler404 = "config.errors.page_not_found"
