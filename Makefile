@@ -46,8 +46,8 @@ lint: install ## ruff, mypy and the migrations check only
 stack: ## the full one-machine topology (not built yet: issue 6)
 	@echo "make stack is not built yet: see issue 6 (docs/roadmap.md)"; exit 2
 
-bench: ## the load benchmarks (not built yet: issue 7)
-	@echo "make bench is not built yet: see issue 7 (docs/roadmap.md)"; exit 2
+bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10 (see bench/README.md)
+	@bash tools/bench/run.sh
 
 clean: ## remove the virtualenv and local state under var/
 	rm -rf $(VENV) .tools var/conduit.sqlite3* var/static

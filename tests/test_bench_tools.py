@@ -1,8 +1,13 @@
-"""``make bench``'s bare reference view is routed only when ``BENCH_ENDPOINTS`` is on."""
+"""``make bench``'s pieces that can be checked without running a load: the bare reference view is
+routed only when ``BENCH_ENDPOINTS`` is on, the wrk Lua scripts are there, and the helper turns
+wrk's output into the documented result document (tools/bench/bench.py, bench/README.md)."""
 
 import importlib
+import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from django.test import override_settings
@@ -10,6 +15,47 @@ from django.urls import Resolver404, clear_url_caches, resolve
 
 import config.urls
 from conduit.platform import bench as bench_view
+
+REPO = Path(__file__).resolve().parent.parent
+LUA = REPO / "tools" / "bench" / "lua"
+
+SAMPLE_WRK_OUTPUT = """\
+Running 10s test @ http://127.0.0.1:8000/api/articles
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    27.01ms    9.12ms 102.33ms   71.20%
+    Req/Sec     1.19k    80.11     1.31k    70.00%
+  Latency Distribution
+     50%   25.80ms
+     75%   31.02ms
+     90%   38.44ms
+     99%   60.12ms
+  11873 requests in 10.01s, 87.21MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   1186.10
+Transfer/sec:      8.71MB
+BENCH_RESULT {"requests": 11873, "duration_s": 10.010000, "requests_per_s": 1186.10, \
+"bytes": 91445000, "latency_ms": {"p50": 25.800, "p95": 45.100, "p99": 60.120, \
+"mean": 27.010, "max": 102.330}, "errors": {"connect": 0, "read": 2, "write": 0, \
+"timeout": 1, "status": 3}}
+"""
+
+
+def load_tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "conduit_bench_tool", REPO / "tools" / "bench" / "bench.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tool() -> ModuleType:
+    return load_tool()
 
 
 @pytest.fixture
@@ -59,3 +105,138 @@ def test_bare_view_says_so_when_nothing_was_captured(bench_endpoints_on, client)
 def test_default_url_conf_is_back_after_the_bench_fixture(client):
     with pytest.raises(Resolver404):
         resolve("/bench/bare")
+
+
+# --- the wrk scripts and the result document ---------------------------------------------------
+
+SCRIPTS = [
+    "report.lua",
+    "common.lua",
+    "static.lua",
+    "paths.lua",
+    "favorite.lua",
+    "create.lua",
+    "mix.lua",
+]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_lua_script_exists(name):
+    assert (LUA / name).is_file()
+
+
+@pytest.mark.parametrize("name", [s for s in SCRIPTS if s not in ("report.lua", "common.lua")])
+def test_every_scenario_script_reports_through_report_lua(name):
+    assert 'dofile(here .. "common.lua")' in (LUA / name).read_text()
+    assert 'dofile(here .. "report.lua")' in (LUA / "common.lua").read_text()
+    report = (LUA / "report.lua").read_text()
+    assert "function done(summary, latency, requests)" in report
+    assert "BENCH_RESULT" in report
+    assert "latency:percentile(99)" in report
+
+
+def test_wrk_output_is_parsed_from_the_report_line(tool):
+    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    assert raw["requests"] == 11873
+    assert raw["latency_ms"]["p95"] == 45.1
+    assert raw["errors"]["status"] == 3
+
+
+def test_wrk_output_without_a_report_line_is_an_error(tool):
+    with pytest.raises(ValueError, match="BENCH_RESULT"):
+        tool.parse_wrk_output("Running 10s test @ http://127.0.0.1:8000/\n")
+
+
+def test_scenario_entry_has_the_documented_numbers_and_ratios(tool):
+    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    cpu = {"app": 1.1, "db": 0.3, "nginx": 0.0, "wrk": 0.2, "machine_busy": 1.9, "other": 0.3}
+
+    entry = tool.scenario_entry(
+        raw, {"nginx_static": 40_000.0, "bare_django": 11_861.0}, cpu, "GET /api/articles"
+    )
+
+    assert entry["requests_per_s"] == 1186.1
+    assert set(entry["latency_ms"]) == {"p50", "p95", "p99", "mean", "max"}
+    assert entry["errors"] == 6  # 2 read + 1 timeout + 3 status >= 400
+    assert entry["non_2xx"] == 3
+    assert entry["ratio"] == {"nginx_static": pytest.approx(0.0297, abs=1e-4), "bare_django": 0.1}
+    assert entry["cpu_cores"] == cpu
+    assert entry["bytes_per_response"] == round(91445000 / 11873)
+
+
+def test_a_missing_reference_gives_no_ratio(tool):
+    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    entry = tool.scenario_entry(raw, {"nginx_static": None, "bare_django": 2000.0})
+    assert entry["ratio"] == {"nginx_static": None, "bare_django": pytest.approx(0.593, abs=1e-3)}
+
+
+def test_result_document_has_the_documented_keys_and_prints_as_a_table(tool):
+    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    refs = {"nginx_static": 40_000.0, "bare_django": 11_861.0}
+    entry = tool.scenario_entry(raw, refs, {"app": 1.0, "wrk": 0.1, "db": 0.2, "other": 0.1})
+
+    result = tool.build_result(
+        commit={"id": "abc1234", "sha": "abc1234" + "0" * 33, "dirty": False},
+        size={
+            "name": "10k",
+            "users": 1000,
+            "articles": 10000,
+            "favorites": 50000,
+            "comments": 20000,
+        },
+        server={"granian": "2.8.7", "workers": 2, "threads": 4, "conn_max_age": "60"},
+        machine={"nproc": 2, "cpu_model": "Some CPU", "memory_gib": 23.5},
+        generator={"wrk": "wrk 4.1.0", "threads": 1, "connections": 32, "duration_s": 10},
+        check_plans={"passed": True, "queries": 22, "failing": []},
+        references={"nginx_static": entry, "bare_django": None},
+        scenarios=dict.fromkeys(("global_list", "feed", "mix_90_10"), entry),
+        started_at="2026-11-24T12:00:00+00:00",
+        notes=["a note"],
+    )
+
+    assert {
+        "commit",
+        "size",
+        "server",
+        "machine",
+        "generator",
+        "check_plans",
+        "scenarios",
+        "references",
+        "started_at",
+        "notes",
+    } <= set(result)
+    text = tool.table(result)
+    assert "global_list" in text
+    assert "1,186" in text
+    assert "bare_django" in text
+    assert "not run" in text
+    assert tool.plans_summary(result["check_plans"]) == "check_plans: passed (22 queries)"
+
+
+def test_sizes_match_the_documented_seed_arguments(tool):
+    assert tool.SIZES == {
+        "10k": (1_000, 10_000),
+        "100k": (10_000, 100_000),
+        "1m": (100_000, 1_000_000),
+    }
+
+
+def test_nginx_config_is_loopback_keepalive_no_access_log(tool, tmp_path):
+    conf = tool.nginx_conf(tmp_path, 18080).read_text()
+    assert "listen 127.0.0.1:18080;" in conf
+    assert "access_log off;" in conf
+    assert "worker_processes 1;" in conf
+    assert f"pid {tmp_path}/nginx.pid;" in conf
+    assert (tmp_path / "www" / "api").is_dir()
+
+
+def test_a_run_where_wrk_was_near_its_one_core_gets_a_note(tool):
+    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    busy = tool.scenario_entry(raw, {}, {"wrk": 0.93, "app": 0.9})
+    calm = tool.scenario_entry(raw, {}, {"wrk": 0.05, "app": 1.6})
+
+    notes = tool.generator_notes({"nginx_static": busy, "global_list": calm, "bare_django": None})
+
+    assert len(notes) == 1
+    assert notes[0].startswith("nginx_static: wrk used 0.93 cores")
