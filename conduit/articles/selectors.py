@@ -3,7 +3,6 @@ the viewer's flags included) plus one to resolve the filter and its maintained c
 of queries never depends on the page size, and nothing runs ``COUNT(*)`` over articles or favorites.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -151,51 +150,73 @@ def article_list(
             offset=offset,
         )
     if tag is not None:
-        tag_row = Tag.objects.filter(name=tag).values("id", "articles_count").first()
-        if tag_row is None:
-            return ArticlePage([], 0)
+        tag_id = Subquery(Tag.objects.filter(name=tag).values("id")[:1])
         ids = _ids_newest_first(
-            ArticleTag.objects.filter(tag_id=tag_row["id"]), "article_id", offset, limit
+            ArticleTag.objects.filter(tag_id=tag_id), "article_id", offset, limit
         )
-        return ArticlePage(
-            _page(Article.objects.filter(id__in=ids), viewer_id, limit=limit),
-            tag_row["articles_count"],
+        return _counted_page(
+            Article.objects.filter(id__in=ids),
+            Tag.objects.filter(name=tag).values("articles_count"),
+            viewer_id,
+            offset=0,
+            limit=limit,
         )
     if author is not None:
-        user_row = _user_counts(author)
-        if user_row is None:
-            return ArticlePage([], 0)
-        qs = Article.objects.filter(author_id=user_row["id"])
-        return ArticlePage(
-            _page(qs, viewer_id, offset=offset, limit=limit), user_row["articles_count"]
+        user = User.objects.filter(username_key=identity_key(author))
+        return _counted_page(
+            Article.objects.filter(author_id=Subquery(user.values("id")[:1])),
+            user.values("articles_count"),
+            viewer_id,
+            offset=offset,
+            limit=limit,
         )
     if favorited is not None:
-        user_row = _user_counts(favorited)
-        if user_row is None:
-            return ArticlePage([], 0)
+        user = User.objects.filter(username_key=identity_key(favorited))
         ids = _ids_newest_first(
-            Favorite.objects.filter(user_id=user_row["id"]), "article_id", offset, limit
+            Favorite.objects.filter(user_id=Subquery(user.values("id")[:1])),
+            "article_id",
+            offset,
+            limit,
         )
-        return ArticlePage(
-            _page(Article.objects.filter(id__in=ids), viewer_id, limit=limit),
-            user_row["favorites_count"],
+        return _counted_page(
+            Article.objects.filter(id__in=ids),
+            user.values("favorites_count"),
+            viewer_id,
+            offset=0,
+            limit=limit,
         )
-    count = (
-        SiteCounter.objects.filter(name=SiteCounter.ARTICLES)
-        .values_list("value", flat=True)
-        .first()
-    )
-    return ArticlePage(
-        _page(Article.objects.all(), viewer_id, offset=offset, limit=limit), count or 0
+    return _counted_page(
+        Article.objects.all(),
+        SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values("value"),
+        viewer_id,
+        offset=offset,
+        limit=limit,
     )
 
 
-def _user_counts(username: str) -> Mapping[str, Any] | None:
-    return (
-        User.objects.filter(username_key=identity_key(username))
-        .values("id", "articles_count", "favorites_count")
-        .first()
+def _counted_page(
+    qs: QuerySet[Article],
+    counter: QuerySet[Any],
+    viewer_id: int | None,
+    *,
+    offset: int,
+    limit: int,
+) -> ArticlePage:
+    """A page of ``qs`` and the list's total from ``counter`` (a one-column query of the maintained
+    counter), in one query: the counter rides along as an uncorrelated subquery, which PostgreSQL
+    and SQLite evaluate once. Only an empty page asks for the counter on its own."""
+    rows = list(
+        _with_viewer_flags(qs, viewer_id)
+        .annotate(listed_total=Subquery(counter[:1]))
+        .order_by("-id")
+        .values(*_CARD_FIELDS, "listed_total")[offset : offset + limit]
     )
+    if rows:
+        total = rows[0]["listed_total"]
+    else:
+        only = counter.first()
+        total = next(iter(only.values())) if only else 0
+    return ArticlePage([_to_data(row, with_body=False) for row in rows], total or 0)
 
 
 def _article_list_combined(
