@@ -13,6 +13,7 @@ from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery, Sum, Val
 from django.db.models.expressions import RawSQL
 
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
+from conduit.platform.compiled import CompiledValuesQuery
 from conduit.platform.exceptions import NotFound
 from conduit.platform.validation import storable
 from conduit.profiles.models import Follow
@@ -150,73 +151,67 @@ def article_list(
             offset=offset,
         )
     if tag is not None:
-        tag_id = Subquery(Tag.objects.filter(name=tag).values("id")[:1])
+        kind, text = "tag", tag
+    elif author is not None:
+        kind, text = "author", identity_key(author)
+    elif favorited is not None:
+        kind, text = "favorited", identity_key(favorited)
+    else:
+        kind, text = "global", None
+    rows = _LIST_PAGE.rows(number=viewer_id, text=text, kind=kind, offset=offset, limit=limit)
+    if rows:
+        total = rows[0]["listed_total"]
+    else:  # an empty page: ask the counter on its own
+        only = _list_counter(kind, text).first()
+        total = next(iter(only.values())) if only else 0
+    return ArticlePage([_to_data(row, with_body=False) for row in rows], total or 0)
+
+
+def _list_counter(kind: str, text: str | None) -> QuerySet[Any]:
+    """The maintained counter of a list, as a one-column query."""
+    if kind == "tag":
+        return Tag.objects.filter(name=text).values("articles_count")
+    if kind == "author":
+        return User.objects.filter(username_key=text).values("articles_count")
+    if kind == "favorited":
+        return User.objects.filter(username_key=text).values("favorites_count")
+    return SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values("value")
+
+
+def _list_page_query(
+    *, number: int | None, text: str | None, kind: str, offset: int, limit: int
+) -> QuerySet[Any]:
+    """The page of a list in one query: the filter is resolved and its counter read by
+    uncorrelated subqueries (evaluated once), so no list needs a second round trip. ``number`` is
+    the viewer's id, ``text`` the tag name or the username's identity key."""
+    page_offset = offset
+    if kind == "tag":
+        tag_id = Subquery(Tag.objects.filter(name=text).values("id")[:1])
         ids = _ids_newest_first(
             ArticleTag.objects.filter(tag_id=tag_id), "article_id", offset, limit
         )
-        return _counted_page(
-            Article.objects.filter(id__in=ids),
-            Tag.objects.filter(name=tag).values("articles_count"),
-            viewer_id,
-            offset=0,
-            limit=limit,
-        )
-    if author is not None:
-        user = User.objects.filter(username_key=identity_key(author))
-        return _counted_page(
-            Article.objects.filter(author_id=Subquery(user.values("id")[:1])),
-            user.values("articles_count"),
-            viewer_id,
-            offset=offset,
-            limit=limit,
-        )
-    if favorited is not None:
-        user = User.objects.filter(username_key=identity_key(favorited))
+        qs, page_offset = Article.objects.filter(id__in=ids), 0
+    elif kind == "author":
+        user_id = Subquery(User.objects.filter(username_key=text).values("id")[:1])
+        qs = Article.objects.filter(author_id=user_id)
+    elif kind == "favorited":
+        user_id = Subquery(User.objects.filter(username_key=text).values("id")[:1])
         ids = _ids_newest_first(
-            Favorite.objects.filter(user_id=Subquery(user.values("id")[:1])),
-            "article_id",
-            offset,
-            limit,
+            Favorite.objects.filter(user_id=user_id), "article_id", offset, limit
         )
-        return _counted_page(
-            Article.objects.filter(id__in=ids),
-            user.values("favorites_count"),
-            viewer_id,
-            offset=0,
-            limit=limit,
-        )
-    return _counted_page(
-        Article.objects.all(),
-        SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values("value"),
-        viewer_id,
-        offset=offset,
-        limit=limit,
-    )
-
-
-def _counted_page(
-    qs: QuerySet[Article],
-    counter: QuerySet[Any],
-    viewer_id: int | None,
-    *,
-    offset: int,
-    limit: int,
-) -> ArticlePage:
-    """A page of ``qs`` and the list's total from ``counter`` (a one-column query of the maintained
-    counter), in one query: the counter rides along as an uncorrelated subquery, which PostgreSQL
-    and SQLite evaluate once. Only an empty page asks for the counter on its own."""
-    rows = list(
-        _with_viewer_flags(qs, viewer_id)
-        .annotate(listed_total=Subquery(counter[:1]))
-        .order_by("-id")
-        .values(*_CARD_FIELDS, "listed_total")[offset : offset + limit]
-    )
-    if rows:
-        total = rows[0]["listed_total"]
+        qs, page_offset = Article.objects.filter(id__in=ids), 0
     else:
-        only = counter.first()
-        total = next(iter(only.values())) if only else 0
-    return ArticlePage([_to_data(row, with_body=False) for row in rows], total or 0)
+        qs = Article.objects.all()
+    return (
+        _with_viewer_flags(qs, number)
+        .annotate(listed_total=Subquery(_list_counter(kind, text)[:1]))
+        .order_by("-id")
+        .values(*_CARD_FIELDS, "listed_total")[page_offset : page_offset + limit]
+    )
+
+
+# Compiled once per shape (filter kind, signed in or not, offset, limit): see platform/compiled.py.
+_LIST_PAGE = CompiledValuesQuery(_list_page_query, json_fields=("tag_list",))
 
 
 def _article_list_combined(

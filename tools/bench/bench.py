@@ -851,6 +851,7 @@ class Bench:
                 "workers": args.workers,
                 "threads": args.threads,
                 "conn_max_age": os.environ.get("CONN_MAX_AGE", "60 (default)"),
+                "database_pool": os.environ.get("DATABASE_POOL", "false") == "true",
                 "command": args.server_cmd,
                 "database": {**db, "reused_data_dir": bool(args.reused), "data_dir": args.pg_dir},
                 "debug": bool(settings.DEBUG),
