@@ -255,12 +255,20 @@ _FEED_IDS_PER_AUTHOR = """
 """
 
 
+# Below this many index entries the per-author plan is cheap whatever the data: PostgreSQL's own
+# plan for the scan query then tends to read every article of the followed authors and sort them.
+FEED_PER_AUTHOR_ALWAYS = 2_000
+
+
 def _feed_per_author_is_cheaper(
     *, following: int, feed_articles: int, all_articles: int, window: int
 ) -> bool:
     if connection.vendor != "postgresql" or not feed_articles:
         return False
-    if following * window > FEED_FANOUT_MAX:
+    work = following * window
+    if work <= FEED_PER_AUTHOR_ALWAYS:
+        return True
+    if work > FEED_FANOUT_MAX:
         return False
     # following * window  <  window * all_articles / feed_articles
     return following * feed_articles < all_articles
