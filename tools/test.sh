@@ -14,6 +14,8 @@ step "mypy"
 mypy
 step "migrations are up to date"
 DEBUG=true python manage.py makemigrations --check --dry-run --verbosity 1
+step "deploy files (Dockerfile, compose, Kubernetes)"
+bash tools/validate-deploy.sh
 
 [[ "${1:-}" == "--lint-only" ]] && exit 0
 
