@@ -21,8 +21,9 @@ for tool in hadolint kubernetes-validate; do
     fi
 done
 command -v docker-compose >/dev/null || bash tools/debian-packages.sh docker-compose
-# kubectl ships with this kind of machine; elsewhere Debian's kubernetes-client provides it.
-command -v kubectl >/dev/null || bash tools/debian-packages.sh kubernetes-client
+# kubectl (kustomize 5) ships with this kind of machine. Debian's kubernetes-client (1.20, kustomize
+# 2.0) is too old: it cannot read an overlay's `resources: [../../base]`.
+command -v kubectl >/dev/null || { echo "validate-deploy: kubectl (with kustomize >= 3) is needed" >&2; exit 1; }
 
 fail() { echo "validate-deploy: $*" >&2; exit 1; }
 out=$(mktemp -d)
