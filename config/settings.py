@@ -5,11 +5,15 @@ inline tasks. Production must set ``SECRET_KEY``; with ``DEBUG`` off and no secr
 refuses to start rather than run with a guessable key.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+import structlog
 from django.core.exceptions import ImproperlyConfigured
+
+from conduit.platform.logs import stdout_logger_factory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,7 +56,20 @@ INSTALLED_APPS = [
     "conduit.web",
 ]
 
+# Observability (ADR 0013): /metrics with django-prometheus, JSON logs with request ids.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# Multiprocess metrics for several granian workers: prometheus_client reads this variable from
+# the environment when it is imported, so a value from .env is put back into os.environ (read_env
+# above already did) and the directory must exist (and be emptied at server start).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory: create it "
+        "(and empty it) before the server starts."
+    )
+
 MIDDLEWARE = [
+    "conduit.platform.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -63,6 +80,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if METRICS_ENABLED:
+    # The before/after pair wraps everything else; the query counter sees session and auth too.
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        MIDDLEWARE[0],
+        "conduit.platform.metrics.QueryCountMiddleware",
+        *MIDDLEWARE[1:],
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -217,13 +243,73 @@ USE_I18N = False
 USE_TZ = True
 
 # --- Logging --------------------------------------------------------------------------------
+# structlog renders every line, Django's and the libraries' included (through the stdlib root
+# handler and structlog's ProcessorFormatter): JSON lines on stdout by default, a readable console
+# format when DEBUG. Request-scoped values (request_id, method, route) come from contextvars bound
+# by conduit.platform.request_id.RequestIdMiddleware.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "console"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+
+_shared_processors: list[structlog.typing.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+_renderer: structlog.typing.Processor = (
+    structlog.processors.JSONRenderer()
+    if LOG_FORMAT == "json"
+    else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+)
+
+structlog.configure(
+    processors=[
+        *_shared_processors,
+        structlog.processors.StackInfoRenderer(),
+        *([structlog.processors.format_exc_info] if LOG_FORMAT == "json" else []),
+        _renderer,
+    ],
+    logger_factory=stdout_logger_factory,
+    wrapper_class=structlog.make_filtering_bound_logger(LOG_LEVEL),
+    cache_logger_on_first_use=True,
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "formatters": {
+        "structlog": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "foreign_pre_chain": _shared_processors,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *([structlog.processors.format_exc_info] if LOG_FORMAT == "json" else []),
+                _renderer,
+            ],
+        }
+    },
+    "handlers": {"stdout": {"()": "conduit.platform.logs.StdoutHandler", "formatter": "structlog"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's defaults give these their own handlers; here they go to the root's instead.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "INFO", "propagate": True},
     },
 }
+
+# --- Sentry (optional) ------------------------------------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,
+    )

@@ -1,12 +1,20 @@
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path
 
-from conduit.platform import bench
+from conduit.platform import bench, health
 
+# Probes and metrics come first: no auth, no session, nothing the site's URLs might shadow.
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("api/", include("conduit.api.urls")),
     path("", include("conduit.web.urls")),
 ]
+
+if settings.METRICS_ENABLED:
+    from conduit.platform import metrics
+
+    urlpatterns.insert(2, path("metrics", metrics.metrics, name="metrics"))
 
 if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare-Django reference, off by default
     urlpatterns.insert(0, path("bench/bare", bench.bare, name="bench-bare"))

@@ -1,0 +1,129 @@
+"""Liveness and readiness probes: ``GET /healthz`` and ``GET /readyz``.
+
+``/healthz`` answers "is this process alive and serving?": it touches nothing (no database, no
+cache, no session) and is always 200 while the process can run a view. A supervisor restarts the
+process when it fails.
+
+``/readyz`` answers "should traffic be sent here?": it runs every registered check and answers 200
+``{"status": "ready", "checks": {name: "ok"}}`` or, when any check fails, 503
+``{"status": "unavailable", "checks": {name: "ok" | "error text"}}``. A load balancer takes the
+instance out of rotation until it is ready again; it is not restarted.
+
+Checks are a small registry (``register``/``unregister``), so that later pieces of the topology
+(a broker, a read replica) add their own without touching the views. A check is a callable that
+returns ``None`` when healthy and raises when not; the exception text is what ``/readyz`` shows.
+"""
+
+import uuid
+from collections.abc import Callable
+from threading import Lock
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+Check = Callable[[], None]
+
+_checks: dict[str, Check] = {}
+_lock = Lock()
+
+
+def register(name: str, check: Check) -> Check | None:
+    """Add (or replace) the check called ``name``; returns the one it replaced, if any."""
+    with _lock:
+        previous = _checks.get(name)
+        _checks[name] = check
+    return previous
+
+
+def unregister(name: str) -> None:
+    with _lock:
+        _checks.pop(name, None)
+
+
+def registered() -> dict[str, Check]:
+    with _lock:
+        return dict(_checks)
+
+
+def run_checks() -> tuple[bool, dict[str, str]]:
+    """Run every check; ``(all healthy, {name: "ok" or the error text})``."""
+    results: dict[str, str] = {}
+    healthy = True
+    for name, check in registered().items():
+        try:
+            check()
+        except Exception as error:
+            healthy = False
+            results[name] = f"{type(error).__name__}: {error}"
+        else:
+            results[name] = "ok"
+    return healthy, results
+
+
+# --- the built-in checks ----------------------------------------------------------------------
+
+
+def check_database() -> None:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+# Once every migration is applied it stays so for the life of the process (a deploy that adds
+# migrations starts new processes), so the plan is computed only until it first comes out empty.
+_migrations_applied = False
+
+
+def check_migrations() -> None:
+    global _migrations_applied
+    if _migrations_applied:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in plan[:5])
+        more = f" (+{len(plan) - 5} more)" if len(plan) > 5 else ""
+        raise RuntimeError(f"{len(plan)} unapplied migration(s): {names}{more}")
+    _migrations_applied = True
+
+
+def reset_migrations_cache() -> None:
+    """Forget a cached "all applied" (tests, or after migrating a live process's database)."""
+    global _migrations_applied
+    _migrations_applied = False
+
+
+def check_cache() -> None:
+    key = "conduit:readyz"
+    value = uuid.uuid4().hex
+    cache.set(key, value, timeout=10)
+    if cache.get(key) != value:
+        raise RuntimeError("the cache did not return the value just set")
+
+
+register("database", check_database)
+register("migrations", check_migrations)
+register("cache", check_cache)
+
+
+# --- the views --------------------------------------------------------------------------------
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_safe
+def readyz(request: HttpRequest) -> JsonResponse:
+    healthy, results = run_checks()
+    if healthy:
+        return JsonResponse({"status": "ready", "checks": results})
+    return JsonResponse({"status": "unavailable", "checks": results}, status=503)

@@ -1,0 +1,78 @@
+"""Prometheus metrics: the ``/metrics`` view and the queries-per-request histogram.
+
+django-prometheus's ``PrometheusBeforeMiddleware``/``PrometheusAfterMiddleware`` (first and last
+in ``MIDDLEWARE``) count requests, responses, latencies and exceptions by view and method.
+``QueryCountMiddleware`` adds ``conduit_db_queries_per_request``: the SQL statements each request
+ran on the default database, counted with ``connection.execute_wrapper`` (no extra queries, no
+``DEBUG`` query log), labelled by route name.
+
+Several granian workers serve one port, so each process holds its own counters. With
+``PROMETHEUS_MULTIPROC_DIR`` set (before ``prometheus_client`` is imported: the settings read it
+from the environment or ``.env``) every process writes its samples to files there, and ``/metrics``
+sums the files of all processes with ``MultiProcessCollector``. The directory must exist and be
+emptied when the server starts (stale files from a previous run would otherwise be added in).
+"""
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import prometheus_client
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from prometheus_client import CollectorRegistry, Histogram, multiprocess
+
+from conduit.platform.request_id import route_of
+
+QUERIES_PER_REQUEST = Histogram(
+    "conduit_db_queries_per_request",
+    "SQL statements run on the default database per request, by route name.",
+    ["route"],
+    buckets=(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100, float("inf")),
+)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class _QueryCounter:
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+class QueryCountMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        counter = _QueryCounter()
+        with connections[DEFAULT_DB_ALIAS].execute_wrapper(counter):
+            response = self.get_response(request)
+        QUERIES_PER_REQUEST.labels(route_of(request) or "<unresolved>").observe(counter.count)
+        return response
+
+
+@never_cache
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Every metric in Prometheus's text format; all workers' together in multiprocess mode."""
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = prometheus_client.REGISTRY
+    return HttpResponse(
+        prometheus_client.generate_latest(registry),
+        content_type=prometheus_client.CONTENT_TYPE_LATEST,
+    )
