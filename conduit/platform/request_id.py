@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
 
@@ -60,6 +61,14 @@ def loaded_user_id(request: HttpRequest) -> Any:
     return None
 
 
+def _clear_context(**kwargs: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+# A worker thread's later lines (outside any request) must not carry the last request's id.
+request_finished.connect(_clear_context, dispatch_uid="conduit.request_id.clear_context")
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -70,22 +79,19 @@ class RequestIdMiddleware:
         request.request_id = request_id  # type: ignore[attr-defined]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, method=request.method)
-        try:
-            response = self.get_response(request)
-            response[HEADER] = request_id
-            route = route_of(request)
-            user_id = loaded_user_id(request)
-            access_log.info(
-                "request",
-                path=request.path,
-                route=route,
-                status=response.status_code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                user_id=user_id,
-            )
-            return response
-        finally:
-            structlog.contextvars.clear_contextvars()
+        response = self.get_response(request)
+        response[HEADER] = request_id
+        access_log.info(
+            "request",
+            path=request.path,
+            route=route_of(request),
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            user_id=loaded_user_id(request),
+        )
+        # The context stays bound until the response is finished: Django logs a 4xx/5xx
+        # ("Not Found: ...") after the middleware chain returns, and that line carries the id too.
+        return response
 
     def process_view(
         self,
