@@ -20,7 +20,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import sentry_sdk
 import structlog
+from django.conf import settings
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
@@ -72,6 +74,7 @@ request_finished.connect(_clear_context, dispatch_uid="conduit.request_id.clear_
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
+        self.sentry = bool(getattr(settings, "SENTRY_DSN", ""))
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.perf_counter()
@@ -79,6 +82,8 @@ class RequestIdMiddleware:
         request.request_id = request_id  # type: ignore[attr-defined]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, method=request.method)
+        if self.sentry:  # an error report names the request id its log lines carry
+            sentry_sdk.set_tag("request_id", request_id)
         response = self.get_response(request)
         response[HEADER] = request_id
         access_log.info(
