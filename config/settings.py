@@ -56,7 +56,7 @@ INSTALLED_APPS = [
     "conduit.web",
 ]
 
-# Observability (ADR 0013): /metrics with django-prometheus, JSON logs with request ids.
+# Observability (ADR 0013): /metrics with prometheus-client, JSON logs with request ids.
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
 # Multiprocess metrics for several granian workers: prometheus_client reads this variable from
 # the environment when it is imported, so a value from .env is put back into os.environ (read_env
@@ -81,14 +81,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 if METRICS_ENABLED:
-    # The before/after pair wraps everything else; the query counter sees session and auth too.
-    MIDDLEWARE = [
-        "django_prometheus.middleware.PrometheusBeforeMiddleware",
-        MIDDLEWARE[0],
-        "conduit.platform.metrics.QueryCountMiddleware",
-        *MIDDLEWARE[1:],
-        "django_prometheus.middleware.PrometheusAfterMiddleware",
-    ]
+    # Outermost: it times and counts the queries of everything else (session and auth too).
+    MIDDLEWARE = ["conduit.platform.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
