@@ -19,10 +19,10 @@ PYTHON313 ?= $(or $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint stack bench clean
+.PHONY: help install run test lint stack stack-stop stack-status bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -43,8 +43,14 @@ test: install ## lint, type-check and run every test (PostgreSQL, then SQLite)
 lint: install ## ruff, mypy and the migrations check only
 	@bash tools/test.sh --lint-only
 
-stack: ## the full one-machine topology (not built yet: issue 6)
-	@echo "make stack is not built yet: see issue 6 (docs/roadmap.md)"; exit 2
+stack: install ## PostgreSQL + replica, Redis, STACK_APPS app servers behind nginx on :8080, Prometheus
+	@$(PY) tools/stack.py start
+
+stack-stop: ## stop exactly what make stack started (by PID)
+	@$(PY) tools/stack.py stop
+
+stack-status: ## what make stack runs where, up or down
+	@$(PY) tools/stack.py status
 
 bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10 (see bench/README.md)
 	@bash tools/bench/run.sh

@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""`make stack`: the one-machine topology on loopback, from Debian packages.
+
+    .venv/bin/python tools/stack.py start|stop|status
+
+PostgreSQL 15 primary + streaming replica, Redis, an SMTP sink (aiosmtpd), STACK_APPS granian
+app servers behind nginx (http://127.0.0.1:8080) and Prometheus scraping them. Each process runs
+in its own session and is recorded by PID in var/stack/state.json; `stop` stops exactly those.
+A second `start` while everything recorded is alive only prints the table.
+
+Ports (0 = any free port; a port given here must be free):
+    STACK_HTTP_PORT=8080  STACK_PG_PORT=0  STACK_PG_REPLICA_PORT=0  STACK_REDIS_PORT=0
+    STACK_SMTP_PORT=0  STACK_PROMETHEUS_PORT=0
+    STACK_APP_PORT=0 (the first app server's port; the next ones follow)
+    STACK_APPS=2 (app-server processes)  STACK_TIMEOUT=60 (seconds each component may take)
+
+PostgreSQL's data lives under /tmp/conduit-stack-<hash of the checkout>/ (the postgres user
+cannot enter /root-owned directories); everything else under var/stack/. The database is made
+fresh (migrate + seed_demo) at each start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import postgres  # tools/postgres.py
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK = ROOT / "var" / "stack"
+STATE = STACK / "state.json"
+LOGS = STACK / "logs"
+PG_BASE = Path(f"/tmp/conduit-stack-{hashlib.md5(str(ROOT).encode()).hexdigest()[:8]}")  # noqa: S324
+PY = ROOT / ".venv" / "bin" / "python"
+GRANIAN = ROOT / ".venv" / "bin" / "granian"
+PACKAGES = ["postgresql-15", "redis-server", "nginx", "prometheus"]
+TIMEOUT = float(os.environ.get("STACK_TIMEOUT", "60"))
+
+STREAMING = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+Component = dict[str, Any]  # name, pid, address, log, match (a word of its /proc cmdline), stop
+
+
+class StackError(Exception):
+    """A component did not start or become ready; the message names its log."""
+
+
+# --- processes and ports ------------------------------------------------------------------------
+
+
+def pid_alive(pid: int, match: str = "") -> bool:
+    """Alive, not a zombie, and (when ``match`` is given) still the program we started."""
+    if not postgres.pid_alive(pid):
+        return False
+    if not match:
+        return True
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return match in cmdline
+
+
+def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> int:
+    """Start ``cmd`` in its own session (its PID is the server's), output appended to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+    return proc.pid
+
+
+def stop_pid(pid: int, sig: int, match: str, timeout: float = 30) -> None:
+    if not pid_alive(pid, match):
+        return
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid, match) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pid_alive(pid, match):
+        print(f"pid {pid} did not stop in {timeout:.0f} s: SIGKILL", file=sys.stderr)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pid_alive(pid, match) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+class Ports:
+    """Hands out ports: the one asked for in the environment (which must be free), else any."""
+
+    def __init__(self) -> None:
+        self.taken: set[int] = set()
+
+    def take(self, var: str, default: int = 0, offset: int = 0) -> int:
+        wanted = int(os.environ.get(var, str(default)))
+        if wanted:
+            port = wanted + offset
+            if port in self.taken or not postgres.port_is_free(port):
+                raise StackError(f"port {port} ({var}) is in use: free it or set {var}=<port>/0")
+        else:
+            port = postgres.free_port()
+            while port in self.taken:
+                port = postgres.free_port()
+        self.taken.add(port)
+        return port
+
+
+def wait_for(what: str, ready: Callable[[], bool], log: Path, pid: int, match: str = "") -> None:
+    """Poll ``ready()`` until it is true; fail when the process dies or after STACK_TIMEOUT."""
+    deadline = time.monotonic() + TIMEOUT
+    last = ""
+    while True:
+        try:
+            if ready():
+                return
+        except Exception as error:  # not ready yet, whatever the reason
+            last = f"{type(error).__name__}: {error}"
+        if pid and not pid_alive(pid, match):
+            raise StackError(f"{what} exited during start-up; see {log}")
+        if time.monotonic() > deadline:
+            raise StackError(f"{what} not ready after {TIMEOUT:.0f} s ({last}); see {log}")
+        time.sleep(0.2)
+
+
+def http_get(url: str, timeout: float = 2) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read()
+
+
+def answers_200(url: str) -> Callable[[], bool]:
+    return lambda: http_get(url)[0] == 200
+
+
+def redis_ping(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(64).startswith(b"+PONG")
+
+
+def smtp_banner(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        ok = sock.recv(256).startswith(b"220")
+        sock.sendall(b"QUIT\r\n")
+        return ok
+
+
+def psql(port: int, sql: str) -> str:
+    out = subprocess.run(
+        [str(postgres.PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+         "-d", postgres.DB_NAME, "-Atc", sql],
+        capture_output=True, text=True, check=True, timeout=10,
+    )  # fmt: skip
+    return out.stdout.strip()
+
+
+# --- state --------------------------------------------------------------------------------------
+
+
+def load_state() -> dict[str, Any] | None:
+    if not STATE.exists():
+        return None
+    return dict(json.loads(STATE.read_text()))
+
+
+def save_state(state: dict[str, Any]) -> None:
+    STACK.mkdir(parents=True, exist_ok=True)
+    tmp = STATE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(STATE)
+
+
+def table(state: dict[str, Any], with_status: bool = False) -> str:
+    rows = [["component", "pid", "address", "log"] + (["status"] if with_status else [])]
+    for c in state["components"]:
+        log = Path(c["log"])
+        row = [c["name"], str(c["pid"]), c["address"],
+               str(log.relative_to(ROOT) if log.is_relative_to(ROOT) else log)]  # fmt: skip
+        if with_status:
+            row.append("up" if pid_alive(c["pid"], c["match"]) else "DOWN")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    env = state.get("env", {})
+    lines += [
+        "",
+        f"site:       {state['url']}  (API: {state['url']}/api/articles)",
+        f"prometheus: {state.get('prometheus_url', '-')}",
+        f"DATABASE_URL={env.get('DATABASE_URL', '-')}",
+        f"DATABASE_REPLICA_URLS={env.get('DATABASE_REPLICA_URLS', '-')}",
+        f"CACHE_URL={env.get('CACHE_URL', '-')}",
+        f"EMAIL_HOST={env.get('EMAIL_HOST', '-')} EMAIL_PORT={env.get('EMAIL_PORT', '-')}"
+        f"  (mail lands in {os.path.relpath(STACK / 'mail', ROOT)}/)",
+        # Celery worker and beat join the stack with the Celery issue (issue 5).
+        "celery:     not part of the stack yet (issue 5)",
+    ]
+    return "\n".join(lines)
+
+
+# --- configuration files ------------------------------------------------------------------------
+
+
+def nginx_conf(prefix: Path, port: int, app_ports: list[int], static_root: Path) -> Path:
+    upstreams = "\n".join(
+        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in app_ports
+    )
+    conf = f"""# Generated by tools/stack.py for `make stack`: rewritten at each start.
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_body_temp_path {prefix}/tmp/client;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    sendfile on;
+    tcp_nopush on;
+    server_tokens off;
+
+    # The client's X-Request-ID when it sent one, else nginx's own; passed to the app (which
+    # validates it) and written in the access log, so one id follows a request end to end.
+    map $http_x_request_id $conduit_request_id {{
+        default $http_x_request_id;
+        "" $request_id;
+    }}
+    log_format conduit_json escape=json '{{"time":"$time_iso8601","remote_addr":"$remote_addr",'
+        '"request_id":"$conduit_request_id","method":"$request_method","uri":"$request_uri",'
+        '"status":$status,"bytes":$body_bytes_sent,"request_time":$request_time,'
+        '"upstream":"$upstream_addr","upstream_status":"$upstream_status",'
+        '"upstream_time":"$upstream_response_time","user_agent":"$http_user_agent"}}';
+    access_log {prefix}/access.log conduit_json;
+
+    gzip on;
+    gzip_types text/css application/javascript application/json image/svg+xml text/plain;
+    gzip_min_length 1024;
+
+    upstream conduit_app {{
+{upstreams}
+        keepalive 32;
+    }}
+
+    server {{
+        listen 127.0.0.1:{port};
+        server_name 127.0.0.1 localhost;
+        client_max_body_size 2m;
+
+        location / {{
+            proxy_pass http://conduit_app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-ID $conduit_request_id;
+            proxy_connect_timeout 2s;
+            proxy_send_timeout 30s;
+            proxy_read_timeout 30s;
+            # A dead or restarting app server: try the next one (nginx never retries a
+            # non-idempotent request that reached an upstream).
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream_tries 2;
+        }}
+
+        # Prometheus scrapes each app server directly; the metrics are not public.
+        location = /metrics {{
+            return 404;
+        }}
+
+        # Hashed file names (ManifestStaticFilesStorage): cacheable forever.
+        location /static/ {{
+            alias {static_root}/;
+            expires max;
+            access_log off;
+        }}
+    }}
+}}
+"""
+    path = prefix / "nginx.conf"
+    path.write_text(conf)
+    return path
+
+
+def prometheus_conf(directory: Path, port: int, app_ports: list[int]) -> Path:
+    apps = ", ".join(f'"127.0.0.1:{p}"' for p in app_ports)
+    conf = f"""# Generated by tools/stack.py for `make stack`: rewritten at each start.
+global:
+  scrape_interval: 5s
+  evaluation_interval: 15s
+scrape_configs:
+  - job_name: conduit-app
+    metrics_path: /metrics
+    static_configs:
+      - targets: [{apps}]
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:{port}"]
+"""
+    path = directory / "prometheus.yml"
+    path.write_text(conf)
+    return path
+
+
+def prometheus_targets_up(port: int, expected: int) -> bool:
+    status, body = http_get(f"http://127.0.0.1:{port}/api/v1/targets")
+    if status != 200:
+        return False
+    active = json.loads(body)["data"]["activeTargets"]
+    return len(active) == expected and all(t["health"] == "up" for t in active)
+
+
+# --- start, stop, status ------------------------------------------------------------------------
+
+
+def running(state: dict[str, Any]) -> bool:
+    return all(pid_alive(c["pid"], c["match"]) for c in state["components"])
+
+
+def start() -> int:
+    state = load_state()
+    if state is not None:
+        if state.get("complete") and running(state):
+            print("the stack is already running (make stack-stop stops it):\n")
+            print(table(state))
+            return 0
+        print("a previous stack is partly down: stopping what is left of it", file=sys.stderr)
+        stop_all(state)
+
+    n_apps = int(os.environ.get("STACK_APPS", "2"))
+    if n_apps < 1:
+        print("STACK_APPS must be at least 1", file=sys.stderr)
+        return 2
+    subprocess.run(["bash", str(ROOT / "tools" / "debian-packages.sh"), *PACKAGES], check=True)
+
+    STACK.mkdir(parents=True, exist_ok=True)
+    LOGS.mkdir(exist_ok=True)
+    state = {"components": [], "pg_base": str(PG_BASE), "complete": False, "env": {}}
+    save_state(state)
+
+    def record(name: str, pid: int, address: str, log: Path, match: str, sig: str) -> None:
+        state["components"].append(
+            {"name": name, "pid": pid, "address": address, "log": str(log), "match": match,
+             "stop": sig}
+        )  # fmt: skip
+        save_state(state)
+
+    try:
+        boot(state, record, n_apps)
+    except (StackError, subprocess.CalledProcessError, OSError) as error:
+        print(f"\nmake stack failed: {error}", file=sys.stderr)
+        print("stopping what was started", file=sys.stderr)
+        stop_all(state)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping what was started", file=sys.stderr)
+        stop_all(state)
+        return 130
+    state["complete"] = True
+    save_state(state)
+    print("\nthe stack is running (make stack-status, make stack-stop):\n")
+    print(table(state))
+    return 0
+
+
+def boot(state: dict[str, Any], record: Callable[..., None], n_apps: int) -> None:
+    ports = Ports()
+    http_port = ports.take("STACK_HTTP_PORT", 8080)
+    pg_port = ports.take("STACK_PG_PORT")
+    replica_port = ports.take("STACK_PG_REPLICA_PORT")
+    redis_port = ports.take("STACK_REDIS_PORT")
+    smtp_port = ports.take("STACK_SMTP_PORT")
+    prom_port = ports.take("STACK_PROMETHEUS_PORT")
+    app_ports = [ports.take("STACK_APP_PORT", offset=i) for i in range(n_apps)]
+
+    # PostgreSQL primary (tools/postgres.py: initdb as postgres, durable settings, trust auth on
+    # loopback; the default pg_hba.conf already allows replication connections from 127.0.0.1).
+    print(f"== PostgreSQL primary on 127.0.0.1:{pg_port}", flush=True)
+    primary_dir = PG_BASE / "primary"
+    PG_BASE.mkdir(mode=0o755, exist_ok=True)
+    PG_BASE.chmod(0o755)
+    try:
+        database_url = postgres.start(primary_dir, pg_port, fast=False, fresh=True)
+    except SystemExit as error:
+        raise StackError(f"PostgreSQL primary: {error}; see {primary_dir / 'server.log'}") from None
+    record("postgres-primary", int((primary_dir / "server.pid").read_text()),
+           f"127.0.0.1:{pg_port}", primary_dir / "server.log", "postgres", "INT")  # fmt: skip
+
+    # The streaming replica: a base backup of the primary with standby.signal and
+    # primary_conninfo (-R), started as a hot standby on its own port.
+    print(f"== PostgreSQL streaming replica on 127.0.0.1:{replica_port}", flush=True)
+    replica_dir = PG_BASE / "replica"
+    if replica_dir.exists():
+        shutil.rmtree(replica_dir)
+    replica_dir.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(replica_dir, "postgres", "postgres")
+    replica_log = replica_dir / "server.log"
+    subprocess.run(
+        postgres.as_postgres(
+            [str(postgres.PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(pg_port),
+             "-U", "postgres", "-D", str(replica_dir / "data"), "-R", "-X", "stream", "-c", "fast"]
+        ),
+        check=True,
+    )  # fmt: skip
+    replica_pid = spawn(
+        postgres.as_postgres(
+            [str(postgres.PG_BIN / "postgres"), "-D", str(replica_dir / "data"),
+             "-c", f"port={replica_port}", "-c", "listen_addresses=127.0.0.1",
+             "-c", f"unix_socket_directories={replica_dir}", "-c", "max_connections=200",
+             "-c", "hot_standby=on"]
+        ),
+        replica_log,
+    )  # fmt: skip
+    record("postgres-replica", replica_pid, f"127.0.0.1:{replica_port}", replica_log, "postgres",
+           "INT")  # fmt: skip
+
+    def replica_ready() -> bool:
+        isready = [str(postgres.PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-q"]
+        if subprocess.run([*isready, "-p", str(replica_port)], check=False).returncode != 0:
+            return False
+        return psql(pg_port, STREAMING) == "1"
+
+    wait_for("PostgreSQL replica (streaming)", replica_ready, replica_log, replica_pid, "postgres")
+    replica_url = f"postgres://postgres@127.0.0.1:{replica_port}/{postgres.DB_NAME}"
+
+    print(f"== Redis on 127.0.0.1:{redis_port}", flush=True)
+    redis_dir = STACK / "redis"
+    redis_dir.mkdir(exist_ok=True)
+    redis_log = LOGS / "redis.log"
+    redis_pid = spawn(
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "yes", "--dir", str(redis_dir), "--daemonize", "no"],
+        redis_log,
+    )  # fmt: skip
+    record("redis", redis_pid, f"127.0.0.1:{redis_port}", redis_log, "redis-server", "TERM")
+    wait_for("Redis", lambda: redis_ping(redis_port), redis_log, redis_pid, "redis-server")
+
+    print(f"== SMTP sink on 127.0.0.1:{smtp_port} (mail in var/stack/mail/)", flush=True)
+    mail_dir = STACK / "mail"
+    mail_dir.mkdir(exist_ok=True)
+    smtp_log = LOGS / "smtp.log"
+    smtp_pid = spawn(
+        [str(PY), "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}",
+         "-c", "aiosmtpd.handlers.Mailbox", str(mail_dir)],
+        smtp_log,
+    )  # fmt: skip
+    record("smtp-sink", smtp_pid, f"127.0.0.1:{smtp_port}", smtp_log, "aiosmtpd", "TERM")
+    wait_for("SMTP sink", lambda: smtp_banner(smtp_port), smtp_log, smtp_pid, "aiosmtpd")
+
+    # The app's environment. DATABASE_REPLICA_URLS, CACHE_URL and EMAIL_* are passed along for
+    # the issues that read them (replica reads and caching: issue 8; mail: issue 5).
+    secret_file = STACK / "secret_key"
+    if not secret_file.exists() or not secret_file.read_text().strip():
+        secret_file.touch(mode=0o600)
+        secret_file.write_text(secrets.token_urlsafe(50) + "\n")
+    static_root = STACK / "static"
+    app_env = {
+        "DATABASE_URL": database_url,
+        "DATABASE_REPLICA_URLS": replica_url,
+        "CACHE_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_FORMAT": "json",
+        "STATIC_ROOT": str(static_root),
+    }
+    state["env"] = app_env
+    save_state(state)
+    env = {**os.environ, **app_env, "SECRET_KEY": secret_file.read_text().strip()}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+    print("== migrate, collectstatic, seed_demo", flush=True)
+    setup_log = LOGS / "setup.log"
+    for args in (["migrate", "--noinput"], ["collectstatic", "--noinput", "--clear"],
+                 ["seed_demo"]):  # fmt: skip
+        with open(setup_log, "ab") as out:
+            done = subprocess.run(
+                [str(PY), "manage.py", *args], env=env, cwd=ROOT, stdout=out,
+                stderr=subprocess.STDOUT, check=False,
+            )  # fmt: skip
+        if done.returncode != 0:
+            raise StackError(f"manage.py {args[0]} failed; see {setup_log}")
+
+    for i, port in enumerate(app_ports, start=1):
+        print(f"== app server {i} (granian) on 127.0.0.1:{port}", flush=True)
+        metrics_dir = STACK / "metrics" / f"app-{i}"
+        if metrics_dir.exists():
+            shutil.rmtree(metrics_dir)
+        metrics_dir.mkdir(parents=True)
+        log = LOGS / f"app-{i}.log"
+        pid = spawn(
+            [str(GRANIAN), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1", "--blocking-threads", "4", "--no-ws", "--respawn-failed-workers",
+             "--workers-kill-timeout", "30",
+             "--log-level", os.environ.get("GRANIAN_LOG_LEVEL", "warning"),
+             "config.wsgi:application"],
+            log,
+            {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+        )  # fmt: skip
+        record(f"app-{i}", pid, f"127.0.0.1:{port}", log, "granian", "TERM")
+    for i, port in enumerate(app_ports, start=1):
+        pid = state["components"][-n_apps + i - 1]["pid"]
+        url = f"http://127.0.0.1:{port}/readyz"
+        wait_for(f"app server {i} /readyz", answers_200(url), LOGS / f"app-{i}.log", pid, "granian")
+
+    print(f"== nginx on 127.0.0.1:{http_port}", flush=True)
+    prefix = STACK / "nginx"
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    conf = nginx_conf(prefix, http_port, app_ports, static_root)
+    nginx_log = prefix / "error.log"
+    test = subprocess.run(
+        ["nginx", "-t", "-q", "-p", str(prefix), "-c", str(conf), "-e", str(nginx_log)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if test.returncode != 0:
+        raise StackError(f"nginx config {conf} is invalid: {test.stderr.strip()}")
+    nginx_pid = spawn(
+        ["nginx", "-p", str(prefix), "-c", str(conf), "-e", str(nginx_log), "-g", "daemon off;"],
+        nginx_log,
+    )  # fmt: skip
+    record("nginx", nginx_pid, f"127.0.0.1:{http_port}", nginx_log, "nginx", "QUIT")
+    site = f"http://127.0.0.1:{http_port}"
+    state["url"] = site
+    wait_for("nginx -> /healthz", lambda: http_get(f"{site}/healthz")[0] == 200, nginx_log,
+             nginx_pid, "nginx")  # fmt: skip
+
+    print(f"== Prometheus on 127.0.0.1:{prom_port}", flush=True)
+    prom_dir = STACK / "prometheus"
+    (prom_dir / "data").mkdir(parents=True, exist_ok=True)
+    prom_conf = prometheus_conf(prom_dir, prom_port, app_ports)
+    prom_log = LOGS / "prometheus.log"
+    prom_pid = spawn(
+        ["prometheus", f"--config.file={prom_conf}", f"--storage.tsdb.path={prom_dir / 'data'}",
+         f"--web.listen-address=127.0.0.1:{prom_port}", "--storage.tsdb.retention.time=7d"],
+        prom_log,
+    )  # fmt: skip
+    record("prometheus", prom_pid, f"127.0.0.1:{prom_port}", prom_log, "prometheus", "TERM")
+    state["prometheus_url"] = f"http://127.0.0.1:{prom_port}"
+    wait_for("Prometheus (every target up)", lambda: prometheus_targets_up(prom_port, n_apps + 1),
+             prom_log, prom_pid, "prometheus")  # fmt: skip
+
+    # Celery worker and beat: started here, after Redis and the migrations, by the Celery issue.
+
+
+def stop_all(state: dict[str, Any]) -> bool:
+    """Stop every recorded process in reverse start order; True when none is left alive."""
+    for c in reversed(state["components"]):
+        if pid_alive(c["pid"], c["match"]):
+            print(f"stopping {c['name']} (pid {c['pid']})", flush=True)
+            with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+                stop_pid(c["pid"], getattr(signal, f"SIG{c['stop']}"), c["match"])
+    left = [c for c in state["components"] if pid_alive(c["pid"], c["match"])]
+    for c in left:
+        print(f"still alive: {c['name']} (pid {c['pid']})", file=sys.stderr)
+    if not left:
+        for name in ("primary", "replica"):
+            (Path(state["pg_base"]) / name / "server.pid").unlink(missing_ok=True)
+        STATE.unlink(missing_ok=True)
+    return not left
+
+
+def stop() -> int:
+    state = load_state()
+    if state is None:
+        print("no stack recorded in var/stack/state.json: nothing to stop")
+        return 0
+    if stop_all(state):
+        print("the stack is stopped")
+        return 0
+    return 1
+
+
+def status() -> int:
+    state = load_state()
+    if state is None:
+        print("the stack is not running (no var/stack/state.json)")
+        return 3
+    state.setdefault("url", "-")
+    print(table(state, with_status=True))
+    return 0 if running(state) else 1
+
+
+def main() -> int:
+    if len(sys.argv) != 2 or sys.argv[1] not in {"start", "stop", "status"}:
+        print(__doc__)
+        return 2
+    os.chdir(ROOT)
+    return {"start": start, "stop": stop, "status": status}[sys.argv[1]]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
