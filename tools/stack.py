@@ -270,7 +270,7 @@ http {{
             proxy_pass http://conduit_app;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header Host $http_host;  # with the port: Django checks Origin against it (CSRF)
+            proxy_set_header Host $http_host;  # with its port: CSRF compares Origin
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Request-ID $conduit_request_id;
