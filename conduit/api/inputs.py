@@ -43,9 +43,6 @@ class TagListField(serializers.ListField):
 class Wrapped(serializers.Serializer[dict[str, Any]]):
     """Base for ``{"<wrapper>": {...}}`` bodies; the wrapper itself is required."""
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return attrs
-
 
 class NewUser(serializers.Serializer[dict[str, Any]]):
     username = StrictCharField(help_text="Required.")

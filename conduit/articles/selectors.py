@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
@@ -17,7 +16,7 @@ from conduit.platform.compiled import CompiledValuesQuery
 from conduit.platform.exceptions import NotFound
 from conduit.platform.validation import storable
 from conduit.profiles.models import Follow
-from conduit.profiles.selectors import Profile, following_expression
+from conduit.profiles.selectors import AUTHOR_FIELDS, Profile, author_profile, following_expression
 from conduit.users.models import User, identity_key
 
 TAGS_LIST_MAX = 1_000
@@ -54,11 +53,8 @@ _CARD_FIELDS = (
     "created_at",
     "updated_at",
     "favorites_count",
-    "author__username",
-    "author__bio",
-    "author__image",
     "favorited",
-    "following",
+    *AUTHOR_FIELDS,
 )
 
 
@@ -82,12 +78,7 @@ def _to_data(row: dict[str, Any], *, with_body: bool) -> ArticleData:
         updatedAt=row["updated_at"],
         favorited=bool(row["favorited"]),
         favoritesCount=row["favorites_count"],
-        author=Profile(
-            username=row["author__username"],
-            bio=row["author__bio"],
-            image=row["author__image"],
-            following=bool(row["following"]),
-        ),
+        author=author_profile(row),
     )
     if with_body:
         data["body"] = row["body"]
@@ -307,7 +298,3 @@ def tag_list(*, limit: int = TAGS_LIST_MAX) -> list[str]:
         .order_by("-articles_count", "name")
         .values_list("name", flat=True)[: min(limit, TAGS_LIST_MAX)]
     )
-
-
-def max_page_size() -> int:
-    return int(settings.API_MAX_PAGE_SIZE)

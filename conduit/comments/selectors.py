@@ -5,7 +5,7 @@ from typing import Any, TypedDict
 
 from conduit.comments.models import Comment
 from conduit.platform.exceptions import NotFound
-from conduit.profiles.selectors import Profile, following_expression
+from conduit.profiles.selectors import AUTHOR_FIELDS, Profile, author_profile, following_expression
 
 COMMENTS_PER_ARTICLE_MAX = 500
 
@@ -14,10 +14,7 @@ _FIELDS = (
     "body",
     "created_at",
     "updated_at",
-    "author__username",
-    "author__bio",
-    "author__image",
-    "following",
+    *AUTHOR_FIELDS,
 )
 
 
@@ -35,12 +32,7 @@ def _to_data(row: dict[str, Any]) -> CommentData:
         body=row["body"],
         createdAt=row["created_at"],
         updatedAt=row["updated_at"],
-        author=Profile(
-            username=row["author__username"],
-            bio=row["author__bio"],
-            image=row["author__image"],
-            following=bool(row["following"]),
-        ),
+        author=author_profile(row),
     )
 
 

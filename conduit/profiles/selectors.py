@@ -1,6 +1,7 @@
 """Reads of public profiles, with the viewer's ``following`` flag in the same query."""
 
-from typing import TypedDict
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from django.db.models import Exists, OuterRef, Value
 
@@ -17,7 +18,18 @@ class Profile(TypedDict):
     following: bool
 
 
-PROFILE_FIELDS = ("id", "username", "bio", "image")
+# The author's columns of an article or comment row, and the viewer's "following" annotation.
+AUTHOR_FIELDS = ("author__username", "author__bio", "author__image", "following")
+
+
+def author_profile(row: Mapping[str, Any]) -> Profile:
+    """The author of an article or comment row selected with ``AUTHOR_FIELDS``."""
+    return Profile(
+        username=row["author__username"],
+        bio=row["author__bio"],
+        image=row["author__image"],
+        following=bool(row["following"]),
+    )
 
 
 def following_expression(viewer_id: int | None, author_ref: str = "pk") -> Exists | Value:
@@ -43,10 +55,4 @@ def profile_get(*, username: str, viewer_id: int | None) -> Profile:
         bio=row["bio"],
         image=row["image"],
         following=bool(row["following"]),
-    )
-
-
-def followed_ids(*, follower_id: int) -> list[int]:
-    return list(
-        Follow.objects.filter(follower_id=follower_id).values_list("followee_id", flat=True)
     )
