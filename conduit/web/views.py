@@ -32,7 +32,7 @@ from conduit.users import services as user_services
 from conduit.users.models import User
 from conduit.users.selectors import user_get_by_username
 from conduit.web.forms import full_messages, safe_next, split_tags
-from conduit.web.pagination import PAGE_SIZE, page_number, pager
+from conduit.web.pagination import PAGE_SIZE, Pager, page_number, pager
 
 View = Callable[..., HttpResponse]
 POPULAR_TAGS = 20  # tags in the home page's sidebar
@@ -41,6 +41,14 @@ POPULAR_TAGS = 20  # tags in the home page's sidebar
 def _viewer(request: HttpRequest) -> User | None:
     user = request.user
     return user if isinstance(user, User) else None
+
+
+def _signed_in(request: HttpRequest) -> User:
+    """The user of a view behind ``signed_in_required``."""
+    user = _viewer(request)
+    if user is None:
+        raise RuntimeError("a view that needs a signed-in user ran without one")
+    return user
 
 
 def _viewer_id(request: HttpRequest) -> int | None:
@@ -61,8 +69,9 @@ def signed_in_required(view: View) -> View:
     return wrapper
 
 
-def _not_found_on_domain_404(view: View) -> View:
-    """A domain NotFound (unknown slug or username) is the site's 404 page."""
+def _domain_errors_as_pages(view: View) -> View:
+    """A domain NotFound (unknown slug or username) is the site's 404 page, and Forbidden (another
+    author's article) its 403 page."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -78,6 +87,22 @@ def _not_found_on_domain_404(view: View) -> View:
     return wrapper
 
 
+def _page_or_404(request: HttpRequest) -> int:
+    """The ``?page=`` of a list; a page that is not a number or too deep is the 404 page."""
+    try:
+        return page_number(request, max_offset=settings.API_MAX_OFFSET)
+    except InvalidInput:
+        raise Http404("no such page") from None
+
+
+def _pager_or_404(request: HttpRequest, *, page: int, count: int) -> Pager:
+    """The page links of a list; a page past the last one is the 404 page."""
+    links = pager(request, page=page, count=count)
+    if page > links.pages:
+        raise Http404("no such page")
+    return links
+
+
 # --- Home -------------------------------------------------------------------------------------
 
 
@@ -89,21 +114,15 @@ def home(request: HttpRequest) -> HttpResponse:
     if feed == "your" and viewer_id is None:
         return redirect_to_login(request.get_full_path(), login_url=reverse("web:login"))
     tab = "tag" if tag else ("your" if feed == "your" else "global")
-    try:
-        page = page_number(request, max_offset=settings.API_MAX_OFFSET)
-    except InvalidInput:
-        raise Http404("no such page") from None
+    page = _page_or_404(request)
     offset = (page - 1) * PAGE_SIZE
-    if tab == "your":
-        assert viewer_id is not None  # noqa: S101 - redirected above
+    if tab == "your" and viewer_id is not None:  # anonymous visitors were redirected above
         result = article_selectors.article_feed(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset)
     else:
         result = article_selectors.article_list(
             viewer_id=viewer_id, tag=tag, limit=PAGE_SIZE, offset=offset
         )
-    links = pager(request, page=page, count=result.count)
-    if page > links.pages:
-        raise Http404("no such page")
+    links = _pager_or_404(request, page=page, count=result.count)
     context = {
         "nav": "home",
         "tab": tab,
@@ -168,8 +187,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 @signed_in_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def user_settings(request: HttpRequest) -> HttpResponse:
-    user = _viewer(request)
-    assert user is not None  # noqa: S101 - signed_in_required
+    user = _signed_in(request)
     if request.method == "POST":
         names = ("image", "username", "bio", "email")
         values = {name: request.POST.get(name, "") for name in names}
@@ -209,8 +227,7 @@ def _editor_values(request: HttpRequest) -> dict[str, Any]:
 @signed_in_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def editor_new(request: HttpRequest) -> HttpResponse:
-    user = _viewer(request)
-    assert user is not None  # noqa: S101 - signed_in_required
+    user = _signed_in(request)
     form: dict[str, Any] = {"title": "", "description": "", "body": "", "tags": []}
     if request.method == "POST":
         form = _editor_values(request)
@@ -225,10 +242,9 @@ def editor_new(request: HttpRequest) -> HttpResponse:
 
 @signed_in_required
 @require_http_methods(["GET", "HEAD", "POST"])
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    user = _viewer(request)
-    assert user is not None  # noqa: S101 - signed_in_required
+    user = _signed_in(request)
     article = article_selectors.article_get(slug=slug, viewer_id=user.pk)
     if article["author"]["username"] != user.username:
         raise Forbidden("article", "Only the author can edit this article.")
@@ -261,7 +277,7 @@ def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     viewer_id = _viewer_id(request)
     article = article_selectors.article_get(slug=slug, viewer_id=viewer_id)
@@ -290,10 +306,9 @@ def _with_flash_on_error(request: HttpRequest, action: Callable[[], object]) -> 
 
 @require_POST
 @signed_in_required
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def article_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    user = _viewer(request)
-    assert user is not None  # noqa: S101
+    user = _signed_in(request)
     article = article_selectors.article_get_for_write(slug=slug)
     article_services.article_delete(article=article, user=user)
     messages.success(request, "The article is deleted.")
@@ -302,10 +317,9 @@ def article_delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @signed_in_required
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def favorite(request: HttpRequest, slug: str) -> HttpResponse:
-    user = _viewer(request)
-    assert user is not None  # noqa: S101
+    user = _signed_in(request)
     article = article_selectors.article_get_for_write(slug=slug)
     if request.POST.get("action") == "remove":
         _with_flash_on_error(
@@ -320,10 +334,9 @@ def favorite(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @signed_in_required
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def comment_create(request: HttpRequest, slug: str) -> HttpResponse:
-    user = _viewer(request)
-    assert user is not None  # noqa: S101
+    user = _signed_in(request)
     article = article_selectors.article_get_for_write(slug=slug)
     target = reverse("web:article", args=[slug])
     try:
@@ -339,10 +352,9 @@ def comment_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @signed_in_required
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def comment_delete(request: HttpRequest, slug: str, comment_id: int) -> HttpResponse:
-    user = _viewer(request)
-    assert user is not None  # noqa: S101
+    user = _signed_in(request)
     article = article_selectors.article_get_for_write(slug=slug)
     comment_services.comment_delete(user=user, article=article, comment_id=comment_id)
     return HttpResponseRedirect(reverse("web:article", args=[slug]) + "#comments")
@@ -354,17 +366,12 @@ def comment_delete(request: HttpRequest, slug: str, comment_id: int) -> HttpResp
 def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> HttpResponse:
     viewer_id = _viewer_id(request)
     profile = profile_selectors.profile_get(username=username, viewer_id=viewer_id)
-    try:
-        page = page_number(request, max_offset=settings.API_MAX_OFFSET)
-    except InvalidInput:
-        raise Http404("no such page") from None
+    page = _page_or_404(request)
     filters = {"favorited": profile["username"]} if favorites else {"author": profile["username"]}
     result = article_selectors.article_list(
         viewer_id=viewer_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
     )
-    links = pager(request, page=page, count=result.count)
-    if page > links.pages:
-        raise Http404("no such page")
+    links = _pager_or_404(request, page=page, count=result.count)
     context = {
         "nav": "profile" if request.user.get_username() == profile["username"] else "",
         "profile": profile,
@@ -377,23 +384,22 @@ def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> Ht
 
 
 @require_safe
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     return _profile_page(request, username, favorites=False)
 
 
 @require_safe
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def profile_favorites(request: HttpRequest, username: str) -> HttpResponse:
     return _profile_page(request, username, favorites=True)
 
 
 @require_POST
 @signed_in_required
-@_not_found_on_domain_404
+@_domain_errors_as_pages
 def follow(request: HttpRequest, username: str) -> HttpResponse:
-    user = _viewer(request)
-    assert user is not None  # noqa: S101
+    user = _signed_in(request)
     followee = user_get_by_username(username)
     if request.POST.get("action") == "remove":
         _with_flash_on_error(
