@@ -215,6 +215,36 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# --- Background tasks (Celery, ADR 0015) -----------------------------------------------------
+# CELERY_BROKER_URL unset = the embedded default: tasks run inline, in the process that enqueues
+# them (after the transaction commits). redis://... or amqp://... (RabbitMQ) = real workers.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+# No result backend: nothing reads a task's return value; state that matters is in the database.
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged when it finishes, not when it starts, and a worker that dies mid-task
+# gives it back to the broker: nothing is lost, so every task must be idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
+# Redis redelivers an unacknowledged task after this long: longer than the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# One queue per kind of work, so a burst of emails never waits behind a large export.
+CELERY_TASK_ROUTES = {
+    "conduit.notifications.*": {"queue": "email"},
+    "conduit.media.*": {"queue": "media"},
+    "conduit.privacy.*": {"queue": "exports"},
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

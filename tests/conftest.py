@@ -11,6 +11,8 @@ from conduit.api.authentication import token_for
 from conduit.users.models import User
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.services"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``pg`` tests need PostgreSQL; on SQLite they are skipped with the reason, never silently.

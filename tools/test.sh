@@ -31,7 +31,8 @@ run_pytest() {
 }
 
 step "Debian packages the tests need"
-bash tools/debian-packages.sh postgresql-15 chromium
+bash tools/debian-packages.sh postgresql-15 chromium redis-server memcached rabbitmq-server \
+    haproxy nginx prometheus
 
 PG_TEST_DIR=${PG_TEST_DIR:-/tmp/conduit-test-pg-$(pwd | md5sum | cut -c1-8)}
 if [[ -z "${DATABASE_URL:-}" ]]; then
@@ -48,8 +49,9 @@ step "tests on PostgreSQL ($DATABASE_URL), browser tests included"
 DATABASE_URL=$DATABASE_URL CONDUIT_EXPECT_DB=postgresql run_pytest --durations=15 ${PYTEST_ARGS:-}
 
 # The embedded default gets every test but those that need PostgreSQL's row locks and the
-# browser tests (the pages are the same code on either database; once is enough for Chromium).
+# browser tests (the pages are the same code on either database; once is enough for Chromium),
+# and those that start real services (they exercise the services, not the database).
 step "tests on SQLite (the embedded default)"
-(unset DATABASE_URL; CONDUIT_EXPECT_DB=sqlite run_pytest -m "not pg and not browser" -q ${PYTEST_ARGS:-})
+(unset DATABASE_URL; CONDUIT_EXPECT_DB=sqlite run_pytest -m "not pg and not browser and not services" -q ${PYTEST_ARGS:-})
 
 step "done: screenshots of the main pages are in $CONDUIT_SCREENSHOTS"
