@@ -2,7 +2,8 @@
 
 Settings come from Django's, under the ``CELERY_`` prefix (``config/settings.py``). With
 ``CELERY_BROKER_URL`` unset, the embedded default, tasks run inline (eagerly) in the process that
-enqueues them, after the transaction commits.
+enqueues them, after the transaction commits. Every task's class is ``ConduitTask`` (retry
+defaults, dead letters); the signal handlers carry request ids and record metrics.
 """
 
 import os
@@ -11,6 +12,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("conduit")
+app = Celery("conduit", task_cls="conduit.platform.tasks:ConduitTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+import conduit.platform.celery_signals  # noqa: E402, F401  (connects the handlers)

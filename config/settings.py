@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 import structlog
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from conduit.platform.logs import stdout_logger_factory
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
     "conduit.api",
     "conduit.demo",
     "conduit.web",
+    "conduit.platform",
+    "conduit.notifications",
 ]
 
 # Observability (ADR 0013): /metrics with prometheus-client, JSON logs with request ids.
@@ -223,6 +226,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 # No result backend: nothing reads a task's return value; state that matters is in the database.
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
 # A task is acknowledged when it finishes, not when it starts, and a worker that dies mid-task
 # gives it back to the broker: nothing is lost, so every task must be idempotent.
 CELERY_TASK_ACKS_LATE = True
@@ -230,11 +234,24 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
-# Redis redelivers an unacknowledged task after this long: longer than the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 600)}
+# Retries of transient errors (conduit.platform.tasks.TRANSIENT_ERRORS): exponential backoff
+# capped at CELERY_RETRY_BACKOFF_MAX seconds, full jitter, then the dead-letter record.
+CELERY_RETRY_MAX = env.int("CELERY_RETRY_MAX", default=6)
+CELERY_RETRY_BACKOFF_MAX = env.int("CELERY_RETRY_BACKOFF_MAX", default=600)
+# Redis redelivers an unacknowledged task after this long: longer than the longest task. The
+# sweep that finds such tasks runs every CELERY_UNACKED_RESTORE_INTERVAL seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 600),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing gives up after a few seconds: the request that enqueues must not hang on a dead broker.
+CELERY_BROKER_CONNECTION_TIMEOUT = 4
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # One queue per kind of work, so a burst of emails never waits behind a large export.
+TASK_QUEUES = ["default", "email", "media", "exports"]  # workers consume these (-Q)
 CELERY_TASK_ROUTES = {
     "conduit.notifications.*": {"queue": "email"},
     "conduit.media.*": {"queue": "media"},
@@ -243,7 +260,41 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Worker metrics (conduit.platform.celery_metrics): the worker's main process serves them on
+# this port (0 = off); its pool processes write to PROMETHEUS_MULTIPROC_DIR when it is set.
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+CELERY_METRICS_ADDR = env.str("CELERY_METRICS_ADDR", default="127.0.0.1")
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "check-counters-nightly": {
+        "task": "conduit.articles.counters_check",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    "clear-sessions-nightly": {
+        "task": "conduit.platform.sessions_clear",
+        "schedule": crontab(hour=3, minute=47),
+    },
+    # Expired export zips deleted within the hour of expiry; orphaned picture files nightly.
+    "remove-expired-exports-hourly": {
+        "task": "conduit.privacy.exports_remove_expired",
+        "schedule": crontab(minute=23),
+    },
+    "remove-orphaned-media-nightly": {
+        "task": "conduit.media.media_remove_orphans",
+        "schedule": crontab(hour=4, minute=7),
+    },
+}
+
+# --- Email ----------------------------------------------------------------------------------
+# EMAIL_URL: smtp://user:pass@host:25, smtp+tls://...:587, smtp+ssl://...:465 or consolemail://
+# (the embedded default: emails are printed on stdout, so make run shows them).
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
+globals().update(environ.Env.email_url_config(EMAIL_URL))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conduit <noreply@conduit.local>")
+# Absolute links in emails (articles, unsubscribe) start with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Followers per task when a new article's emails fan out (one task per chunk).
+NOTIFICATIONS_CHUNK_SIZE = env.int("NOTIFICATIONS_CHUNK_SIZE", default=500)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

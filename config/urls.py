@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/", include("conduit.api.urls")),
+    path("notifications/", include("conduit.notifications.urls")),
     path("", include("conduit.web.urls")),
 ]
 

@@ -24,7 +24,9 @@ from conduit.articles.models import (
     SiteCounter,
     Tag,
 )
+from conduit.notifications.tasks import new_article_fan_out
 from conduit.platform.exceptions import Forbidden, InvalidInput
+from conduit.platform.tasks import enqueue_on_commit
 from conduit.platform.validation import Checker, checked
 from conduit.users.models import User
 
@@ -141,6 +143,8 @@ def article_create(
         _link_tags(article, tag_names)
         User.objects.filter(pk=author.pk).update(articles_count=F("articles_count") + 1)
         _bump_site_articles(+1)
+        # Followers' emails: one task after commit; it fans out (conduit.notifications.tasks).
+        enqueue_on_commit(new_article_fan_out, article.pk)
     return article
 
 
