@@ -16,7 +16,6 @@ from config.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-    "exports": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Static files come from the finders in tests; no collectstatic run is needed.
@@ -24,5 +23,3 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Emails stay in django.core.mail.outbox; tests that read real SMTP use the smtp fixture.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# A key prefix per test process (pytest-xdist workers share a CACHE_URL): no test reads another's.
-CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
