@@ -48,6 +48,23 @@ for dir in "${kustomizations[@]}"; do
     [[ -s "$out/$name.yaml" ]] || fail "kustomize build $dir rendered nothing"
 done
 
+echo "promtool check rules / test rules (deploy/prometheus/alerts.yml)"
+command -v promtool >/dev/null || bash tools/debian-packages.sh prometheus
+promtool check rules deploy/prometheus/alerts.yml >/dev/null || fail "alerts.yml is invalid"
+(cd deploy/prometheus && promtool test rules alerts.test.yml >/dev/null) || fail "alert unit tests fail"
+
+echo "haproxy -c and nginx -t on the configs tools/stack.py generates"
+haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
+[[ -x $haproxy ]] || { bash tools/debian-packages.sh haproxy; haproxy=/usr/sbin/haproxy; }
+"$VENV_BIN/python" -c "import sys; sys.path.insert(0, 'tools'); import stack, pathlib; \
+d = pathlib.Path(sys.argv[1]); (d / 'tmp').mkdir(parents=True); \
+stack.haproxy_conf(d, 18080, [18001, 18002], 18090); \
+stack.nginx_conf(d, 18080, [18001, 18002], d)" "$out/lb"
+"$haproxy" -c -q -f "$out/lb/haproxy.cfg" || fail "the generated haproxy.cfg is invalid"
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+"$nginx" -t -q -p "$out/lb" -c "$out/lb/nginx.conf" -e "$out/lb/error.log" 2>/dev/null \
+    || fail "the generated nginx.conf is invalid"
+
 echo "kubernetes-validate --strict, Kubernetes $K8S_VERSION"
 "$VENV_BIN/kubernetes-validate" -k "$K8S_VERSION" --strict --quiet "$out"/*.yaml \
     || fail "a rendered manifest does not match the Kubernetes $K8S_VERSION schemas"
