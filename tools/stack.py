@@ -569,7 +569,7 @@ def boot(state: dict[str, Any], record: Callable[..., None], n_apps: int) -> Non
     redis_dir.mkdir(exist_ok=True)
     redis_log = LOGS / "redis.log"
     redis_pid = spawn(
-        [binary("redis-server"), "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "yes", "--dir", str(redis_dir), "--daemonize", "no"],
         redis_log,
     )  # fmt: skip
