@@ -329,13 +329,14 @@ def test_article_delete(n, user, auth_api, django_assert_num_queries):
     # UPDATE; tag ids (locked in id order), DELETE tag links, decrement tags; lock the author and
     # the favoriters in id order (one SELECT ... FOR UPDATE, against deadlocks between deletes
     # sharing fans), decrement the favoriters (one UPDATE with a subquery), the author, the site
-    # counter; the cascade (tag links, favorites, comments, the article: 4 DELETEs); RELEASE.
+    # counter; the cascade (tag links, favorites, comments, email delivery records, the article:
+    # 5 DELETEs); RELEASE.
     article = make_article(user, title="Doomed", tags=tags_for(n))
     for i in range(n):
         other = UserFactory(username=f"other{i}")
         favorite(other, article)
         make_comment(other, article)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         response = auth_api.delete(f"/api/articles/{article.slug}")
     assert response.status_code == 204, response.content
     assert not Article.objects.filter(pk=article.pk).exists()
