@@ -5,6 +5,7 @@ inline tasks. Production must set ``SECRET_KEY``; with ``DEBUG`` off and no secr
 refuses to start rather than run with a guessable key.
 """
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from conduit.platform.logs import stdout_logger_factory
+from conduit.platform.storages import storages_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
     "conduit.api",
     "conduit.demo",
     "conduit.web",
+    "conduit.media",
+    "conduit.privacy",
     "conduit.platform",
     "conduit.notifications",
 ]
@@ -211,12 +215,25 @@ CORS_PREFLIGHT_MAX_AGE = 86400
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_URL = "/media/"
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
+
+# --- Media and exports (ADR 0019, 0020) ---------------------------------------------------------
+# MEDIA_STORAGE=filesystem (default) or s3 (django-storages; AWS_* variables, see README).
+# Export zips are private: EXPORTS_ROOT is outside MEDIA_ROOT, so nothing serves them publicly.
+EXPORTS_ROOT = Path(env.str("EXPORTS_ROOT", default=str(VAR_DIR / "exports")))
+STORAGES = storages_from_env(
+    os.environ, media_root=MEDIA_ROOT, media_url=MEDIA_URL, exports_root=EXPORTS_ROOT
+)
+# Conduit serves MEDIA_URL itself when media is on the file system (the embedded default); a
+# proxy in front (nginx in `make stack`) may serve MEDIA_ROOT instead.
+MEDIA_SERVE = env.bool(
+    "MEDIA_SERVE", default=STORAGES["default"]["BACKEND"].endswith("FileSystemStorage")
+)
+AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
+# Width x height; checked from the header before decoding (a decompression bomb stops here).
+AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=25_000_000)
+EXPORT_TTL = env.int("EXPORT_TTL", default=7 * 24 * 3600)  # seconds a download link works
 
 # --- Background tasks (Celery, ADR 0015) -----------------------------------------------------
 # CELERY_BROKER_URL unset = the embedded default: tasks run inline, in the process that enqueues

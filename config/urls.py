@@ -1,5 +1,7 @@
+import re
+
 from django.conf import settings
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from conduit.platform import bench, health
 
@@ -16,6 +18,12 @@ if settings.METRICS_ENABLED:
     from conduit.platform import metrics
 
     urlpatterns.insert(2, path("metrics", metrics.metrics, name="metrics"))
+
+if settings.MEDIA_SERVE:  # media on the file system: Conduit serves it (ADR 0019)
+    from conduit.platform.media import media
+
+    prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns.insert(2, re_path(rf"^{re.escape(prefix)}(?P<path>.+)$", media, name="media"))
 
 if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare-Django reference, off by default
     urlpatterns.insert(0, path("bench/bare", bench.bare, name="bench-bare"))

@@ -75,6 +75,14 @@ class UpdateUserRequest(Wrapped):
     user = UpdateUser()
 
 
+class EraseUser(serializers.Serializer[dict[str, Any]]):
+    password = StrictCharField(help_text="Required: your current password.")
+
+
+class EraseUserRequest(Wrapped):
+    user = EraseUser()
+
+
 class NewArticle(serializers.Serializer[dict[str, Any]]):
     title = StrictCharField(help_text="Required; at most 200 characters.")
     description = StrictCharField(help_text="Required; at most 1,000 characters.")

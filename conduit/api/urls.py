@@ -1,12 +1,19 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from conduit.api.views import articles, comments, profiles, users
+from conduit.api.views import articles, comments, media, privacy, profiles, users
 
 urlpatterns = [
     path("users", users.RegistrationView.as_view(), name="api-register"),
     path("users/login", users.LoginView.as_view(), name="api-login"),
     path("user", users.CurrentUserView.as_view(), name="api-current-user"),
+    path("user/image", media.AvatarView.as_view(), name="api-user-image"),
+    path("user/export", privacy.ExportView.as_view(), name="api-export"),
+    path(
+        "user/export/download/<str:token>",
+        privacy.ExportDownloadView.as_view(),
+        name="api-export-download",
+    ),
     path("profiles/<str:username>", profiles.ProfileView.as_view(), name="api-profile"),
     path("profiles/<str:username>/follow", profiles.FollowView.as_view(), name="api-follow"),
     # "feed" before "<slug>": an article slug never equals "feed" (see article services).

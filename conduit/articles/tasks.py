@@ -4,7 +4,7 @@ import structlog
 from celery import shared_task
 
 from conduit.articles.counters import find_drift
-from conduit.platform.celery_metrics import COUNTERS_DRIFT
+from conduit.platform.celery_metrics import counters_drift_gauge
 
 logger = structlog.get_logger(__name__)
 
@@ -14,7 +14,7 @@ def counters_check() -> int:
     """Nightly: recompute every counter (as ``manage.py check_counters``) and report drift as
     the ``conduit_counters_drift`` gauge and a warning; repairing stays a human decision."""
     drift = find_drift()
-    COUNTERS_DRIFT.set(len(drift))
+    counters_drift_gauge().set(len(drift))
     if drift:
         logger.warning(
             "counters drifted",

@@ -36,11 +36,23 @@ TASK_DURATION = Histogram(
 DEAD_LETTERS = Counter(
     "conduit_celery_dead_letters_total", "Tasks given up on after their retries.", ["task"]
 )
-COUNTERS_DRIFT = Gauge(
-    "conduit_counters_drift",
-    "Maintained counters that disagreed with their rows at the last nightly check.",
-    multiprocess_mode="mostrecent",
-)
+_counters_drift: list[Gauge] = []
+
+
+def counters_drift_gauge() -> Gauge:
+    """Made on first use: an unlabelled gauge writes its file in PROMETHEUS_MULTIPROC_DIR as it
+    is created, and this module is imported (by config/celery.py) before the settings check
+    that directory."""
+    if not _counters_drift:
+        _counters_drift.append(
+            Gauge(
+                "conduit_counters_drift",
+                "Maintained counters that disagreed with their rows at the last nightly check.",
+                multiprocess_mode="mostrecent",
+            )
+        )
+    return _counters_drift[0]
+
 
 QUEUE_LENGTH_TTL = 5.0
 

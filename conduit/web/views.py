@@ -24,8 +24,12 @@ from conduit.articles import selectors as article_selectors
 from conduit.articles import services as article_services
 from conduit.comments import selectors as comment_selectors
 from conduit.comments import services as comment_services
+from conduit.media import services as media_services
 from conduit.platform.exceptions import DomainError, Forbidden, InvalidInput, NotFound
 from conduit.platform.markdown import render_markdown
+from conduit.privacy import selectors as privacy_selectors
+from conduit.privacy import services as privacy_services
+from conduit.privacy.links import export_download_token
 from conduit.profiles import selectors as profile_selectors
 from conduit.profiles import services as profile_services
 from conduit.users import services as user_services
@@ -184,6 +188,40 @@ def logout(request: HttpRequest) -> HttpResponse:
     return redirect("web:home")
 
 
+def _settings_page(
+    request: HttpRequest,
+    user: User,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    section: str = "profile",
+) -> HttpResponse:
+    """The settings page; ``errors`` (a 422) are shown next to the ``section`` they belong to:
+    profile, avatar or erase."""
+    if form is None:
+        form = {
+            "image": user.image or "",
+            "username": user.username,
+            "bio": user.bio or "",
+            "email": user.email,
+        }
+    export = privacy_selectors.export_latest(user_id=user.pk)
+    export_url = None
+    if export is not None and export.status == export.Status.READY:
+        token = export_download_token(export)
+        export_url = reverse("api-export-download", args=[token])
+    context = {
+        "nav": "settings",
+        "form": form,
+        "export": export,
+        "export_url": export_url,
+        "errors": full_messages(errors) if errors and section == "profile" else None,
+        "avatar_errors": full_messages(errors) if errors and section == "avatar" else None,
+        "erase_errors": full_messages(errors) if errors and section == "erase" else None,
+    }
+    return render(request, "web/settings.html", context, status=422 if errors else 200)
+
+
 @signed_in_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def user_settings(request: HttpRequest) -> HttpResponse:
@@ -197,19 +235,49 @@ def user_settings(request: HttpRequest) -> HttpResponse:
             user = user_services.user_update(user=user, password=password, fields=fields, **values)
         except InvalidInput as exc:
             user.refresh_from_db()
-            context = {"nav": "settings", "form": values, "errors": full_messages(exc.errors)}
-            return render(request, "web/settings.html", context, status=422)
+            return _settings_page(request, user, form=values, errors=exc.errors)
         if password:
             update_session_auth_hash(request, user)
         messages.success(request, "Your settings are saved.")
         return redirect("web:profile", username=user.username)
-    form = {
-        "image": user.image or "",
-        "username": user.username,
-        "bio": user.bio or "",
-        "email": user.email,
-    }
-    return render(request, "web/settings.html", {"nav": "settings", "form": form})
+    return _settings_page(request, user)
+
+
+@signed_in_required
+@require_POST
+def settings_avatar(request: HttpRequest) -> HttpResponse:
+    user = _signed_in(request)
+    try:
+        upload = request.FILES.get("avatar")
+        if upload is None:
+            raise InvalidInput.field("picture", "can't be blank")
+        media_services.avatar_upload(user=user, data=upload, size=upload.size or 0)
+    except InvalidInput as exc:
+        errors = {"picture" if k == "image" else k: v for k, v in exc.errors.items()}
+        return _settings_page(request, user, errors=errors, section="avatar")
+    messages.success(request, "Your picture is saved.")
+    return redirect("web:settings")
+
+
+@signed_in_required
+@require_POST
+def settings_export(request: HttpRequest) -> HttpResponse:
+    privacy_services.export_request(user=_signed_in(request))
+    messages.success(request, "Your export is on its way: its status is below.")
+    return redirect("web:settings")
+
+
+@signed_in_required
+@require_POST
+def settings_erase(request: HttpRequest) -> HttpResponse:
+    user = _signed_in(request)
+    try:
+        privacy_services.account_erase(user=user, password=request.POST.get("current_password", ""))
+    except InvalidInput as exc:
+        return _settings_page(request, user, errors=exc.errors, section="erase")
+    auth_logout(request)
+    messages.success(request, "Your account and everything you made are erased.")
+    return redirect("web:home")
 
 
 # --- Editor -----------------------------------------------------------------------------------

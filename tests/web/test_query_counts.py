@@ -195,9 +195,10 @@ def test_own_profile_page(client, world, django_assert_num_queries):
 
 @SIZES
 def test_settings_page(client, world, django_assert_num_queries):
-    # Session + user: the form is filled in from the signed-in user's row.
+    # Session + user (the form is filled in from the signed-in user's row) + the latest export
+    # request (its status and download link).
     sign_in(client, world.alice)
-    with django_assert_num_queries(SIGN_IN):
+    with django_assert_num_queries(SIGN_IN + 1):
         response = client.get("/settings")
     assert page(response).one("textarea[name=bio]").text == "Alice writes."
 

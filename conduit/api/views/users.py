@@ -7,6 +7,7 @@ from conduit.api import docs, inputs
 from conduit.api.authentication import token_for
 from conduit.api.presenters import user_json
 from conduit.api.views.base import ConduitView, SignedInView
+from conduit.privacy.services import account_erase
 from conduit.users import services
 
 
@@ -69,3 +70,20 @@ class CurrentUserView(SignedInView):
         data = inputs.parse(inputs.UpdateUserRequest, request.data)
         user = services.user_update(user=self.signed_in(request), fields=set(data), **data)
         return Response(user_json(user, token_for(user)))
+
+    @extend_schema(
+        operation_id="DeleteCurrentUser",
+        summary="Erase your account and everything you made (GDPR art. 17)",
+        description=(
+            "Needs the current password. Deletes your articles (with their comments and "
+            "favorites), comments, favorites, follows, pictures and exports; then your tokens "
+            "stop working. See ADR 0020."
+        ),
+        tags=["User and Authentication"],
+        request=inputs.EraseUserRequest,
+        responses={204: None, **docs.errors(401, 422)},
+    )
+    def delete(self, request: Request) -> Response:
+        data = inputs.parse(inputs.EraseUserRequest, request.data)
+        account_erase(user=self.signed_in(request), password=data.get("password"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
