@@ -1,0 +1,214 @@
+"""A real PostgreSQL streaming replica of the test database, and a small primary to restart.
+
+``pg_replica`` (session): ``pg_basebackup -R -X stream`` from the suite's PostgreSQL (the one
+``make test`` starts with tools/postgres.py; its default pg_hba.conf accepts replication from
+127.0.0.1) into a directory under /tmp, started as a hot standby on a free port as the
+``postgres`` user, stopped (SIGINT, fast shutdown) and removed in teardown. It follows the test
+database that pytest-django created on the primary, so tests that use it commit their data
+(``transaction=True``) and wait for replay (``wait_caught_up``).
+
+``replica_alias`` (function): makes the replica Django's ``replica1`` alias with the router and the
+read-your-writes middleware switched on, as ``DATABASE_REPLICA_URLS`` does, and undoes it.
+
+``scratch_primary`` (function): a PostgreSQL of its own (tools/postgres.py) that a test may stop
+and start again on the same port without touching the suite's database.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from tests.services import ServerProcess, free_port, wait_until
+
+REPO = Path(__file__).resolve().parent.parent
+ALIAS = "replica1"
+
+
+def _tools_postgres() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "conduit_tools_postgres", REPO / "tools" / "postgres.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pg_tools = _tools_postgres()
+
+
+def _postgres_dir(prefix: str) -> Path:
+    # Not under pytest's tmp dir: /tmp/pytest-of-root is 0700 and postgres could not enter it.
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+    return path
+
+
+def _query(conninfo: dict[str, Any], sql: str) -> Any:
+    with psycopg.connect(**conninfo, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute(sql).fetchone()
+    return None if row is None else row[0]
+
+
+@dataclass
+class PgReplica:
+    server: ServerProcess
+    primary: dict[str, Any]
+    dbname: str
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def conninfo(self) -> dict[str, Any]:
+        return {**self.primary, "port": self.port}
+
+    def query(self, sql: str) -> Any:
+        return _query(self.conninfo(), sql)
+
+    def pause(self) -> None:
+        self.query("SELECT pg_wal_replay_pause()")
+        wait_until(lambda: self.query("SELECT pg_get_wal_replay_pause_state()") == "paused",
+                   "replay paused")  # fmt: skip
+
+    def resume(self) -> None:
+        self.query("SELECT pg_wal_replay_resume()")
+
+    def wait_caught_up(self, timeout: float = 60.0) -> None:
+        """Until the replica has replayed everything the primary has written so far."""
+        target = _query(self.primary, "SELECT pg_current_wal_lsn()::text")
+        wait_until(
+            lambda: self.query(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") is True,
+            "replica caught up",
+            timeout,
+        )
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server.start(timeout=60)
+
+
+def _accepts_queries(conninfo: dict[str, Any]) -> bool:
+    try:
+        return _query(conninfo, "SELECT pg_is_in_recovery()") is True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_replica(django_db_setup: None, django_db_blocker: Any) -> Iterator[PgReplica]:
+    with django_db_blocker.unblock():
+        primary_settings = connections[DEFAULT_DB_ALIAS].settings_dict
+    if primary_settings["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("a streaming replica needs PostgreSQL")
+    bin_dir = pg_tools.PG_BIN
+    primary = {
+        "host": primary_settings["HOST"] or "127.0.0.1",
+        "port": int(primary_settings["PORT"] or 5432),
+        "user": primary_settings["USER"] or "postgres",
+        "dbname": primary_settings["NAME"],
+    }
+    workdir = _postgres_dir("conduit-test-replica-")
+    data = workdir / "data"
+    port = free_port()
+    try:
+        subprocess.run(  # noqa: S603 - fixed argv
+            pg_tools.as_postgres(
+                [str(bin_dir / "pg_basebackup"), "-h", primary["host"], "-p",
+                 str(primary["port"]), "-U", primary["user"], "-D", str(data), "-R",
+                 "-X", "stream", "-c", "fast"]
+            ),
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        server = ServerProcess(
+            name="pg-replica",
+            argv=pg_tools.as_postgres(
+                [str(bin_dir / "postgres"), "-D", str(data), "-c", f"port={port}",
+                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={workdir}",
+                 "-c", "hot_standby=on", "-c", "max_connections=200",
+                 # a stopped primary is retried quickly, so the standby reconnects soon after
+                 "-c", "wal_retrieve_retry_interval=200ms"]
+            ),
+            port=port,
+            workdir=workdir,
+            stop_signal=signal.SIGINT,
+        )  # fmt: skip
+        replica = PgReplica(server=server, primary=primary, dbname=primary["dbname"])
+        server.ready = lambda: _accepts_queries(replica.conninfo())
+        server.start(timeout=60)
+        replica.wait_caught_up()
+        yield replica
+    finally:
+        if "server" in locals():
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def replica_alias(
+    pg_replica: PgReplica, transactional_db: None, settings: SettingsWrapper
+) -> Iterator[PgReplica]:
+    """``replica1`` on the real replica, routed to as ``DATABASE_REPLICA_URLS`` would.
+
+    Added after the test case is set up (``transactional_db``), so Django's per-test database
+    guard leaves the alias alone; its own reads are the router's business, not the test's."""
+    from conduit.platform import health, replicas
+
+    pg_replica.start()  # a test before this one may have stopped it
+    config = {
+        **connections[DEFAULT_DB_ALIAS].settings_dict,
+        "PORT": str(pg_replica.port),
+        "TEST": {**connections[DEFAULT_DB_ALIAS].settings_dict["TEST"], "MIRROR": "default"},
+    }
+    connections.settings[ALIAS] = config
+    settings.DATABASE_REPLICAS = [ALIAS]
+    settings.DATABASE_ROUTERS = ["conduit.platform.db_router.ReplicaRouter"]
+    settings.DATABASE_REPLICA_CHECK_INTERVAL = 0.0
+    settings.DATABASE_REPLICA_MAX_LAG = 300.0
+    settings.DATABASE_REPLICA_CHECK_TIMEOUT = 2.0
+    replicas.reset()
+    health.register_replica_check()
+    try:
+        yield pg_replica
+    finally:
+        health.unregister("replicas")
+        replicas.reset()
+        if pg_replica.server.running:
+            pg_replica.resume()
+        connections[ALIAS].close()
+        del connections[ALIAS]
+        del connections.settings[ALIAS]
+
+
+@pytest.fixture
+def scratch_primary() -> Iterator[tuple[Path, str]]:
+    """``(data dir, DATABASE_URL)`` of a throw-away PostgreSQL; restart it with
+    ``pg_tools.stop(dir)`` and ``pg_tools.start(dir, port, fast=True, fresh=False)``."""
+    workdir = _postgres_dir("conduit-test-scratch-pg-")
+    try:
+        url = pg_tools.start(workdir, 0, True, True)
+        yield workdir, url
+    finally:
+        pg_tools.stop(workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
