@@ -12,12 +12,15 @@ instance out of rotation until it is ready again; it is not restarted.
 Checks are a small registry (``register``/``unregister``), so that later pieces of the topology
 (a broker, a read replica) add their own without touching the views. A check is a callable that
 returns ``None`` when healthy and raises when not; the exception text is what ``/readyz`` shows.
+A check registered with ``critical=False`` (a read replica: the primary serves its reads) reports
+its failure in the JSON without making the instance unready.
 """
 
 import uuid
 from collections.abc import Callable
 from threading import Lock
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
@@ -28,20 +31,26 @@ from django.views.decorators.http import require_safe
 Check = Callable[[], None]
 
 _checks: dict[str, Check] = {}
+_not_critical: set[str] = set()
 _lock = Lock()
 
 
-def register(name: str, check: Check) -> Check | None:
+def register(name: str, check: Check, *, critical: bool = True) -> Check | None:
     """Add (or replace) the check called ``name``; returns the one it replaced, if any."""
     with _lock:
         previous = _checks.get(name)
         _checks[name] = check
+        if critical:
+            _not_critical.discard(name)
+        else:
+            _not_critical.add(name)
     return previous
 
 
 def unregister(name: str) -> None:
     with _lock:
         _checks.pop(name, None)
+        _not_critical.discard(name)
 
 
 def registered() -> dict[str, Check]:
@@ -57,7 +66,7 @@ def run_checks() -> tuple[bool, dict[str, str]]:
         try:
             check()
         except Exception as error:
-            healthy = False
+            healthy = healthy and name in _not_critical
             results[name] = f"{type(error).__name__}: {error}"
         else:
             results[name] = "ok"
@@ -109,6 +118,21 @@ def check_cache() -> None:
 register("database", check_database)
 register("migrations", check_migrations)
 register("cache", check_cache)
+
+
+def check_replicas() -> None:
+    from conduit.platform import replicas  # psycopg: only where replicas are configured
+
+    replicas.check_replicas()
+
+
+def register_replica_check() -> None:
+    """Every configured replica's state ("ok", or why it is fenced); never makes /readyz fail."""
+    register("replicas", check_replicas, critical=False)
+
+
+if getattr(settings, "DATABASE_REPLICAS", []):
+    register_replica_check()
 
 
 # --- the views --------------------------------------------------------------------------------
