@@ -15,6 +15,7 @@ import structlog
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from conduit.platform.cache_url import cache_config
 from conduit.platform.logs import stdout_logger_factory
 from conduit.platform.storages import storages_from_env
 
@@ -234,6 +235,28 @@ AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 # Width x height; checked from the header before decoding (a decompression bomb stops here).
 AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=25_000_000)
 EXPORT_TTL = env.int("EXPORT_TTL", default=7 * 24 * 3600)  # seconds a download link works
+
+# --- Cache (ADR 0016) ------------------------------------------------------------------------
+# CACHE_URL unset = an in-process cache (the embedded default); redis://host:port/db = Django's
+# RedisCache; pymemcache://host:port = Memcached. Keys carry the release, so a deploy never reads
+# entries of another code version (CACHE_RELEASE: the image sets it to the commit).
+CACHE_URL = env.str("CACHE_URL", default="")
+CACHE_RELEASE = env.str("CACHE_RELEASE", default="dev")
+CACHES = {
+    "default": cache_config(
+        CACHE_URL,
+        key_prefix=f"conduit:{CACHE_RELEASE}",
+        socket_timeout=env.float("CACHE_SOCKET_TIMEOUT", default=0.25),
+    )
+}
+# Article cards, list id-pages and the tag list read through the cache (off: straight to the DB).
+CACHE_ARTICLES = env.bool("CACHE_ARTICLES", default=True)
+# Anonymous API reads are kept whole in each process for this long (0 = off, at most 1 s).
+CACHE_ANONYMOUS_SECONDS = min(env.float("CACHE_ANONYMOUS_SECONDS", default=1.0), 1.0)
+# After a cache error the backend is left alone this long (calls are misses), and the error is
+# logged at most once per CACHE_ERROR_LOG_SECONDS (every error is counted in /metrics).
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=1.0)
+CACHE_ERROR_LOG_SECONDS = env.float("CACHE_ERROR_LOG_SECONDS", default=60.0)
 
 # --- Background tasks (Celery, ADR 0015) -----------------------------------------------------
 # CELERY_BROKER_URL unset = the embedded default: tasks run inline, in the process that enqueues

@@ -34,6 +34,17 @@ def _expected_database() -> None:
         assert connection.vendor == expected, f"tests ran on {connection.vendor}, not {expected}"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Every test starts with an empty cache and micro-cache: no cached state leaks between tests."""
+    from conduit.platform.cache import cache, micro_cache
+
+    cache.clear()
+    micro_cache.clear()
+    yield
+    micro_cache.clear()
+
+
 @pytest.fixture
 def api() -> APIClient:
     """An anonymous API client."""

@@ -36,6 +36,7 @@ class ArticleData(TypedDict, total=False):
     favorited: bool
     favoritesCount: int
     author: Profile
+    authorId: int  # not shown; the card cache needs it for the viewer's "following" flag
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ _CARD_FIELDS = (
     "updated_at",
     "favorites_count",
     "favorited",
+    "author_id",
     *AUTHOR_FIELDS,
 )
 
@@ -79,6 +81,7 @@ def _to_data(row: dict[str, Any], *, with_body: bool) -> ArticleData:
         favorited=bool(row["favorited"]),
         favoritesCount=row["favorites_count"],
         author=author_profile(row),
+        authorId=row["author_id"],
     )
     if with_body:
         data["body"] = row["body"]
@@ -141,14 +144,7 @@ def article_list(
             limit=limit,
             offset=offset,
         )
-    if tag is not None:
-        kind, text = "tag", tag
-    elif author is not None:
-        kind, text = "author", identity_key(author)
-    elif favorited is not None:
-        kind, text = "favorited", identity_key(favorited)
-    else:
-        kind, text = "global", None
+    kind, text = list_filter(tag=tag, author=author, favorited=favorited)
     rows = _LIST_PAGE.rows(number=viewer_id, text=text, kind=kind, offset=offset, limit=limit)
     if rows:
         total = rows[0]["listed_total"]
@@ -156,6 +152,43 @@ def article_list(
         only = _list_counter(kind, text).first()
         total = next(iter(only.values())) if only else 0
     return ArticlePage([_to_data(row, with_body=False) for row in rows], total or 0)
+
+
+def list_filter(
+    *, tag: str | None, author: str | None, favorited: str | None
+) -> tuple[str, str | None]:
+    """The list's kind and its filter text (a tag name or a username's identity key), for a list
+    with at most one filter."""
+    if tag is not None:
+        return "tag", tag
+    if author is not None:
+        return "author", identity_key(author)
+    if favorited is not None:
+        return "favorited", identity_key(favorited)
+    return "global", None
+
+
+def article_cards(*, ids: list[int]) -> list[ArticleData]:
+    """Articles by id without the viewer's flags (both False), for the card cache."""
+    rows = _with_viewer_flags(Article.objects.filter(id__in=ids), None).values(*_CARD_FIELDS)
+    return [_to_data(row, with_body=False) for row in rows]
+
+
+def viewer_flags(
+    *, viewer_id: int, article_ids: list[int], author_ids: list[int]
+) -> tuple[set[int], set[int]]:
+    """``(favorited article ids, followed author ids)`` among the given ones, in one query."""
+    favorites = Favorite.objects.filter(user_id=viewer_id, article_id__in=article_ids).values_list(
+        Value(1), "article_id"
+    )
+    follows = Follow.objects.filter(follower_id=viewer_id, followee_id__in=author_ids).values_list(
+        Value(2), "followee_id"
+    )
+    favorited: set[int] = set()
+    followed: set[int] = set()
+    for kind, ident in favorites.union(follows, all=True):
+        (favorited if kind == 1 else followed).add(ident)
+    return favorited, followed
 
 
 def _list_counter(kind: str, text: str | None) -> QuerySet[Any]:

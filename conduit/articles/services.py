@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from conduit.articles import validators
+from conduit.articles import cards, validators
 from conduit.articles.models import (
     SLUG_MAX_LENGTH,
     Article,
@@ -143,6 +143,7 @@ def article_create(
         _link_tags(article, tag_names)
         User.objects.filter(pk=author.pk).update(articles_count=F("articles_count") + 1)
         _bump_site_articles(+1)
+        cards.invalidate_lists()
         # Followers' emails: one task after commit; it fans out (conduit.notifications.tasks).
         enqueue_on_commit(new_article_fan_out, article.pk)
     return article
@@ -174,6 +175,7 @@ def article_update(
 
     with transaction.atomic():
         article = Article.objects.select_for_update().get(pk=article.pk)
+        cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
         if description is not None and "description" in fields:
             article.description = description
         if body is not None and "body" in fields:
@@ -183,6 +185,7 @@ def article_update(
             _unlink_tags(article, [t for t in old if t not in new_tags])
             _link_tags(article, [t for t in new_tags if t not in old])
             article.tag_list = new_tags
+            cards.invalidate_lists()
         # Strictly later than before, at the millisecond precision the API shows, so a client
         # can always tell that an edit happened.
         article.updated_at = max(timezone.now(), article.updated_at + timedelta(milliseconds=1))
@@ -190,6 +193,7 @@ def article_update(
             article.title = title
             if slug_base(title) != slug_base(article.slug):
                 _save_with_unique_slug(article, title)
+                cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
                 return article
         article.save()
     return article
@@ -213,6 +217,8 @@ def article_delete(*, article: Article, user: User) -> None:
         User.objects.filter(pk__in=fan_ids).update(favorites_count=F("favorites_count") - 1)
         User.objects.filter(pk=article.author_id).update(articles_count=F("articles_count") - 1)
         _bump_site_articles(-1)
+        cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
+        cards.invalidate_lists()  # the fans' favorites lists too: every list has this generation
         article.delete()
 
 
@@ -226,6 +232,7 @@ def favorite_add(*, user: User, article: Article) -> None:
             raise InvalidInput.field("article", "is already in your favorites") from None
         Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") + 1)
         User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") + 1)
+        _favorites_changed(user=user, article=article)
 
 
 def favorite_remove(*, user: User, article: Article) -> None:
@@ -236,3 +243,10 @@ def favorite_remove(*, user: User, article: Article) -> None:
             raise InvalidInput.field("article", "is not in your favorites")
         Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") - 1)
         User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") - 1)
+        _favorites_changed(user=user, article=article)
+
+
+def _favorites_changed(*, user: User, article: Article) -> None:
+    # The article's count is on its card; the user's favorites list changed too.
+    cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
+    cards.invalidate_lists(favorites_of=user.username_key)

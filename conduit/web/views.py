@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from conduit.articles import cards as article_cards
 from conduit.articles import selectors as article_selectors
 from conduit.articles import services as article_services
 from conduit.comments import selectors as comment_selectors
@@ -123,7 +124,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if tab == "your" and viewer_id is not None:  # anonymous visitors were redirected above
         result = article_selectors.article_feed(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset)
     else:
-        result = article_selectors.article_list(
+        result = article_cards.article_list(
             viewer_id=viewer_id, tag=tag, limit=PAGE_SIZE, offset=offset
         )
     links = _pager_or_404(request, page=page, count=result.count)
@@ -133,7 +134,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "tag": tag,
         "articles": result.articles,
         "pager": links,
-        "tags": article_selectors.tag_list(limit=POPULAR_TAGS),
+        "tags": article_cards.tag_list(limit=POPULAR_TAGS),
     }
     return render(request, "web/home.html", context)
 
@@ -313,7 +314,7 @@ def editor_new(request: HttpRequest) -> HttpResponse:
 @_domain_errors_as_pages
 def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
     user = _signed_in(request)
-    article = article_selectors.article_get(slug=slug, viewer_id=user.pk)
+    article = article_cards.article_get(slug=slug, viewer_id=user.pk)
     if article["author"]["username"] != user.username:
         raise Forbidden("article", "Only the author can edit this article.")
     if request.method == "POST":
@@ -348,7 +349,7 @@ def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @_domain_errors_as_pages
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     viewer_id = _viewer_id(request)
-    article = article_selectors.article_get(slug=slug, viewer_id=viewer_id)
+    article = article_cards.article_get(slug=slug, viewer_id=viewer_id)
     context = {
         "article": article,
         "body_html": render_markdown(article["body"]),
@@ -436,7 +437,7 @@ def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> Ht
     profile = profile_selectors.profile_get(username=username, viewer_id=viewer_id)
     page = _page_or_404(request)
     filters = {"favorited": profile["username"]} if favorites else {"author": profile["username"]}
-    result = article_selectors.article_list(
+    result = article_cards.article_list(
         viewer_id=viewer_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
     )
     links = _pager_or_404(request, page=page, count=result.count)

@@ -170,6 +170,78 @@ def test_tags(n, signed_in, user, viewer_api, django_assert_num_queries):
     assert len(response.json()["tags"]) == len(tags_for(n))
 
 
+# --- Warm cache (ADR 0016) ------------------------------------------------------------------------
+# The tests above read with an empty cache (the cold path: the same queries as without a cache).
+# Read again, the list comes from the cache: ids, then cards, and for a signed-in viewer one
+# query for their ``favorited`` and ``following`` flags besides signing in; none anonymously.
+# The anonymous micro-cache is cleared between the two reads, so the card cache is what answers.
+# The cache is emptied before the first read: the writes that built the data left short-lived
+# tombstones on their cards (conduit/articles/cards.py), as if their few seconds were over.
+
+WARM_QUERIES = {False: 0, True: 2}
+
+
+def read_twice(client: APIClient, path: str, params: dict[str, str] | None = None) -> None:
+    from conduit.platform.cache import cache, micro_cache
+
+    cache.clear()
+    assert client.get(path, params).status_code == 200
+    micro_cache.clear()
+
+
+@SIZES
+@VIEWERS
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"tag": "common"}, {"author": "author0"}, {"favorited": "fan"}],
+    ids=["global", "tag", "author", "favorited"],
+)
+def test_articles_warm(n, signed_in, params, user, viewer_api, django_assert_num_queries):
+    articles_by_many_authors(user, n)
+    expected = 1 if params.get("author") else n
+    read_twice(viewer_api, "/api/articles", params)
+    with django_assert_num_queries(WARM_QUERIES[signed_in]):
+        response = viewer_api.get("/api/articles", params)
+    assert_list(response, expected, signed_in=signed_in)
+
+
+@SIZES
+@VIEWERS
+def test_articles_some_cards_cold(n, signed_in, user, viewer_api, django_assert_num_queries):
+    # The page's ids are cached but one card was invalidated (a favorite elsewhere): one query
+    # loads the missing cards, whatever their number.
+    articles = articles_by_many_authors(user, n)
+    read_twice(viewer_api, "/api/articles")
+    from conduit.articles import cards
+
+    cards.invalidate_article(article_id=articles[0].pk)
+    with django_assert_num_queries(WARM_QUERIES[signed_in] + 1):
+        response = viewer_api.get("/api/articles")
+    assert_list(response, n, signed_in=signed_in)
+
+
+@SIZES
+@VIEWERS
+def test_article_get_warm(n, signed_in, user, viewer_api, django_assert_num_queries):
+    article = busy_article(user, n)
+    read_twice(viewer_api, f"/api/articles/{article.slug}")
+    with django_assert_num_queries(WARM_QUERIES[signed_in]):
+        response = viewer_api.get(f"/api/articles/{article.slug}")
+    data = response.json()["article"]
+    assert (data["favoritesCount"], data["favorited"]) == (n, signed_in)
+    assert data["author"]["following"] is signed_in
+
+
+@SIZES
+@VIEWERS
+def test_tags_warm(n, signed_in, user, viewer_api, django_assert_num_queries):
+    make_articles(user, n, tags=tags_for(n))
+    read_twice(viewer_api, "/api/tags")
+    with django_assert_num_queries(int(signed_in)):  # signing in only
+        response = viewer_api.get("/api/tags")
+    assert len(response.json()["tags"]) == len(tags_for(n))
+
+
 # --- One article and its comments ------------------------------------------------------------
 
 
@@ -258,10 +330,10 @@ def test_current_user_get(n, user, auth_api, django_assert_num_queries):
 @SIZES
 def test_current_user_update(n, user, auth_api, django_assert_num_queries):
     # Sign in; check the new username and email are free (one query each); the UPDATE in its
-    # savepoint.
+    # savepoint; the ids and slugs of the user's articles, whose cached cards show the profile.
     busy_viewer(user, n)
     payload = {"user": {"username": "renamed", "email": "renamed@example.com", "bio": "Hi"}}
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = auth_api.put("/api/user", payload, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["user"]["username"] == "renamed"

@@ -6,8 +6,12 @@ from rest_framework.response import Response
 
 from conduit.api import docs, inputs
 from conduit.api.presenters import article_json, articles_json
-from conduit.api.views.base import ConduitView, SignedInView, page_params
-from conduit.articles import selectors, services
+from conduit.api.views.base import (
+    AnonymousMicroCachedView,
+    SignedInView,
+    page_params,
+)
+from conduit.articles import cards, selectors, services
 
 PAGE_PARAMETERS = [
     OpenApiParameter(
@@ -21,7 +25,7 @@ def _filter_param(request: Request, name: str) -> str | None:
     return request.query_params.get(name) or None
 
 
-class ArticlesView(ConduitView):
+class ArticlesView(AnonymousMicroCachedView):
     @extend_schema(
         operation_id="GetArticles",
         summary="Get recent articles globally",
@@ -36,7 +40,7 @@ class ArticlesView(ConduitView):
     )
     def get(self, request: Request) -> Response:
         limit, offset = page_params(request)
-        page = selectors.article_list(
+        page = cards.article_list(
             viewer_id=self.viewer_id(request),
             tag=_filter_param(request, "tag"),
             author=_filter_param(request, "author"),
@@ -64,7 +68,7 @@ class ArticlesView(ConduitView):
             tags=data.get("tagList"),
         )
         return Response(
-            article_json(selectors.article_get(slug=article.slug, viewer_id=user.pk)),
+            article_json(cards.article_get(slug=article.slug, viewer_id=user.pk)),
             status=status.HTTP_201_CREATED,
         )
 
@@ -85,7 +89,7 @@ class FeedView(SignedInView):
         return Response(articles_json(page.articles, page.count))
 
 
-class ArticleView(ConduitView):
+class ArticleView(AnonymousMicroCachedView):
     @extend_schema(
         operation_id="GetArticle",
         summary="Get an article",
@@ -94,7 +98,7 @@ class ArticleView(ConduitView):
     )
     def get(self, request: Request, slug: str) -> Response:
         return Response(
-            article_json(selectors.article_get(slug=slug, viewer_id=self.viewer_id(request)))
+            article_json(cards.article_get(slug=slug, viewer_id=self.viewer_id(request)))
         )
 
     @extend_schema(
@@ -113,7 +117,7 @@ class ArticleView(ConduitView):
         article = services.article_update(
             article=article, editor=user, tags=tags, fields=fields, **data
         )
-        return Response(article_json(selectors.article_get(slug=article.slug, viewer_id=user.pk)))
+        return Response(article_json(cards.article_get(slug=article.slug, viewer_id=user.pk)))
 
     @extend_schema(
         operation_id="DeleteArticle",
@@ -138,7 +142,7 @@ class FavoriteView(SignedInView):
     def post(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
         services.favorite_add(user=user, article=selectors.article_get_for_write(slug=slug))
-        return Response(article_json(selectors.article_get(slug=slug, viewer_id=user.pk)))
+        return Response(article_json(cards.article_get(slug=slug, viewer_id=user.pk)))
 
     @extend_schema(
         operation_id="DeleteArticleFavorite",
@@ -149,10 +153,10 @@ class FavoriteView(SignedInView):
     def delete(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
         services.favorite_remove(user=user, article=selectors.article_get_for_write(slug=slug))
-        return Response(article_json(selectors.article_get(slug=slug, viewer_id=user.pk)))
+        return Response(article_json(cards.article_get(slug=slug, viewer_id=user.pk)))
 
 
-class TagsView(ConduitView):
+class TagsView(AnonymousMicroCachedView):
     @extend_schema(
         operation_id="GetTags",
         summary="Get tags",
@@ -161,4 +165,4 @@ class TagsView(ConduitView):
         auth=[],
     )
     def get(self, request: Request) -> Response:
-        return Response({"tags": selectors.tag_list()})
+        return Response({"tags": cards.tag_list()})

@@ -1,0 +1,237 @@
+"""Article reads through the cache, and the invalidations the write services call (ADR 0016).
+
+What is cached (``conduit.platform.cache.cache``, keys versioned per release):
+
+* ``card:<id>``: an article as a list shows it (author profile included), without the viewer's
+  ``favorited``/``following`` flags; ``article:<slug>``: the same with the body, for one article.
+* ``ids:<list>:<generation>:<offset>:<limit>``: a list page's ids and total. A list's key carries a
+  *generation* that every write changing list membership replaces (``gen:lists``; the favorites
+  of one user also ``gen:fav:<user>``), so an old page is never read again.
+* ``tags:<generation>:<limit>``: the tag list.
+
+A response is then: generation(s), page ids, ``get_many`` cards (cache round trips), and one query
+for the signed-in viewer's flags. The viewer's flags are never cached: they are always fresh.
+
+Invalidation happens twice: at once, and again when the transaction commits. The second one covers
+a reader that read the old rows while the write was in flight. An invalidated card is replaced by
+a short-lived *tombstone* rather than deleted, and cards are filled with "add" (never overwriting):
+a reader that read the row before the commit cannot put the old version back afterwards.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from conduit.articles import selectors
+from conduit.articles.models import Article
+from conduit.articles.selectors import ArticleData, ArticlePage
+from conduit.platform.cache import cache, micro_cache
+from conduit.platform.validation import storable
+from conduit.profiles.selectors import Profile
+
+CARD_SECONDS = 3600
+PAGE_SECONDS = 600
+# Longer than any read takes from its query to storing what it read (see the module doc).
+TOMBSTONE_SECONDS = 5
+_TOMBSTONE = "\x00gone"
+LISTS_GENERATION = "gen:lists"
+
+
+def _digest(text: str) -> str:
+    # Tags, slugs and usernames may hold any script; Memcached keys must be short ASCII.
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _card_key(article_id: int) -> str:
+    return f"card:{article_id}"
+
+
+def _detail_key(slug: str) -> str:
+    return f"article:{_digest(slug)}"
+
+
+def _favorites_generation(username_key: str) -> str:
+    return f"gen:fav:{_digest(username_key)}"
+
+
+def _enabled() -> bool:
+    return bool(settings.CACHE_ARTICLES)
+
+
+# --- Invalidation: called by the write services ---------------------------------------------
+
+
+def _now_and_on_commit(action: Any) -> None:
+    action()
+    transaction.on_commit(action, robust=True)
+
+
+def invalidate_article(*, article_id: int, slugs: Iterable[str] = ()) -> None:
+    """The article's card and detail changed (edit, favorite count, deletion)."""
+    keys = [_card_key(article_id), *(_detail_key(slug) for slug in slugs)]
+
+    def bury() -> None:
+        cache.set_many(dict.fromkeys(keys, _TOMBSTONE), TOMBSTONE_SECONDS)
+        micro_cache.clear()
+
+    _now_and_on_commit(bury)
+
+
+def invalidate_author(*, user_id: int, lists: bool = False) -> None:
+    """The author's profile changed: every card of theirs shows it. ``lists``: their username
+    changed, so lists filtered by it change too."""
+    rows = list(Article.objects.filter(author_id=user_id).values_list("id", "slug"))
+    keys = [_card_key(i) for i, _ in rows] + [_detail_key(slug) for _, slug in rows]
+
+    def bury() -> None:
+        cache.set_many(dict.fromkeys(keys, _TOMBSTONE), TOMBSTONE_SECONDS)
+        micro_cache.clear()
+
+    _now_and_on_commit(bury)
+    if lists:
+        invalidate_lists()
+
+
+def invalidate_lists(*, favorites_of: str | None = None) -> None:
+    """List membership or counts changed (an article added or removed, tags changed); with
+    ``favorites_of`` (a username's identity key) only that user's favorites list."""
+    key = LISTS_GENERATION if favorites_of is None else _favorites_generation(favorites_of)
+
+    def renew() -> None:
+        cache.set(key, secrets.token_hex(6), None)
+        micro_cache.clear()
+
+    _now_and_on_commit(renew)
+
+
+# --- Reads -------------------------------------------------------------------------------------
+
+
+def _generations(keys: list[str]) -> str:
+    found = cache.get_many(keys)
+    missing = {key: secrets.token_hex(6) for key in keys if key not in found}
+    if missing:  # first use, or evicted: a new generation, never an old page
+        cache.add_many(missing, None)
+        found.update(cache.get_many(list(missing)))
+        for key, value in missing.items():
+            found.setdefault(key, value)
+    return ".".join(str(found[key]) for key in keys)
+
+
+def _card(article: ArticleData) -> ArticleData:
+    card = ArticleData(**article)
+    card["favorited"] = False
+    card["author"] = Profile(**{**article["author"], "following": False})
+    return card
+
+
+def _with_flags(cards: list[ArticleData], viewer_id: int | None) -> list[ArticleData]:
+    if viewer_id is None:
+        return cards
+    favorited, followed = selectors.viewer_flags(
+        viewer_id=viewer_id,
+        article_ids=[c["id"] for c in cards],
+        author_ids=list({c["authorId"] for c in cards}),
+    )
+    shown = []
+    for card in cards:
+        article = ArticleData(**card)
+        article["favorited"] = card["id"] in favorited
+        article["author"] = Profile(**{**card["author"], "following": card["authorId"] in followed})
+        shown.append(article)
+    return shown
+
+
+def _cards(ids: list[int]) -> list[ArticleData]:
+    """Cards for ``ids`` in order: from the cache, the missing ones in one query (and stored)."""
+    found = cache.get_many([_card_key(i) for i in ids])
+    cards: dict[int, ArticleData] = {}
+    for i in ids:
+        value = found.get(_card_key(i))
+        if value is not None and value != _TOMBSTONE:
+            cards[i] = value
+    missing = [i for i in ids if i not in cards]
+    if missing:
+        loaded = selectors.article_cards(ids=missing)
+        cache.add_many(
+            {_card_key(a["id"]): a for a in loaded if found.get(_card_key(a["id"])) != _TOMBSTONE},
+            CARD_SECONDS,
+        )
+        cards.update((a["id"], a) for a in loaded)
+    return [cards[i] for i in ids if i in cards]  # a deleted article drops out
+
+
+def article_list(
+    *,
+    viewer_id: int | None,
+    tag: str | None = None,
+    author: str | None = None,
+    favorited: str | None = None,
+    limit: int,
+    offset: int,
+) -> ArticlePage:
+    """``selectors.article_list`` through the cache (one filter at most; combined filters and a
+    disabled cache go to the database)."""
+    filters = [f for f in (tag, author, favorited) if f is not None]
+    if not _enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
+        return selectors.article_list(
+            viewer_id=viewer_id,
+            tag=tag,
+            author=author,
+            favorited=favorited,
+            limit=limit,
+            offset=offset,
+        )
+    kind, text = selectors.list_filter(tag=tag, author=author, favorited=favorited)
+    generation_keys = [LISTS_GENERATION]
+    if kind == "favorited" and text is not None:
+        generation_keys.append(_favorites_generation(text))
+    # The generation is read before the database: a write that lands meanwhile renews it, and
+    # this page is then stored under a key nobody reads again.
+    generation = _generations(generation_keys)
+    page_key = f"ids:{kind}:{_digest(text or '')}:{generation}:{offset}:{limit}"
+    stored = cache.get(page_key)
+    if stored is None:
+        page = selectors.article_list(
+            viewer_id=viewer_id,
+            tag=tag,
+            author=author,
+            favorited=favorited,
+            limit=limit,
+            offset=offset,
+        )
+        cache.set(page_key, ([a["id"] for a in page.articles], page.count), PAGE_SECONDS)
+        cache.add_many({_card_key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
+        return page
+    ids, count = stored
+    return ArticlePage(_with_flags(_cards(ids), viewer_id), count)
+
+
+def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
+    """``selectors.article_get`` through the cache."""
+    if not _enabled() or not storable(slug):
+        return selectors.article_get(slug=slug, viewer_id=viewer_id)
+    key = _detail_key(slug)
+    stored = cache.get(key)
+    if stored is None or stored == _TOMBSTONE:
+        article = selectors.article_get(slug=slug, viewer_id=viewer_id)
+        if stored is None:
+            cache.add_many({key: _card(article)}, CARD_SECONDS)
+        return article
+    return _with_flags([stored], viewer_id)[0]
+
+
+def tag_list(*, limit: int = selectors.TAGS_LIST_MAX) -> list[str]:
+    """``selectors.tag_list`` through the cache."""
+    if not _enabled():
+        return selectors.tag_list(limit=limit)
+    key = f"tags:{_generations([LISTS_GENERATION])}:{limit}"
+    tags = cache.get(key)
+    if tags is None:
+        tags = selectors.tag_list(limit=limit)
+        cache.set(key, tags, PAGE_SECONDS)
+    return list(tags)

@@ -1,0 +1,293 @@
+"""The cache (configured from ``CACHE_URL`` by ``cache_url.py``): a wrapper that turns a failing
+backend into misses, and a short per-process micro-cache for anonymous responses (ADR 0016).
+
+``SafeCache`` is what domain code uses. A backend that raises or times out is a *miss* for reads
+and a *no-op* for writes; the error is counted (``conduit_cache_errors_total``), logged at most
+once per ``CACHE_ERROR_LOG_SECONDS``, and the backend is left alone for ``CACHE_RETRY_SECONDS``
+so that a Redis that times out costs one timeout per process per interval, not one per call.
+
+A write or invalidation lost to an outage could leave a stale entry behind once the backend is
+back (a network partition keeps Redis's data). So a lost write marks the process, and the first
+call that succeeds afterwards moves every process to a new *epoch*: the epoch is the version of
+every key, and each process re-reads it at most once per ``EPOCH_CHECK_SECONDS``.
+"""
+
+import functools
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from prometheus_client import Counter
+
+log = structlog.get_logger(__name__)
+
+CACHE_ERRORS = Counter(
+    "conduit_cache_errors_total",
+    "Cache calls that failed or timed out (each is served as a miss or skipped).",
+    ["cache"],
+)
+CACHE_REQUESTS = Counter(
+    "conduit_cache_requests_total",
+    "Keys looked up in the cache, by result (hit or miss).",
+    ["cache", "result"],
+)
+
+EPOCH_KEY = "epoch"
+EPOCH_CHECK_SECONDS = 1.0
+
+
+class SafeCache:
+    """The subset of Django's cache API the domain uses, never raising (see the module doc)."""
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        self._down_until = 0.0
+        self._last_logged = 0.0
+        self._suppressed = 0
+        self._lost_writes = False
+        self._epoch: int | None = None
+        self._epoch_checked = 0.0
+        self._lock = threading.Lock()
+
+    # --- failure handling ------------------------------------------------------------------
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, operation: str, exc: BaseException, *, write: bool) -> None:
+        now = time.monotonic()
+        CACHE_ERRORS.labels(self.alias).inc()
+        self._down_until = now + settings.CACHE_RETRY_SECONDS
+        if write:
+            self._lost_writes = True
+        with self._lock:
+            if now - self._last_logged < settings.CACHE_ERROR_LOG_SECONDS and self._last_logged:
+                self._suppressed += 1
+                return
+            suppressed, self._suppressed, self._last_logged = self._suppressed, 0, now
+        log.warning(
+            "cache_error",
+            cache=self.alias,
+            operation=operation,
+            error=f"{type(exc).__name__}: {exc}",
+            suppressed_since_last=suppressed,
+            retry_after_seconds=settings.CACHE_RETRY_SECONDS,
+        )
+
+    def _call(self, operation: str, call: Callable[[], Any], *, write: bool, default: Any) -> Any:
+        if not self._available():
+            if write:
+                self._lost_writes = True
+            return default
+        try:
+            result = call()
+        except Exception as exc:  # any backend failure is a miss, by design
+            self._failed(operation, exc, write=write)
+            return default
+        if self._lost_writes:
+            self._new_epoch()
+        return result
+
+    # --- the epoch: the version of every key -------------------------------------------------
+
+    def _version(self) -> int:
+        now = time.monotonic()
+        if self._epoch is not None and now - self._epoch_checked < EPOCH_CHECK_SECONDS:
+            return self._epoch
+        backend = caches[self.alias]
+        if self._available():
+            try:
+                epoch = backend.get(EPOCH_KEY, version=0)
+                if epoch is None:
+                    fresh = _new_epoch_number()
+                    epoch = fresh if backend.add(EPOCH_KEY, fresh, None, version=0) else None
+                    epoch = epoch or backend.get(EPOCH_KEY, version=0)
+            except Exception as exc:
+                self._failed("epoch", exc, write=False)
+                epoch = None
+            if epoch is not None:
+                self._epoch, self._epoch_checked = int(epoch), now
+        return self._epoch or 0
+
+    def _new_epoch(self) -> None:
+        self._lost_writes = False
+        fresh = _new_epoch_number()
+        try:
+            caches[self.alias].set(EPOCH_KEY, fresh, None, version=0)
+        except Exception as exc:
+            self._failed("epoch", exc, write=True)
+            return
+        self._epoch, self._epoch_checked = fresh, time.monotonic()
+        log.info("cache_epoch_renewed", cache=self.alias, reason="writes lost while unavailable")
+
+    # --- the API -----------------------------------------------------------------------------
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        version = self._version()
+        found: dict[str, Any] = self._call(
+            "get_many",
+            lambda: caches[self.alias].get_many(keys, version=version),
+            write=False,
+            default={},
+        )
+        hits = len(found)
+        CACHE_REQUESTS.labels(self.alias, "hit").inc(hits)
+        CACHE_REQUESTS.labels(self.alias, "miss").inc(len(keys) - hits)
+        return found
+
+    def get(self, key: str) -> Any:
+        return self.get_many([key]).get(key)
+
+    def set_many(self, values: Mapping[str, Any], timeout: float | None) -> None:
+        if values:
+            version = self._version()
+            self._call(
+                "set_many",
+                lambda: caches[self.alias].set_many(dict(values), timeout, version=version),
+                write=True,
+                default=None,
+            )
+
+    def set(self, key: str, value: Any, timeout: float | None) -> None:
+        self.set_many({key: value}, timeout)
+
+    def add_many(self, values: Mapping[str, Any], timeout: float | None) -> None:
+        """Store each value only where the key is absent (a fill never overwrites a tombstone)."""
+        if not values:
+            return
+        version = self._version()
+        backend = caches[self.alias]
+        self._call(
+            "add_many",
+            lambda: _add_many(backend, values, timeout, version),
+            write=True,
+            default=None,
+        )
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        if keys:
+            version = self._version()
+            self._call(
+                "delete_many",
+                lambda: caches[self.alias].delete_many(keys, version=version),
+                write=True,
+                default=None,
+            )
+
+    def clear(self) -> None:
+        """Tests only: forget everything, the process's state included."""
+        caches[self.alias].clear()
+        self._down_until = 0.0
+        self._lost_writes = False
+        self._epoch = None
+
+
+def _new_epoch_number() -> int:
+    return 1 + secrets.randbelow(2**31)  # 0 is never an epoch: it is "not known yet"
+
+
+def _add_many(backend: Any, values: Mapping[str, Any], timeout: float | None, version: int) -> None:
+    client: Any = getattr(backend, "_cache", None)
+    if type(client).__name__ == "RedisCacheClient":
+        # One pipelined round trip of SET NX instead of one ADD per key.
+        redis = client.get_client(write=True)
+        ttl = backend.get_backend_timeout(timeout)
+        pipe = redis.pipeline(transaction=False)
+        for key, value in values.items():
+            pipe.set(
+                backend.make_and_validate_key(key, version=version),
+                client._serializer.dumps(value),
+                nx=True,
+                ex=ttl,
+            )
+        pipe.execute()
+        return
+    for key, value in values.items():
+        backend.add(key, value, timeout, version=version)
+
+
+cache = SafeCache()
+
+
+class MicroCache:
+    """Whole responses kept in this process for a bounded time (anonymous reads only).
+
+    One thread recomputes an expired entry while the others for the same key wait for it, so a
+    hot key that expires under load is computed once per process, not once per request.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get_or_compute(self, key: str, seconds: float, compute: Callable[[], Any | None]) -> Any:
+        """The stored value, or ``compute()``'s (stored unless it is None)."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            entry = self._entries.get(key)  # another thread may have just computed it
+            if entry is not None and entry[0] > time.monotonic():
+                return entry[1]
+            value = compute()
+            if value is not None:
+                if len(self._entries) > 10_000:  # bounded memory under many distinct URLs
+                    self._entries.clear()
+                    self._locks.clear()
+                self._entries[key] = (time.monotonic() + seconds, value)
+            return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+micro_cache = MicroCache()
+
+
+def anonymous_micro_cached(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Serve anonymous ``GET`` responses (200s) of ``view`` from ``micro_cache`` for
+    ``CACHE_ANONYMOUS_SECONDS``: the bound on how stale an anonymous read may be (ADR 0016).
+    A request with an ``Authorization`` header always reaches the view."""
+
+    @functools.wraps(view)  # keeps DRF's csrf_exempt and cls, which the schema reads
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        seconds = settings.CACHE_ANONYMOUS_SECONDS
+        if seconds <= 0 or request.method != "GET" or "HTTP_AUTHORIZATION" in request.META:
+            return view(request, *args, **kwargs)
+        produced: HttpResponseBase | None = None
+
+        def compute() -> tuple[bytes, str, str | None] | None:
+            nonlocal produced
+            produced = response = view(request, *args, **kwargs)
+            render = getattr(response, "render", None)
+            if render is not None:
+                render()
+            if response.status_code != 200 or not isinstance(response, HttpResponse):
+                return None
+            return response.content, response["Content-Type"], response.get("Vary")
+
+        stored = micro_cache.get_or_compute(request.get_full_path(), seconds, compute)
+        if produced is not None:
+            return produced
+        body, content_type, vary = stored
+        response = HttpResponse(body, content_type=content_type)
+        if vary:
+            response["Vary"] = vary
+        return response
+
+    return wrapper
