@@ -36,7 +36,7 @@ def _expected_database() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Every test starts with an empty cache and micro-cache: no cached state leaks between tests."""
+    """Each test starts with an empty cache and micro-cache: no cached state leaks between tests."""
     from conduit.platform.cache import cache, micro_cache
 
     cache.clear()
