@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # No-op without read replicas; with them, a client that wrote reads from the primary.
+    "conduit.platform.read_your_writes.ReadYourWritesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -141,9 +143,47 @@ elif env.bool("DATABASE_POOL", default=False):
         "max_size": env.int("DATABASE_POOL_MAX", default=8),
         "timeout": 10,
     }
+    # The pool checks a connection before handing it out, so after a primary restart only the
+    # requests in flight fail, not one more per stale pooled connection (ADR 0017).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# --- Read replicas (ADR 0017) ----------------------------------------------------------------
+# DATABASE_REPLICA_URLS (comma-separated) adds the aliases replica1, replica2, ... with the
+# primary's connection handling, and the router that sends reads outside a transaction to a
+# usable replica (conduit/platform/db_router.py). A replica is fenced while it is down or its
+# replay lag exceeds DATABASE_REPLICA_MAX_LAG, checked at most every ..._CHECK_INTERVAL seconds
+# per process. A client that wrote reads from the primary for DATABASE_REPLICA_PIN_SECONDS, marked
+# in the cache: with several processes the cache must be shared (CACHE_URL), see the ADR.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _replica = env.db_url_config(_url)
+    if _replica["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS must be postgres:// URLs")
+    for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        _replica[_key] = DATABASES["default"].get(_key, 0)
+    if "pool" in DATABASES["default"].get("OPTIONS", {}):
+        _replica.setdefault("OPTIONS", {})["pool"] = dict(DATABASES["default"]["OPTIONS"]["pool"])
+    # Under test the replica is the test database itself (tests/pg_replica.py adds a real one).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["conduit.platform.db_router.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
+DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
+DATABASE_REPLICA_CHECK_TIMEOUT = env.float("DATABASE_REPLICA_CHECK_TIMEOUT", default=2.0)
+DATABASE_REPLICA_PIN_SECONDS: float = env.float(
+    "DATABASE_REPLICA_PIN_SECONDS",
+    default=DATABASE_REPLICA_MAX_LAG + DATABASE_REPLICA_CHECK_INTERVAL + 1.0,
+)
+if DATABASE_REPLICA_PIN_SECONDS < DATABASE_REPLICA_MAX_LAG + DATABASE_REPLICA_CHECK_INTERVAL:
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_PIN_SECONDS must be at least DATABASE_REPLICA_MAX_LAG + "
+        "DATABASE_REPLICA_CHECK_INTERVAL, or a client could read a replica older than its write"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
