@@ -14,13 +14,13 @@ from django.utils import timezone
 from conduit.media import images
 from conduit.media.models import Avatar
 from conduit.media.services import AVATAR_PREFIX, avatar_url
+from conduit.platform.tasks import TRANSIENT_ERRORS
 from conduit.users.models import User
 from conduit.users.services import user_update
 
 logger = logging.getLogger(__name__)
 
 # Storage and database hiccups are worth another try; a bad picture is not (it was checked).
-_TRANSIENT = (OSError, ConnectionError, TimeoutError)
 # An upload saves its file before its row commits: younger files may still be getting one.
 ORPHAN_GRACE = timedelta(hours=1)
 
@@ -33,8 +33,7 @@ def _delete(names: list[str]) -> None:
 
 @shared_task(
     name="conduit.media.avatar_make_thumbnails",
-    autoretry_for=_TRANSIENT,
-    retry_backoff=True,
+    autoretry_for=TRANSIENT_ERRORS,
     max_retries=5,
     soft_time_limit=60,
     time_limit=90,
@@ -69,8 +68,7 @@ def avatar_make_thumbnails(avatar_id: int, token: str) -> None:
 
 @shared_task(
     name="conduit.media.media_remove_orphans",
-    autoretry_for=_TRANSIENT,
-    retry_backoff=True,
+    autoretry_for=TRANSIENT_ERRORS,
     max_retries=3,
     soft_time_limit=600,
     time_limit=660,

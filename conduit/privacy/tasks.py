@@ -19,13 +19,13 @@ from django.utils import timezone
 from conduit.articles.models import Article, Favorite
 from conduit.comments.models import Comment
 from conduit.media.models import Avatar
+from conduit.platform.tasks import TRANSIENT_ERRORS
 from conduit.platform.timefmt import iso_ms
 from conduit.privacy.models import ExportRequest
 from conduit.profiles.models import Follow
 from conduit.users.models import User
 
 logger = logging.getLogger(__name__)
-_TRANSIENT = (OSError, ConnectionError, TimeoutError)
 Status = ExportRequest.Status
 # A request pending or running this long lost its worker (and its retries): marked failed.
 STUCK_AFTER = timedelta(days=1)
@@ -121,8 +121,7 @@ def _write_zip(archive: zipfile.ZipFile, user: User) -> None:
 
 @shared_task(
     name="conduit.privacy.export_build",
-    autoretry_for=_TRANSIENT,
-    retry_backoff=True,
+    autoretry_for=TRANSIENT_ERRORS,
     max_retries=3,
     soft_time_limit=600,
     time_limit=660,
@@ -146,7 +145,7 @@ def export_build(export_id: int) -> None:
             # reuses the name an older link was signed for.
             wanted = f"{export.user_id}/conduit-export-{export.pk}-{secrets.token_hex(8)}.zip"
             name = exports.save(wanted, File(buffer))
-    except _TRANSIENT:
+    except TRANSIENT_ERRORS:
         # Retried by Celery: back to pending so the retry may claim it again.
         ExportRequest.objects.filter(pk=export_id).update(status=Status.PENDING)
         raise
@@ -164,8 +163,7 @@ def export_build(export_id: int) -> None:
 
 @shared_task(
     name="conduit.privacy.exports_remove_expired",
-    autoretry_for=_TRANSIENT,
-    retry_backoff=True,
+    autoretry_for=TRANSIENT_ERRORS,
     max_retries=3,
     soft_time_limit=300,
     time_limit=360,
@@ -192,8 +190,7 @@ def exports_remove_expired() -> int:
 
 @shared_task(
     name="conduit.privacy.files_delete",
-    autoretry_for=_TRANSIENT,
-    retry_backoff=True,
+    autoretry_for=TRANSIENT_ERRORS,
     max_retries=5,
     soft_time_limit=120,
     time_limit=180,

@@ -1,18 +1,5 @@
-from collections.abc import Iterator
+"""Every test here starts with empty file storages."""
 
-import pytest
-from django.core.files.storage import storages
+from tests.storages import fresh_file_storages
 
-
-@pytest.fixture(autouse=True)
-def fresh_file_storages() -> Iterator[None]:
-    """Empty in-memory ``default`` and ``exports`` storages for each test: the handler caches
-    its backends for the process, and files of other tests would otherwise be seen."""
-
-    def reset() -> None:
-        for alias in ("default", "exports"):
-            storages._storages.pop(alias, None)
-
-    reset()
-    yield
-    reset()
+__all__ = ["fresh_file_storages"]
