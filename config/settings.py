@@ -318,10 +318,13 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
 # capped at CELERY_RETRY_BACKOFF_MAX seconds, full jitter, then the dead-letter record.
 CELERY_RETRY_MAX = env.int("CELERY_RETRY_MAX", default=6)
 CELERY_RETRY_BACKOFF_MAX = env.int("CELERY_RETRY_BACKOFF_MAX", default=600)
-# Redis redelivers an unacknowledged task after this long: longer than the longest task. The
-# sweep that finds such tasks runs every CELERY_UNACKED_RESTORE_INTERVAL seconds.
+# Redis redelivers an unacknowledged task after this long, counted from its delivery: longer
+# than a retry's countdown (CELERY_RETRY_BACKOFF_MAX, spent in the worker holding the message)
+# plus the longest hard time limit (660 s), or a second worker runs a task the first still runs
+# (tests/tasks/test_redelivery_settings.py). The cost: a SIGKILLed worker's task waits this long.
+# The sweep that finds such tasks runs every CELERY_UNACKED_RESTORE_INTERVAL seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 600),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 1800),
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": 1,
 }

@@ -1,0 +1,31 @@
+"""The Redis broker's visibility timeout against the tasks' own limits (ADR 0015).
+
+Redis has no acknowledgement protocol of its own: kombu keeps a delivered message in an
+"unacked" set and gives it to another worker once it is older than the visibility timeout. A
+message counts from its delivery, and a retry's countdown is spent in the worker holding it, so a
+task that may wait ``CELERY_RETRY_BACKOFF_MAX`` and then run up to its hard time limit must be
+acknowledged within the timeout, or a second worker runs it while the first still does.
+"""
+
+from django.conf import settings
+
+from config.celery import app
+
+
+def _conduit_tasks() -> dict[str, object]:
+    app.autodiscover_tasks(force=True)
+    return {name: task for name, task in app.tasks.items() if name.startswith("conduit.")}
+
+
+def test_no_task_outlives_the_visibility_timeout_with_its_longest_retry_wait() -> None:
+    tasks = _conduit_tasks()
+    assert len(tasks) >= 8  # every app's tasks were found, not an empty loop
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    too_long = {
+        name: limit + settings.CELERY_RETRY_BACKOFF_MAX
+        for name, task in tasks.items()
+        if (limit := getattr(task, "time_limit", None) or settings.CELERY_TASK_TIME_LIMIT)
+        + settings.CELERY_RETRY_BACKOFF_MAX
+        >= timeout
+    }
+    assert too_long == {}, f"visibility timeout {timeout} s"
