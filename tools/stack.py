@@ -617,11 +617,14 @@ def boot(state: dict[str, Any], record: Callable[..., None], n_apps: int) -> Non
     setup_log = LOGS / "setup.log"
     for args in (["migrate", "--noinput"], ["collectstatic", "--noinput", "--clear"],
                  ["seed_demo"]):  # fmt: skip
+        print(f"   manage.py {args[0]} ...", end=" ", flush=True)  # each takes seconds
+        started = time.monotonic()
         with open(setup_log, "ab") as out:
             done = subprocess.run(
                 [str(PY), "manage.py", *args], env=env, cwd=ROOT, stdout=out,
                 stderr=subprocess.STDOUT, check=False,
             )  # fmt: skip
+        print(f"{time.monotonic() - started:.1f} s", flush=True)
         if done.returncode != 0:
             raise StackError(f"manage.py {args[0]} failed; see {setup_log}")
 

@@ -817,8 +817,9 @@ class Bench:
                 print(f"{name}: {url} answered {status} with {len(body)} bytes: not measured")
                 references[name], ref_rps[name] = None, None
                 continue
-            print(f"reference {name} ...", flush=True)
+            print(f"reference {name} ({args.duration} s) ...", end=" ", flush=True)
             raw, cpu = self.wrk(url, "static.lua", [], args.duration)
+            print(f"{raw['requests_per_s']:,.0f} req/s", flush=True)
             references[name] = scenario_entry(
                 raw, {}, cpu, f"GET {urllib.parse.urlsplit(url).path}"
             )
@@ -831,10 +832,15 @@ class Bench:
                 }
 
         results: dict[str, dict[str, Any]] = {}
-        for scenario in scenarios:
-            print(f"scenario {scenario.name} ...", flush=True)
+        for number, scenario in enumerate(scenarios, start=1):
+            print(
+                f"scenario {number}/{len(scenarios)} {scenario.name} ({args.duration} s) ...",
+                end=" ",
+                flush=True,
+            )
             raw, cpu = self.wrk(base + scenario.path, scenario.script, scenario.args, args.duration)
             results[scenario.name] = scenario_entry(raw, ref_rps, cpu, scenario.request)
+            print(f"{raw['requests_per_s']:,.0f} req/s", flush=True)
 
         print("undoing the bench's writes ...", flush=True)
         undone = undo_writes(inputs.writer, inputs.fav_actor)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import resource
@@ -207,7 +208,7 @@ def summary(samples: list[float]) -> dict[str, Any]:
     ordered = sorted(samples)
 
     def rank(p: float) -> float:  # nearest rank
-        return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
+        return ordered[max(0, min(len(ordered), math.ceil(p / 100 * len(ordered))) - 1)]
 
     return {
         "n": len(ordered),
