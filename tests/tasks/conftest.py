@@ -166,6 +166,21 @@ class Broker:
     url: str
     server: ServerProcess
 
+    def queued(self, queue: str) -> int:
+        """Messages waiting in ``queue`` (not those delivered to a worker)."""
+        if self.name == "redis":
+            import redis
+
+            client = redis.Redis.from_url(self.url)
+            try:
+                return int(client.llen(queue))
+            finally:
+                client.close()
+        from kombu import Connection
+
+        with Connection(self.url, connect_timeout=5) as conn:
+            return int(conn.default_channel.queue_declare(queue, passive=True).message_count)
+
 
 def _point_app_at(url: str | None) -> None:
     """Make the test process's Celery app publish to ``url`` (None: back to eager)."""

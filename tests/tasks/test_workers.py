@@ -93,20 +93,19 @@ def test_a_worker_killed_mid_task_loses_nothing_and_sends_nothing_twice(
 def test_tasks_queued_before_a_broker_restart_still_run(
     redis_broker: Broker, start_worker: StartWorker, sink: StallingSink
 ) -> None:
-    import redis
-
+    # Redis only: the same test on RabbitMQ (durable queues, persistent messages) passes too,
+    # but its restart takes ~13 s on this machine.
+    broker = redis_broker
     authors = [_author_with_followers(2) for _ in range(3)]
     for author, _ in authors:
         make_article(author)  # three fan-out tasks wait in the queue: no worker yet
-    client = redis.Redis.from_url(redis_broker.url)
-    try:
-        assert client.llen("email") == 3
-        redis_broker.server.restart()  # SIGTERM, start again on the same port and directory
-        assert client.llen("email") == 3  # the append-only file kept them
-    finally:
-        client.close()
+    assert broker.queued("email") == 3
+    # SIGTERM, then start again on the same port and data directory: Redis replays its
+    # append-only file (without it the queue would be empty now).
+    broker.server.restart()
+    assert broker.queued("email") == 3
 
-    start_worker(redis_broker.url)
+    start_worker(broker.url)
     sink.wait_for(6, timeout=30)
     _assert_each_once(sink, [f for _, followers in authors for f in followers])
 
