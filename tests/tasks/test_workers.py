@@ -64,7 +64,10 @@ def test_a_worker_killed_mid_task_loses_nothing_and_sends_nothing_twice(
     broker: Broker, start_worker: StartWorker, sink: StallingSink
 ) -> None:
     sink.stall_after = 2  # the third email hangs: the chunk task is half done
-    first = start_worker(broker.url)
+    # Redis: redelivery in test time. A task that outlives it runs twice (what the production
+    # timeout must prevent): the delivery records make the second run send nothing.
+    redeliver = {"CELERY_VISIBILITY_TIMEOUT": "3"}
+    first = start_worker(broker.url, **redeliver)
     author, followers = _author_with_followers(5)
     article = make_article(author)
 
@@ -75,7 +78,7 @@ def test_a_worker_killed_mid_task_loses_nothing_and_sends_nothing_twice(
 
     # Nothing finished the task, so nothing acknowledged it: the broker gives it to the next
     # worker (RabbitMQ when the connection drops; Redis after the visibility timeout, 3 s here).
-    second = start_worker(broker.url)
+    second = start_worker(broker.url, **redeliver)
     sink.wait_for(5, timeout=30)
     wait_until(
         lambda: any(e["sent"] == 3 for e in second.events("new article emails sent")),
@@ -86,8 +89,10 @@ def test_a_worker_killed_mid_task_loses_nothing_and_sends_nothing_twice(
     records = ArticleEmail.objects.filter(article=article)
     assert records.count() == 5
     assert not records.filter(sent_at=None).exists()
-    # The redelivered chunk sent only the three that were missing.
-    assert [e["sent"] for e in second.events("new article emails sent")] == [3]
+    # The redelivered chunk sent only the three that were missing (a run after it, if the
+    # 3 s timeout gave it back once more on a slow machine, sends none).
+    assert sorted(e["sent"] for e in second.events("new article emails sent"))[-1:] == [3]
+    assert sum(e["sent"] for e in second.events("new article emails sent")) == 3
 
 
 def test_tasks_queued_before_a_broker_restart_still_run(
