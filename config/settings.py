@@ -14,6 +14,7 @@ import environ
 import structlog
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from conduit.platform.cache_url import cache_config
 from conduit.platform.logs import stdout_logger_factory
@@ -335,6 +336,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "in
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # One queue per kind of work, so a burst of emails never waits behind a large export.
 TASK_QUEUES = ["default", "email", "media", "exports"]  # workers consume these (-Q)
+# Declared, so that a worker started without -Q (compose.yaml, the Kubernetes deployment)
+# consumes all of them, not only the default queue. Bound as Celery creates a missing queue
+# (the default exchange, routing key = the queue's name): messages already queued still match.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in TASK_QUEUES]
 CELERY_TASK_ROUTES = {
     "conduit.notifications.*": {"queue": "email"},
     "conduit.media.*": {"queue": "media"},

@@ -109,7 +109,9 @@ def start_worker(
     (before the test database is flushed: this fixture depends on ``transactional_db``)."""
     workers: list[Worker] = []
 
-    def start(broker_url: str, **env: str) -> Worker:
+    def start(broker_url: str, *, queues: list[str] | None = None, **env: str) -> Worker:
+        """``queues``: the ``-Q`` option (None: every queue in TASK_QUEUES; [] leaves it out,
+        as compose.yaml and the Kubernetes worker start it)."""
         number = len(workers) + 1
         workdir = tmp_path / f"worker{number}"
         metrics_dir = workdir / "metrics"
@@ -122,8 +124,6 @@ def start_worker(
                 "-A",
                 "config",
                 "worker",
-                "-Q",
-                ",".join(settings.TASK_QUEUES),
                 "--pool",
                 "prefork",
                 "--concurrency",
@@ -148,6 +148,9 @@ def start_worker(
                 **env,
             },
         )
+        consume = settings.TASK_QUEUES if queues is None else queues
+        if consume:
+            worker.argv[4:4] = ["-Q", ",".join(consume)]
         worker.ready = worker.ready_line
         workers.append(worker)
         worker.start(timeout=60)

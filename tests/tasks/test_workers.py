@@ -60,6 +60,16 @@ def test_publishing_emails_followers_through_the_broker_and_a_worker(
     assert all(e["task_id"] for e in sent)
 
 
+def test_a_worker_started_as_deployed_consumes_the_email_queue(
+    redis_broker: Broker, start_worker: StartWorker, sink: StallingSink
+) -> None:
+    start_worker(redis_broker.url, queues=[])  # compose.yaml and Kubernetes give no -Q
+    author, followers = _author_with_followers(2)
+    make_article(author)
+    sink.wait_for(2, timeout=30)
+    _assert_each_once(sink, followers)
+
+
 def test_a_worker_killed_mid_task_loses_nothing_and_sends_nothing_twice(
     broker: Broker, start_worker: StartWorker, sink: StallingSink
 ) -> None:
