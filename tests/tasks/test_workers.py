@@ -6,7 +6,9 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
+from rest_framework.test import APIClient
 
+from conduit.articles.models import Article
 from conduit.notifications.models import ArticleEmail
 from conduit.platform.models import DeadLetter
 from conduit.users.models import User
@@ -39,11 +41,21 @@ def _assert_each_once(sink: StallingSink, followers: list[User]) -> None:
 
 
 def test_publishing_emails_followers_through_the_broker_and_a_worker(
-    broker: Broker, start_worker: StartWorker, sink: StallingSink
+    broker: Broker,
+    start_worker: StartWorker,
+    sink: StallingSink,
+    client_for: Callable[[User], APIClient],
 ) -> None:
     worker = start_worker(broker.url)
     author, followers = _author_with_followers(3)
-    article = make_article(author)  # commits: the fan-out task is published now
+    response = client_for(author).post(
+        "/api/articles",
+        {"article": {"title": "Looms", "description": "d", "body": "b"}},
+        format="json",
+        HTTP_X_REQUEST_ID="publish-42",
+    )
+    assert response.status_code == 201  # committed: the fan-out task was published
+    article = Article.objects.get(slug=response.json()["article"]["slug"])
 
     sink.wait_for(3, timeout=30)
     _assert_each_once(sink, followers)
@@ -56,8 +68,10 @@ def test_publishing_emails_followers_through_the_broker_and_a_worker(
     assert [(e["sent"], e["task"]) for e in sent] == [
         (3, "conduit.notifications.new_article_emails_send")
     ]
-    # The request id of the publishing side is not set here; the task's own context is.
-    assert all(e["task_id"] for e in sent)
+    # The request's id travelled in the message headers, through the fan-out to each chunk.
+    assert all(e["task_id"] and e["request_id"] == "publish-42" for e in sent)
+    fan_out = worker.events("new article fan-out")
+    assert [(e["request_id"], e["chunks"]) for e in fan_out] == [("publish-42", 1)]
 
 
 def test_a_worker_started_as_deployed_consumes_the_email_queue(
