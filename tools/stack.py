@@ -17,6 +17,7 @@ Ports (0 = any free port; a port given here must be free):
     STACK_APP_PORT=0 (the first app server's port; the next ones follow)
     STACK_APPS=2 (app-server processes)  STACK_TIMEOUT=60 (seconds each component may take)
     STACK_LB=nginx|haproxy (the load balancer)
+    STACK_DRAIN_TIMEOUT=30 (seconds a stopping app server lets in-flight requests finish)
 
 PostgreSQL's data lives under /tmp/conduit-stack-<hash of the checkout>/ (the postgres user
 cannot enter /root-owned directories); everything else under var/stack/. The database is made
@@ -240,15 +241,21 @@ def table(state: dict[str, Any], with_status: bool = False) -> str:
 # --- configuration files ------------------------------------------------------------------------
 
 
+# Seconds a stopping app server gives its in-flight requests (granian's --workers-kill-timeout;
+# deploy/docker/entrypoint.sh uses the same 30, under Kubernetes' terminationGracePeriodSeconds).
+DRAIN_TIMEOUT = int(os.environ.get("STACK_DRAIN_TIMEOUT", "30"))
+
+
 def app_server_argv(port: int, *, workers: int = 1, threads: int = 4) -> list[str]:
     """granian serving Conduit on 127.0.0.1:``port``: the stack's app servers and tests/stack/.
 
-    On SIGTERM granian stops accepting, lets in-flight requests finish (up to the kill timeout)
-    and exits; the load balancer has already routed new requests to the other servers.
+    On SIGTERM granian closes its listening socket at once (new connections are refused, so the
+    load balancer tries another server), lets in-flight requests finish for up to DRAIN_TIMEOUT
+    seconds, then exits (tests/stack/test_drain.py).
     """
     return [str(GRANIAN), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws",
-            "--respawn-failed-workers", "--workers-kill-timeout", "30",
+            "--respawn-failed-workers", "--workers-kill-timeout", str(DRAIN_TIMEOUT),
             "--log-level", os.environ.get("GRANIAN_LOG_LEVEL", "warning"),
             "config.wsgi:application"]  # fmt: skip
 
@@ -785,7 +792,9 @@ def stop_all(state: dict[str, Any]) -> bool:
         if pid_alive(c["pid"], c["match"]):
             print(f"stopping {c['name']} (pid {c['pid']})", flush=True)
             with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
-                stop_pid(c["pid"], getattr(signal, f"SIG{c['stop']}"), c["match"])
+                # An app server may take DRAIN_TIMEOUT to finish its requests: no SIGKILL before.
+                grace = DRAIN_TIMEOUT + 5 if c["match"] == "granian" else 30
+                stop_pid(c["pid"], getattr(signal, f"SIG{c['stop']}"), c["match"], grace)
     left = [c for c in state["components"] if pid_alive(c["pid"], c["match"])]
     for c in left:
         print(f"still alive: {c['name']} (pid {c['pid']})", file=sys.stderr)
