@@ -174,8 +174,8 @@ def live(
     started: list[ServerProcess] = []
     try:
         app = make_app_server("dash-app", workdir, database_url)
+        started.append(app)  # before start(): a server that fails to get ready is stopped too
         app.start(timeout=60)
-        started.append(app)
 
         worker_port = free_port()
         worker_metrics = workdir / "worker-metrics"
@@ -193,8 +193,8 @@ def live(
                  "PROMETHEUS_MULTIPROC_DIR": str(worker_metrics)},
         )  # fmt: skip
         worker.ready = lambda: metrics_answer(worker_port) and b" ready." in worker.log.read_bytes()
-        worker.start(timeout=60)
         started.append(worker)
+        worker.start(timeout=60)
 
         node_port = free_port()
         node = ServerProcess(
@@ -205,8 +205,8 @@ def live(
             port=node_port,
             workdir=workdir,
         )  # fmt: skip
-        node.start()
         started.append(node)
+        node.start()
 
         prom_port = free_port()
         jobs = {"conduit-app": app.port, "celery-worker": worker_port, "node": node_port}
@@ -230,8 +230,8 @@ def live(
             )
         )  # fmt: skip
         prometheus.process.ready = lambda: prometheus.get("/api/v1/status/buildinfo")[0] == 200
-        prometheus.process.start(timeout=60)
         started.append(prometheus.process)
+        prometheus.process.start(timeout=60)
         wait_until(lambda: prometheus.targets_up(len(jobs)), "every target up", timeout=30)
 
         # Traffic: lists (cache misses, then hits), a detail, the tags, a 404; and one task.
