@@ -613,7 +613,10 @@ def boot(state: dict[str, Any], record: Callable[..., None], n_apps: int) -> Non
 
     print(f"== SMTP sink on 127.0.0.1:{smtp_port} (mail in var/stack/mail/)", flush=True)
     mail_dir = STACK / "mail"
-    mail_dir.mkdir(exist_ok=True)
+    # A Maildir: aiosmtpd's Mailbox handler creates one only where no directory exists yet, and
+    # fails every delivery (SMTP 500) into a bare directory.
+    for sub in ("tmp", "new", "cur"):
+        (mail_dir / sub).mkdir(parents=True, exist_ok=True)
     smtp_log = LOGS / "smtp.log"
     smtp_pid = spawn(
         [str(PY), "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}",
