@@ -68,7 +68,7 @@ assert all(v == 'ok' for v in checks.values()), checks
 print('ok    GET /readyz: ' + ', '.join(checks) + ' ok')"
 rid=$(curl -s -D - -o /dev/null -H 'X-Request-ID: smoke-test-1' "$SITE/healthz" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-request-id"{print $2}')
 [[ $rid == smoke-test-1 ]] || fail "X-Request-ID not passed through ($rid)"
-ok "X-Request-ID passed through nginx to the app and back"
+ok "X-Request-ID passed through $LB to the app and back"
 # A form post through nginx, in Chromium: sign-in needs the CSRF Origin check to see the same
 # host and port as the browser (nginx must pass Host with its port) and Secure cookies on HTTP
 # loopback.
@@ -89,8 +89,8 @@ with sync_playwright() as p:
     browser.close()
 PYEOF
 )
-[[ $signin == ok ]] || fail "signing in through nginx failed (ended at $signin)"
-ok "sign in through nginx (form post with CSRF, session cookie)"
+[[ $signin == ok ]] || fail "signing in through $LB failed (ended at $signin)"
+ok "sign in through $LB (form post with CSRF, session cookie)"
 
 prom=$(state "s['prometheus_url']")
 apps=$(state "sum(c['name'].startswith('app-') for c in s['components'])")
