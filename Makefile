@@ -52,8 +52,8 @@ stack-stop: ## stop exactly what make stack started (by PID)
 stack-status: ## what make stack runs where, up or down
 	@$(PY) tools/stack.py status
 
-bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10 (see bench/README.md)
-	@bash tools/bench/run.sh
+bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack
+	@if [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi
 
 bench-fanout: install ## publish to 10,000 followers via real workers; emails exactly once? (bench/README.md)
 	@flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"

@@ -32,7 +32,7 @@ run_pytest() {
 
 step "Debian packages the tests need"
 bash tools/debian-packages.sh postgresql-15 chromium redis-server memcached rabbitmq-server \
-    haproxy nginx prometheus
+    haproxy nginx prometheus prometheus-node-exporter
 
 PG_TEST_DIR=${PG_TEST_DIR:-/tmp/conduit-test-pg-$(pwd | md5sum | cut -c1-8)}
 if [[ -z "${DATABASE_URL:-}" ]]; then

@@ -59,11 +59,18 @@ haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
 "$VENV_BIN/python" -c "import sys; sys.path.insert(0, 'tools'); import stack, pathlib; \
 d = pathlib.Path(sys.argv[1]); (d / 'tmp').mkdir(parents=True); \
 stack.haproxy_conf(d, 18080, [18001, 18002], 18090); \
-stack.nginx_conf(d, 18080, [18001, 18002], d)" "$out/lb"
+stack.nginx_conf(d, 18080, [18001, 18002], d, media_root=d)" "$out/lb"
 "$haproxy" -c -q -f "$out/lb/haproxy.cfg" || fail "the generated haproxy.cfg is invalid"
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 "$nginx" -t -q -p "$out/lb" -c "$out/lb/nginx.conf" -e "$out/lb/error.log" 2>/dev/null \
     || fail "the generated nginx.conf is invalid"
+echo "nginx -t on deploy/nginx/conduit.conf (compose's server block; web resolved to loopback)"
+mkdir -p "$out/compose-nginx/tmp"
+sed 's/server web:8000;/server 127.0.0.1:8000;/' deploy/nginx/conduit.conf >"$out/compose-nginx/conduit.conf"
+printf 'pid %s/nginx.pid;\nevents {}\nhttp {\n client_body_temp_path %s/tmp;\n include %s/conduit.conf;\n}\n' \
+    "$out/compose-nginx" "$out/compose-nginx" "$out/compose-nginx" >"$out/compose-nginx/nginx.conf"
+"$nginx" -t -q -p "$out/compose-nginx" -c "$out/compose-nginx/nginx.conf" -e "$out/compose-nginx/error.log" \
+    || fail "deploy/nginx/conduit.conf is invalid"
 
 echo "kubernetes-validate --strict, Kubernetes $K8S_VERSION"
 "$VENV_BIN/kubernetes-validate" -k "$K8S_VERSION" --strict --quiet "$out"/*.yaml \

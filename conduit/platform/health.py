@@ -9,6 +9,9 @@ process when it fails.
 ``{"status": "unavailable", "checks": {name: "ok" | "error text"}}``. A load balancer takes the
 instance out of rotation until it is ready again; it is not restarted.
 
+``broker`` joins the checks when ``CELERY_BROKER_URL`` is set (Redis ``PING`` or an AMQP
+connect, ``BROKER_TIMEOUT`` seconds at most); without a broker tasks run inline: nothing to check.
+
 Checks are a small registry (``register``/``unregister``), so that later pieces of the topology
 (a broker, a read replica) add their own without touching the views. A check is a callable that
 returns ``None`` when healthy and raises when not; the exception text is what ``/readyz`` shows.
@@ -133,6 +136,43 @@ def register_replica_check() -> None:
 
 if getattr(settings, "DATABASE_REPLICAS", []):
     register_replica_check()
+
+
+# A broker that does not answer within this long counts as down: /readyz must stay quick (a
+# probe times out, typically after 1-5 s) and a load balancer polls it every few seconds.
+BROKER_TIMEOUT = 1.0
+
+
+def check_broker() -> None:
+    """The Celery broker answers: Redis ``PING``, or an AMQP connection opened and closed.
+
+    Without it, a request that enqueues a task (publishing an article, an avatar upload) would
+    fail after its write committed, so an instance that cannot reach the broker is not ready.
+    """
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        import redis
+
+        client = redis.Redis.from_url(
+            url, socket_timeout=BROKER_TIMEOUT, socket_connect_timeout=BROKER_TIMEOUT
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return
+    from kombu import Connection
+
+    with Connection(url, connect_timeout=BROKER_TIMEOUT) as connection:
+        connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+
+
+def register_broker_check() -> None:
+    register("broker", check_broker)
+
+
+if getattr(settings, "CELERY_BROKER_URL", ""):
+    register_broker_check()
 
 
 # --- the views --------------------------------------------------------------------------------
