@@ -3,6 +3,7 @@ Deployment has its probes on the right paths and resource requests and limits.""
 
 # ruff: noqa: S603, S607  (the commands are fixed: kubectl and this repo's own validator)
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -88,3 +89,49 @@ def test_the_secret_is_referenced_and_never_rendered() -> None:
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["python", "manage.py", "migrate", "--noinput"]
     assert {"secretRef": {"name": "conduit-secrets"}} in container["envFrom"]
+
+
+# --- Variable names: a deploy file that sets a variable nobody reads configures nothing ---------
+
+_READ = re.compile(
+    r"""(?:env(?:\.[a-z_]+)?\(\s*|environ(?:\.get)?\(\s*|environ\[|getenv\(\s*)["']([A-Z][A-Z0-9_]+)["']""",
+    re.S,
+)
+_SHELL = re.compile(r"\$\{([A-Z][A-Z0-9_]+)")
+
+
+def variables_the_app_reads() -> set[str]:
+    names: set[str] = set()
+    for path in [*ROOT.joinpath("config").rglob("*.py"), *ROOT.joinpath("conduit").rglob("*.py")]:
+        names.update(_READ.findall(path.read_text()))
+    names.update(_SHELL.findall((ROOT / "deploy" / "docker" / "entrypoint.sh").read_text()))
+    return names
+
+
+def variables_the_deploy_files_set() -> dict[str, set[str]]:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    env_example = {
+        line.split("=", 1)[0].strip()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    configmap = yaml.safe_load((K8S / "base" / "configmap.yaml").read_text())
+    secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())
+    return {
+        "compose.yaml x-app": set(compose["x-app"]["environment"]),
+        ".env.example": env_example,
+        "deploy/k8s/base/configmap.yaml": set(configmap["data"]),
+        "deploy/k8s/secret.example.yaml": set(secret["stringData"]),
+    }
+
+
+def test_deploy_files_set_only_variables_the_app_reads() -> None:
+    read = variables_the_app_reads()
+    # the scan itself works
+    assert {"DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "WEB_WORKERS"} <= read
+    unknown = {
+        where: sorted(names - read)
+        for where, names in variables_the_deploy_files_set().items()
+        if names - read
+    }
+    assert not unknown, f"variables the app never reads (misspelt or renamed?): {unknown}"
