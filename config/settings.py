@@ -376,8 +376,25 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # EMAIL_URL: smtp://user:pass@host:25, smtp+tls://...:587, smtp+ssl://...:465 or consolemail://
 # (the embedded default: emails are printed on stdout, so make run shows them).
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
-globals().update(environ.Env.email_url_config(EMAIL_URL))
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Django 6.1's MAILERS (the EMAIL_BACKEND/EMAIL_HOST/... settings are deprecated).
+_email = environ.Env.email_url_config(EMAIL_URL)
+_smtp = _email["EMAIL_BACKEND"].endswith(".smtp.EmailBackend")
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": {
+            "host": _email["EMAIL_HOST"],
+            "port": _email["EMAIL_PORT"],
+            "username": _email["EMAIL_HOST_USER"],
+            "password": _email["EMAIL_HOST_PASSWORD"],
+            "use_tls": bool(_email.get("EMAIL_USE_TLS")),
+            "use_ssl": bool(_email.get("EMAIL_USE_SSL")),
+            "timeout": env.int("EMAIL_TIMEOUT", default=10),
+        }
+        if _smtp
+        else {},
+    }
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conduit <noreply@conduit.local>")
 # Absolute links in emails (articles, unsubscribe) start with this.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

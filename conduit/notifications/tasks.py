@@ -11,7 +11,7 @@ import structlog
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import mailers
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.utils import timezone
@@ -97,7 +97,7 @@ def new_article_emails_send(article_id: int, recipient_ids: list[int]) -> int:
         ).values_list("recipient_id", flat=True)
     )
     sent = 0
-    with get_connection() as connection:  # one SMTP session for the chunk
+    with mailers.default as connection:  # one SMTP session for the chunk
         for recipient in recipients:
             if recipient.id in unsent and _send_once(article, recipient, connection):
                 sent += 1

@@ -27,13 +27,12 @@ OnCommit = Callable[..., Any]
 def via_smtp(smtp: SmtpSink) -> Iterator[SmtpSink]:
     """Emails go to the real local SMTP sink instead of the locmem outbox."""
     with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST=smtp.host,
-        EMAIL_PORT=smtp.port,
-        EMAIL_USE_TLS=False,
-        EMAIL_USE_SSL=False,
-        EMAIL_HOST_USER="",
-        EMAIL_HOST_PASSWORD="",
+        MAILERS={
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": smtp.host, "port": smtp.port, "timeout": 10},
+            }
+        },
         SITE_URL="https://conduit.example",
     ):
         yield smtp
