@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from threading import Lock
 from typing import Any
 
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import connection, connections, router
+from django.db.models import Model, QuerySet
 
 SENTINEL_INT = -7_340_021_923  # never a real id
 SENTINEL_STR = "\x1fconduit:parameter\x1f"  # never a real tag or username
@@ -28,6 +28,7 @@ SENTINEL_STR = "\x1fconduit:parameter\x1f"  # never a real tag or username
 
 @dataclass(frozen=True)
 class _Compiled:
+    model: type[Model]
     sql: str
     params: tuple[Any, ...]
     int_slots: tuple[int, ...]
@@ -66,7 +67,8 @@ class CompiledValuesQuery:
             params[slot] = number
         for slot in compiled.str_slots:
             params[slot] = text
-        with connection.cursor() as cursor:
+        # Routed like the queryset it came from: a read replica when the router says so.
+        with connections[router.db_for_read(compiled.model)].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             names = [column.name for column in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -97,7 +99,7 @@ class CompiledValuesQuery:
             raise ValueError(f"a value of shape {shape} did not compile to a query parameter")
         if str(SENTINEL_INT) in sql or SENTINEL_STR in sql:
             raise ValueError(f"a value of shape {shape} was inlined into the SQL")
-        compiled = _Compiled(sql, tuple(params), int_slots, str_slots)
+        compiled = _Compiled(queryset.model, sql, tuple(params), int_slots, str_slots)
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > self._maxsize:
