@@ -174,3 +174,72 @@ def test_a_replica_that_is_down_gets_no_reads_and_readyz_stays_ready(
     with CaptureQueriesContext(connections[ALIAS]) as on_replica:
         assert anonymous.get(f"/api/articles/{slug}").status_code == 200
     assert len(on_replica) > 0
+
+
+def test_reads_in_a_transaction_run_on_the_primary(replica_alias: PgReplica) -> None:
+    from django.db import transaction
+
+    from conduit.platform.db_router import pinned
+
+    user = UserFactory()
+    caught_up_and_paused(replica_alias)
+    User.objects.filter(pk=user.pk).update(bio="only on the primary")
+    token = pinned.set(False)  # as at the start of a request that has not written
+    try:
+        assert User.objects.get(pk=user.pk).bio == user.bio  # outside a transaction: the replica
+        with transaction.atomic():
+            assert User.objects.get(pk=user.pk).bio == "only on the primary"
+    finally:
+        pinned.reset(token)
+
+
+def test_a_newly_issued_token_reads_from_the_primary_for_the_window(
+    replica_alias: PgReplica, settings: SettingsWrapper
+) -> None:
+    author, reader = UserFactory(), UserFactory()
+    caught_up_and_paused(replica_alias)
+    slug = create_article(old_token_client(author), "Seen by fresh tokens only")
+
+    # A client that just signed in (token issued now) may not exist on the replica yet.
+    fresh = token_client(reader, issued_ago=timedelta(seconds=1))
+    assert fresh.get(f"/api/articles/{slug}").status_code == 200
+    # Once its token is older than the window it reads the (paused) replica like anyone.
+    settings.DATABASE_REPLICA_PIN_SECONDS = 1
+    wait_until(lambda: fresh.get(f"/api/articles/{slug}").status_code == 404, "window over", 30)
+    assert slug not in listed(fresh)
+
+
+def test_a_writer_is_pinned_for_the_window_then_reads_the_replica_again(
+    replica_alias: PgReplica, settings: SettingsWrapper
+) -> None:
+    settings.DATABASE_REPLICA_PIN_SECONDS = 2
+    author = UserFactory()
+    caught_up_and_paused(replica_alias)
+    writer = old_token_client(author)
+
+    slug = create_article(writer, "Pinned for two seconds")
+    assert writer.get(f"/api/articles/{slug}").status_code == 200
+    # The mark expires with the window: the paused replica answers again, without the article.
+    wait_until(lambda: writer.get(f"/api/articles/{slug}").status_code == 404, "unpinned", 30)
+
+
+def test_a_signed_in_page_user_reads_its_writes_then_others_do_not(
+    replica_alias: PgReplica,
+) -> None:
+    author, reader = UserFactory(), UserFactory()
+    caught_up_and_paused(replica_alias)
+    writer, other = Client(), Client()
+    writer.force_login(author)  # sessions live on the primary
+    other.force_login(reader)
+
+    response = writer.post(
+        "/editor", {"title": "Written from the editor", "description": "d", "body": "b"}
+    )
+    assert response.status_code == 302, response.content
+    slug = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+    assert writer.get(f"/article/{slug}").status_code == 200  # the session is pinned
+    assert other.get(f"/article/{slug}").status_code == 404  # the paused replica answers
+    replica_alias.resume()
+    usable_again(replica_alias)
+    assert other.get(f"/article/{slug}").status_code == 200
