@@ -925,7 +925,7 @@ class Bench:
                 "workers": args.workers,
                 "threads": args.threads,
                 "conn_max_age": os.environ.get("CONN_MAX_AGE", "60 (default)"),
-                "database_pool": os.environ.get("DATABASE_POOL", "false") == "true",
+                "database_pool": args.db == "pool",
                 "pgbouncer": args.db == "pgbouncer",
                 "cache_url_scheme": os.environ.get("CACHE_URL", "").split(":", 1)[0] or "locmem",
                 "command": args.server_cmd,

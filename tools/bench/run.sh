@@ -208,7 +208,7 @@ fi
 
 case $DB_MODE in
     persistent) ;;
-    pool) export DATABASE_POOL=true ;;
+    pool) APP_ENV+=(DATABASE_POOL=true) ;;  # the app only: the bench process needs no pool
     pgbouncer)
         PGB_PORT=$("${BENCH[@]}" port 0 "${AVOID[@]}"); AVOID+=(--not "$PGB_PORT")
         step "pgbouncer (transaction mode) on 127.0.0.1:$PGB_PORT in front of PostgreSQL (BENCH_DB=pgbouncer)"
@@ -217,9 +217,10 @@ case $DB_MODE in
         [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$RUN_DIR/pgbouncer"
         # pgbouncer refuses to run as root
         if [[ $(id -u) == 0 ]]; then
-            setsid setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$conf" &
+            setsid setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$conf" \
+                >"$RUN_DIR/pgbouncer.out" 2>&1 &
         else
-            setsid pgbouncer "$conf" &
+            setsid pgbouncer "$conf" >"$RUN_DIR/pgbouncer.out" 2>&1 &
         fi
         PGBOUNCER_PID=$!
         wait_port "$PGB_PORT" "$PGBOUNCER_PID" pgbouncer
