@@ -688,7 +688,13 @@ class Bench:
         self.args = args
         self.run_dir: Path = args.run_dir
         self.run_id = f"{os.getpid()}-{int(time.time())}"
-        self.watch = CpuWatch({"app": args.app_pid, "db": args.db_pid, "nginx": args.nginx_pid})
+        # The variants' servers are watched too (their CPU would otherwise count as "other").
+        variant_pids = {"db_replica": args.replica_pid, "redis": args.redis_pid,
+                        "pgbouncer": args.pgbouncer_pid}  # fmt: skip
+        self.watch = CpuWatch(
+            {"app": args.app_pid, "db": args.db_pid, "nginx": args.nginx_pid}
+            | {name: pid for name, pid in variant_pids.items() if pid}
+        )
 
     def wrk(
         self, url: str, script: str, args: list[str], duration: int
@@ -1040,6 +1046,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--redis-kill", type=int, default=0)
     p.add_argument("--redis-pid", type=int)
     p.add_argument("--replica-pid", type=int)
+    p.add_argument("--pgbouncer-pid", type=int)
     p = sub.add_parser("pgbouncer-conf")
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--port", type=int, required=True)

@@ -224,6 +224,7 @@ case $DB_MODE in
         fi
         PGBOUNCER_PID=$!
         wait_port "$PGB_PORT" "$PGBOUNCER_PID" pgbouncer
+        VARIANT_ARGS+=(--pgbouncer-pid "$PGBOUNCER_PID")
         # The app (and its replica check of the primary) goes through pgbouncer; the bench's own
         # inputs and clean-up read the database directly.
         APP_ENV+=(DATABASE_PGBOUNCER=true "DATABASE_URL=postgres://postgres@127.0.0.1:$PGB_PORT/conduit")
