@@ -150,6 +150,11 @@ elif env.bool("DATABASE_POOL", default=False):
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if env.bool("DATABASE_PGBOUNCER", default=False):
+    # DATABASE_URL is a pgbouncer in transaction mode (ADR 0017): a server connection belongs to
+    # the client for one transaction only, so no cursor may outlive one (psycopg binds parameters
+    # on the client by default in Django: no prepared statements to lose either).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 # --- Read replicas (ADR 0017) ----------------------------------------------------------------
 # DATABASE_REPLICA_URLS (comma-separated) adds the aliases replica1, replica2, ... with the
@@ -163,7 +168,7 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
     _replica = env.db_url_config(_url)
     if _replica["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_REPLICA_URLS must be postgres:// URLs")
-    for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+    for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"):
         _replica[_key] = DATABASES["default"].get(_key, 0)
     if "pool" in DATABASES["default"].get("OPTIONS", {}):
         _replica.setdefault("OPTIONS", {})["pool"] = dict(DATABASES["default"]["OPTIONS"]["pool"])

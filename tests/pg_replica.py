@@ -8,7 +8,8 @@ database that pytest-django created on the primary, so tests that use it commit 
 (``transaction=True``) and wait for replay (``wait_caught_up``).
 
 ``replica_alias`` (function): makes the replica Django's ``replica1`` alias with the router and the
-read-your-writes middleware switched on, as ``DATABASE_REPLICA_URLS`` does, and undoes it.
+read-your-writes middleware switched on, as ``DATABASE_REPLICA_URLS`` does, in a transactional
+test whose ``databases`` include the alias; the routing is undone after the test.
 
 ``scratch_primary`` (function): a PostgreSQL of its own (tools/postgres.py) that a test may stop
 and start again on the same port without touching the suite's database.
@@ -93,10 +94,18 @@ class PgReplica:
         self.query("SELECT pg_wal_replay_resume()")
 
     def wait_caught_up(self, timeout: float = 60.0) -> None:
-        """Until the replica has replayed everything the primary has written so far."""
-        target = _query(self.primary, "SELECT pg_current_wal_lsn()::text")
+        """Until the replica has replayed everything the primary has committed so far (the insert
+        position: the suite's server commits asynchronously, so the flushed one lags behind)."""
+        from conduit.platform.replicas import PRIMARY_POSITION_SQL, record_boundary
+
+        with psycopg.connect(**self.primary, autocommit=True, connect_timeout=5) as conn:
+            row = conn.execute(PRIMARY_POSITION_SQL).fetchone()
+        assert row is not None
+        target = record_boundary(*map(int, row))
         wait_until(
-            lambda: self.query(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") is True,
+            lambda: (
+                self.query("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint") >= target
+            ),
             "replica caught up",
             timeout,
         )
@@ -165,23 +174,39 @@ def pg_replica(django_db_setup: None, django_db_blocker: Any) -> Iterator[PgRepl
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def replica_registered(pg_replica: PgReplica) -> Iterator[PgReplica]:
+    """``replica1`` in Django's connections for a module of tests, a mirror of ``default`` for the
+    test machinery (the replica follows the primary's test database).
+
+    Module-scoped so the alias exists before each test case is set up: Django refuses
+    connections to an alias the test case's ``databases`` do not name, and checks those names
+    at set-up. The module marks its tests ``django_db(transaction=True, databases=[default,
+    replica1])``."""
+    primary = connections[DEFAULT_DB_ALIAS].settings_dict
+    connections.settings[ALIAS] = {
+        **primary,
+        "PORT": str(pg_replica.port),
+        "TEST": {**primary["TEST"], "MIRROR": DEFAULT_DB_ALIAS},
+    }
+    try:
+        yield pg_replica
+    finally:
+        connections[ALIAS].close()
+        del connections[ALIAS]
+        del connections.settings[ALIAS]
+
+
 @pytest.fixture
 def replica_alias(
-    pg_replica: PgReplica, transactional_db: None, settings: SettingsWrapper
+    replica_registered: PgReplica, transactional_db: None, settings: SettingsWrapper
 ) -> Iterator[PgReplica]:
-    """``replica1`` on the real replica, routed to as ``DATABASE_REPLICA_URLS`` would.
-
-    Added after the test case is set up (``transactional_db``), so Django's per-test database
-    guard leaves the alias alone; its own reads are the router's business, not the test's."""
+    """The router and the read-your-writes middleware switched on for ``replica1``, as
+    ``DATABASE_REPLICA_URLS`` does, and switched off after the test."""
     from conduit.platform import health, replicas
 
+    pg_replica = replica_registered
     pg_replica.start()  # a test before this one may have stopped it
-    config = {
-        **connections[DEFAULT_DB_ALIAS].settings_dict,
-        "PORT": str(pg_replica.port),
-        "TEST": {**connections[DEFAULT_DB_ALIAS].settings_dict["TEST"], "MIRROR": "default"},
-    }
-    connections.settings[ALIAS] = config
     settings.DATABASE_REPLICAS = [ALIAS]
     settings.DATABASE_ROUTERS = ["conduit.platform.db_router.ReplicaRouter"]
     settings.DATABASE_REPLICA_CHECK_INTERVAL = 0.0
@@ -197,8 +222,6 @@ def replica_alias(
         if pg_replica.server.running:
             pg_replica.resume()
         connections[ALIAS].close()
-        del connections[ALIAS]
-        del connections.settings[ALIAS]
 
 
 @pytest.fixture

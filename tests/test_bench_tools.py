@@ -240,3 +240,31 @@ def test_a_run_where_wrk_was_near_its_one_core_gets_a_note(tool):
 
     assert len(notes) == 1
     assert notes[0].startswith("nginx_static: wrk used 0.93 cores")
+
+
+@pytest.mark.parametrize(
+    ("variant", "suffix"),
+    [
+        ({"cache": "locmem", "replica": False, "db": "persistent", "redis_killed": False}, ""),
+        (
+            {"cache": "off", "replica": False, "db": "persistent", "redis_killed": False},
+            "-cache-off",
+        ),
+        (
+            {"cache": "redis", "replica": True, "db": "pgbouncer", "redis_killed": True},
+            "-cache-redis-replica-pgbouncer-redis-killed",
+        ),
+    ],
+)
+def test_the_result_file_is_named_after_its_variant(tool, variant, suffix):
+    assert tool.variant_suffix(variant) == suffix
+
+
+def test_pgbouncer_config_is_loopback_transaction_mode(tool, tmp_path):
+    conf = tool.pgbouncer_conf(tmp_path, 6543, 5432, 20).read_text()
+    assert "listen_addr = 127.0.0.1\n" in conf
+    assert "listen_port = 6543\n" in conf
+    assert "pool_mode = transaction\n" in conf
+    assert "default_pool_size = 20\n" in conf
+    assert "port=5432" in conf
+    assert (tmp_path / "userlist.txt").exists()

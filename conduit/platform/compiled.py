@@ -19,19 +19,48 @@ from dataclasses import dataclass
 from threading import Lock
 from typing import Any
 
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import connection, connections, router
+from django.db.models import Field, ForeignObject, Lookup, Model, QuerySet
 
 SENTINEL_INT = -7_340_021_923  # never a real id
 SENTINEL_STR = "\x1fconduit:parameter\x1f"  # never a real tag or username
 
 
+def _sentinel_list(index: int) -> list[int]:
+    return [SENTINEL_INT - 1 - index]  # the i-th id-list value: never a real id either
+
+
+class AnyOf(Lookup):
+    """``field__any_of=[ids]``: one array parameter (``= ANY(%s)``) on PostgreSQL, so a query's
+    SQL does not depend on how many ids it is given and compiles once; ``IN (...)`` elsewhere."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if not values:
+            return "1 = 0", ()
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))
+
+
+Field.register_lookup(AnyOf)
+ForeignObject.register_lookup(AnyOf)  # related fields keep lookups of their own
+
+
 @dataclass(frozen=True)
 class _Compiled:
+    model: type[Model]
     sql: str
     params: tuple[Any, ...]
     int_slots: tuple[int, ...]
     str_slots: tuple[int, ...]
+    list_slots: tuple[tuple[int, int], ...]  # (parameter position, index in ``lists``)
 
 
 class CompiledValuesQuery:
@@ -39,7 +68,8 @@ class CompiledValuesQuery:
     number=..., text=...)`` runs it, compiling each shape once.
 
     ``number`` and ``text`` are the two per-request values (e.g. the viewer's id and a filter);
-    ``json_fields`` are decoded from their JSON text, as Django's JSONField would.
+    ``lists`` are lists of ids, passed to ``build`` as ``lists=`` only when given (each used with
+    ``__any_of``); ``json_fields`` are decoded from their JSON text, as Django's JSONField would.
     """
 
     def __init__(
@@ -56,17 +86,28 @@ class CompiledValuesQuery:
         self._lock = Lock()
 
     def rows(
-        self, *, number: int | None, text: str | None, **shape: Hashable
+        self,
+        *,
+        number: int | None,
+        text: str | None,
+        lists: tuple[list[int], ...] = (),
+        **shape: Hashable,
     ) -> list[dict[str, Any]]:
         if connection.vendor != "postgresql":
-            return list(self._build(number=number, text=text, **shape))
-        compiled = self._compiled(shape, uses_number=number is not None, uses_text=text is not None)
+            extra: dict[str, Any] = {"lists": lists} if lists else {}
+            return list(self._build(number=number, text=text, **extra, **shape))
+        compiled = self._compiled(
+            shape, uses_number=number is not None, uses_text=text is not None, lists=len(lists)
+        )
         params = list(compiled.params)
         for slot in compiled.int_slots:
             params[slot] = number
         for slot in compiled.str_slots:
             params[slot] = text
-        with connection.cursor() as cursor:
+        for slot, index in compiled.list_slots:
+            params[slot] = list(lists[index])
+        # Routed like the queryset it came from: a read replica when the router says so.
+        with connections[router.db_for_read(compiled.model)].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             names = [column.name for column in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -77,27 +118,39 @@ class CompiledValuesQuery:
         return rows
 
     def _compiled(
-        self, shape: dict[str, Hashable], *, uses_number: bool, uses_text: bool
+        self, shape: dict[str, Hashable], *, uses_number: bool, uses_text: bool, lists: int = 0
     ) -> _Compiled:
-        key = (tuple(sorted(shape.items())), uses_number, uses_text, connection.alias)
+        key = (tuple(sorted(shape.items())), uses_number, uses_text, lists, connection.alias)
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
+        extra: dict[str, Any] = (
+            {"lists": tuple(_sentinel_list(i) for i in range(lists))} if lists else {}
+        )
         queryset = self._build(
             number=SENTINEL_INT if uses_number else None,
             text=SENTINEL_STR if uses_text else None,
+            **extra,
             **shape,
         )
         sql, params = queryset.query.sql_with_params()
         int_slots = tuple(i for i, p in enumerate(params) if p == SENTINEL_INT)
         str_slots = tuple(i for i, p in enumerate(params) if p == SENTINEL_STR)
+        list_slots = tuple(
+            (i, index)
+            for i, p in enumerate(params)
+            for index in range(lists)
+            if p == _sentinel_list(index)
+        )
         if (uses_number and not int_slots) or (uses_text and not str_slots):
             raise ValueError(f"a value of shape {shape} did not compile to a query parameter")
-        if str(SENTINEL_INT) in sql or SENTINEL_STR in sql:
+        if {index for _, index in list_slots} != set(range(lists)):
+            raise ValueError(f"an id list of shape {shape} did not compile to an array parameter")
+        if str(SENTINEL_INT)[:-1] in sql or SENTINEL_STR in sql:
             raise ValueError(f"a value of shape {shape} was inlined into the SQL")
-        compiled = _Compiled(sql, tuple(params), int_slots, str_slots)
+        compiled = _Compiled(queryset.model, sql, tuple(params), int_slots, str_slots, list_slots)
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > self._maxsize:

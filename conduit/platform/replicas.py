@@ -3,9 +3,10 @@
 Each process keeps one small state per replica alias (``settings.DATABASE_REPLICAS``) and refreshes
 it at most every ``DATABASE_REPLICA_CHECK_INTERVAL`` seconds, lazily, in the thread that asks for a
 replica: one thread checks while the others use the last state, so a slow check never queues
-requests. The check runs on its own psycopg connection, never through Django's connections: it is
-not a query of the request (query counts and ``conduit_db_queries_per_request`` stay exact), and a
-replica that is down costs one failed connect per interval, not one per request.
+requests. The check runs on its own psycopg connections (one to the replica, one to the primary
+for its WAL position), never through Django's connections: it is not a query of the request
+(query counts and ``conduit_db_queries_per_request`` stay exact), and a replica that is down costs
+one failed connect per interval, not one per request.
 
 A replica is *usable* when it answers, is still in recovery (a promoted replica is no longer a copy
 of the primary) and its replay lag is at most ``DATABASE_REPLICA_MAX_LAG``. Otherwise it is fenced
@@ -19,28 +20,54 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from conduit.platform import db_metrics
 
 logger = logging.getLogger(__name__)
 
-# Lag is 0 when the WAL receiver is streaming and everything received has been replayed: then
-# "now - last replayed commit" would only measure how long the primary has been idle. Otherwise
-# (replay paused or behind, or the receiver disconnected) it is the age of the last replayed commit,
-# which is an upper bound of how stale a read can be; NULL (nothing replayed yet) counts as stale.
-LAG_SQL = """
-SELECT pg_is_in_recovery(),
-       CASE WHEN EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
-                 AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0.0
-            ELSE EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
-       END
+# How stale a replica can be (ADR 0017). Each check samples the primary's WAL insert position
+# first, at time t, then the replica's replay position r. Every commit acknowledged before t is
+# below the insert position at t (also with synchronous_commit=off, where the flushed position
+# lags behind acknowledged commits), so once r has passed a sample the replica holds everything
+# the primary had at that sample's time: the lag is the age of the latest such sample. It is an
+# upper bound of the age of the oldest write the replica has not replayed, exact to the check
+# interval: a paused replica ages from the moment it fell behind (not from its last replayed
+# commit, which may be hours old on a quiet primary, nor NULL after a restart); a replica that
+# keeps up under a steady write load reads as at most one interval behind. Until a sample has been
+# passed (a new process facing a replica that is already behind) the lag is unknown and the
+# replica fenced.
+PRIMARY_POSITION_SQL = """
+SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint,
+       current_setting('wal_block_size')::bigint,
+       (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size')
 """
+REPLICA_SQL = "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
+_SHORT_PAGE_HEADER, _LONG_PAGE_HEADER = (
+    24,
+    40,
+)  # MAXALIGNed XLogPageHeaderData, XLogLongPageHeaderData
+
+
+def record_boundary(insert_lsn: int, block_size: int, segment_size: int) -> int:
+    """The insert position as the end of the last record: at the start of a WAL page it points
+    past the page header, where a replayed record's end stops at the page boundary."""
+    if insert_lsn % segment_size == _LONG_PAGE_HEADER:
+        return insert_lsn - _LONG_PAGE_HEADER
+    if insert_lsn % block_size == _SHORT_PAGE_HEADER:
+        return insert_lsn - _SHORT_PAGE_HEADER
+    return insert_lsn
+
+
+# Samples the replica has not passed yet, oldest first; when full the oldest is dropped, which
+# only makes the lag read larger (never smaller) than it is.
+_MAX_PENDING_SAMPLES = 256
 
 
 @dataclass
@@ -52,6 +79,11 @@ class ReplicaState:
     checked_at: float = -math.inf
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     monitor: psycopg.Connection[Any] | None = field(default=None, repr=False)
+    primary_monitor: psycopg.Connection[Any] | None = field(default=None, repr=False)
+    caught_up_at: float | None = None  # time of the latest primary sample the replica has passed
+    pending: deque[tuple[float, int]] = field(
+        default_factory=lambda: deque(maxlen=_MAX_PENDING_SAMPLES), repr=False
+    )
 
     def describe(self) -> str:
         if self.usable:
@@ -92,18 +124,53 @@ def conninfo(alias: str) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def measure(state: ReplicaState) -> tuple[bool, float]:
-    """``(in recovery, lag in seconds)`` from the replica; raises when it cannot be reached."""
-    if state.monitor is None or state.monitor.closed:
-        state.monitor = psycopg.connect(**conninfo(state.alias))
+def _fetch(
+    connection: psycopg.Connection[Any] | None, alias: str, sql: str
+) -> tuple[psycopg.Connection[Any], tuple[Any, ...]]:
+    """Run ``sql`` on the monitor ``connection`` to ``alias`` (opened when missing); a failed
+    connection is closed and the error raised."""
+    if connection is None or connection.closed:
+        connection = psycopg.connect(**conninfo(alias))
     try:
-        row = state.monitor.execute(LAG_SQL).fetchone()
+        row = connection.execute(sql).fetchone()
     except psycopg.Error:
-        state.monitor.close()
+        connection.close()
+        raise
+    return connection, (row or ())
+
+
+def sample_primary(state: ReplicaState) -> None:
+    """Record the primary's WAL position now. When the primary cannot be reached no sample is
+    taken: the lag then grows with the time since the last one, so a replica stays usable
+    through a short primary restart and is fenced after ``DATABASE_REPLICA_MAX_LAG``."""
+    sampled_at = time.monotonic()
+    try:
+        state.primary_monitor, row = _fetch(
+            state.primary_monitor, DEFAULT_DB_ALIAS, PRIMARY_POSITION_SQL
+        )
+    except (psycopg.Error, OSError) as error:
+        state.primary_monitor = None
+        logger.info("replica %s: no primary WAL sample: %s", state.alias, str(error).strip()[:200])
+        return
+    state.pending.append((sampled_at, record_boundary(*map(int, row))))
+
+
+def measure(state: ReplicaState) -> tuple[bool, float]:
+    """``(in recovery, lag in seconds)`` of the replica; raises when it cannot be reached."""
+    sample_primary(state)
+    try:
+        state.monitor, row = _fetch(state.monitor, state.alias, REPLICA_SQL)
+    except psycopg.Error:
         state.monitor = None
         raise
-    in_recovery, lag = row if row is not None else (False, None)
-    return bool(in_recovery), (math.inf if lag is None else max(0.0, float(lag)))
+    in_recovery, replayed = row if row else (False, None)
+    if not in_recovery or replayed is None:
+        return False, math.inf
+    while state.pending and state.pending[0][1] <= replayed:
+        state.caught_up_at = state.pending.popleft()[0]
+    if state.caught_up_at is None:
+        return True, math.inf
+    return True, time.monotonic() - state.caught_up_at
 
 
 def check(state: ReplicaState) -> None:
@@ -116,6 +183,8 @@ def check(state: ReplicaState) -> None:
     else:
         if not in_recovery:
             usable, reason = False, "not in recovery (promoted?)"
+        elif math.isinf(lag):
+            usable, reason = False, "replay lag unknown: behind the primary since the first check"
         elif lag > max_lag:
             usable, reason = False, f"replay lag {lag:.3f} s > {max_lag:g} s"
         else:
@@ -158,8 +227,9 @@ def reset() -> None:
         states = list(_states.values())
         _states.clear()
     for state in states:
-        if state.monitor is not None:
-            state.monitor.close()
+        for monitor in (state.monitor, state.primary_monitor):
+            if monitor is not None:
+                monitor.close()
 
 
 def check_replicas() -> None:

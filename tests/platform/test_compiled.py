@@ -87,3 +87,37 @@ def test_other_databases_run_the_queryset(data, monkeypatch):
 
     assert CompiledValuesQuery(build).rows(number=None, text="alice") == [{"username": "alice"}]
     assert calls == [(None, "alice")]
+
+
+@pytest.mark.parametrize("articles", [0, 1, 3, 5])
+def test_viewer_flags_are_the_orms_for_any_number_of_ids(data, articles):
+    alice, bob = data
+    ids = list(alice.articles.order_by("pk").values_list("pk", flat=True))[:articles]
+    favorited, followed = selectors.viewer_flags(
+        viewer_id=bob.pk, article_ids=ids, author_ids=[alice.pk, bob.pk]
+    )
+    assert favorited == set(
+        bob.favorites.filter(article_id__in=ids).values_list("article_id", flat=True)
+    )
+    assert followed == {alice.pk}
+    assert selectors.viewer_flags(viewer_id=alice.pk, article_ids=ids, author_ids=[bob.pk]) == (
+        set(),
+        set(),
+    )
+
+
+@pytest.mark.pg
+def test_id_lists_are_array_parameters_compiled_once(data):
+    alice, _ = data
+    built = []
+
+    def build(*, number, text, lists):
+        built.append(len(lists[0]))
+        return User.objects.filter(pk__any_of=lists[0]).values("username")
+
+    query = CompiledValuesQuery(build)
+    for ids in ([alice.pk], [alice.pk, -1, -2], []):
+        assert query.rows(number=None, text=None, lists=(ids,)) == (
+            [{"username": "alice"}] if ids else []
+        )
+    assert built == [1]  # one shape, whatever the length of the list

@@ -21,7 +21,14 @@ from tests.factories import UserFactory
 from tests.pg_replica import ALIAS, PgReplica
 from tests.services import wait_until
 
-pytestmark = [pytest.mark.pg, pytest.mark.services]
+pytestmark = [
+    pytest.mark.pg,
+    pytest.mark.services,
+    # The replica follows the primary's test database: data is committed, not rolled back.
+    pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, ALIAS]),
+    pytest.mark.usefixtures("replica_registered"),
+    pytest.mark.timeout(120),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -33,15 +40,31 @@ def _no_article_cache(settings: SettingsWrapper) -> None:
     settings.DATABASE_REPLICA_PIN_SECONDS = 300
 
 
-def old_token_client(user: User) -> APIClient:
-    """A client whose token was issued an hour ago: only a write of its own pins it."""
+def token_client(user: User, *, issued_ago: timedelta) -> APIClient:
     now = datetime.now(UTC)
     hour = timedelta(hours=1)
-    payload = {"sub": str(user.pk), "iat": now - hour, "exp": now + hour, "iss": "conduit"}
+    payload = {"sub": str(user.pk), "iat": now - issued_ago, "exp": now + hour, "iss": "conduit"}
     token = jwt.encode(payload, django_settings.SECRET_KEY, algorithm="HS256")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
+
+
+def old_token_client(user: User) -> APIClient:
+    """A client whose token was issued an hour ago: only a write of its own pins it."""
+    return token_client(user, issued_ago=timedelta(hours=1))
+
+
+def caught_up_and_paused(replica: PgReplica) -> None:
+    """Pause replay once the replica has everything and a check has seen it so: its lag then
+    counts from that check, the moment it stopped being current."""
+    usable_again(replica)
+    replica.pause()
+
+
+def usable_again(replica: PgReplica) -> None:
+    replica.wait_caught_up()
+    wait_until(lambda: replicas.refresh(replicas.state_of(ALIAS)).usable, "usable", 60)
 
 
 def create_article(client: APIClient, title: str) -> str:
@@ -61,17 +84,11 @@ def gauge(name: str) -> float | None:
     return REGISTRY.get_sample_value(name, {"alias": ALIAS})
 
 
-@pytest.mark.xfail(
-    reason="WIP (ADR 0017): the paused replica is measured with an unknown (NULL) replay "
-    "timestamp, so it is fenced at once and the other client already reads the primary",
-    strict=False,
-)
 def test_a_writer_reads_its_article_at_once_others_once_the_lagging_replica_is_fenced(
     replica_alias: PgReplica, settings: SettingsWrapper
 ) -> None:
     author, reader = UserFactory(), UserFactory()
-    replica_alias.wait_caught_up()
-    replica_alias.pause()
+    caught_up_and_paused(replica_alias)
     writer, other = old_token_client(author), old_token_client(reader)
 
     slug = create_article(writer, "Written while the replica is paused")
@@ -97,8 +114,8 @@ def test_a_writer_reads_its_article_at_once_others_once_the_lagging_replica_is_f
 
     # Replay resumed: the replica catches up, is usable again and has the article.
     replica_alias.resume()
-    replica_alias.wait_caught_up()
-    wait_until(lambda: replicas.refresh(replicas.state_of(ALIAS)).usable, "usable again", 60)
+    usable_again(replica_alias)
+    assert gauge("conduit_db_replica_usable") == 1
     with CaptureQueriesContext(connections[ALIAS]) as on_replica:
         assert other.get(f"/api/articles/{slug}").status_code == 200
     assert len(on_replica) > 0
@@ -128,11 +145,6 @@ def test_reads_go_to_the_replica_writes_and_transactions_to_the_primary(
         pinned.reset(token)
 
 
-@pytest.mark.xfail(
-    reason="WIP (ADR 0017): Django's per-test guard refuses the dynamically added replica1 "
-    "alias on a second test; the fixture must add it before the test case is set up",
-    strict=False,
-)
 def test_a_replica_that_is_down_gets_no_reads_and_readyz_stays_ready(
     replica_alias: PgReplica,
 ) -> None:
@@ -157,9 +169,77 @@ def test_a_replica_that_is_down_gets_no_reads_and_readyz_stays_ready(
     assert "unreachable" in body["checks"]["replicas"]
 
     replica_alias.start()
-    replica_alias.wait_caught_up()
-    wait_until(lambda: replicas.refresh(replicas.state_of(ALIAS)).usable, "usable again", 60)
+    usable_again(replica_alias)
     assert anonymous.get("/readyz").json()["checks"]["replicas"] == "ok"
     with CaptureQueriesContext(connections[ALIAS]) as on_replica:
         assert anonymous.get(f"/api/articles/{slug}").status_code == 200
     assert len(on_replica) > 0
+
+
+def test_reads_in_a_transaction_run_on_the_primary(replica_alias: PgReplica) -> None:
+    from django.db import transaction
+
+    from conduit.platform.db_router import pinned
+
+    user = UserFactory()
+    caught_up_and_paused(replica_alias)
+    User.objects.filter(pk=user.pk).update(bio="only on the primary")
+    token = pinned.set(False)  # as at the start of a request that has not written
+    try:
+        assert User.objects.get(pk=user.pk).bio == user.bio  # outside a transaction: the replica
+        with transaction.atomic():
+            assert User.objects.get(pk=user.pk).bio == "only on the primary"
+    finally:
+        pinned.reset(token)
+
+
+def test_a_newly_issued_token_reads_from_the_primary_for_the_window(
+    replica_alias: PgReplica, settings: SettingsWrapper
+) -> None:
+    author, reader = UserFactory(), UserFactory()
+    caught_up_and_paused(replica_alias)
+    slug = create_article(old_token_client(author), "Seen by fresh tokens only")
+
+    # A client that just signed in (token issued now) may not exist on the replica yet.
+    fresh = token_client(reader, issued_ago=timedelta(seconds=1))
+    assert fresh.get(f"/api/articles/{slug}").status_code == 200
+    # Once its token is older than the window it reads the (paused) replica like anyone.
+    settings.DATABASE_REPLICA_PIN_SECONDS = 1
+    wait_until(lambda: fresh.get(f"/api/articles/{slug}").status_code == 404, "window over", 30)
+    assert slug not in listed(fresh)
+
+
+def test_a_writer_is_pinned_for_the_window_then_reads_the_replica_again(
+    replica_alias: PgReplica, settings: SettingsWrapper
+) -> None:
+    settings.DATABASE_REPLICA_PIN_SECONDS = 2
+    author = UserFactory()
+    caught_up_and_paused(replica_alias)
+    writer = old_token_client(author)
+
+    slug = create_article(writer, "Pinned for two seconds")
+    assert writer.get(f"/api/articles/{slug}").status_code == 200
+    # The mark expires with the window: the paused replica answers again, without the article.
+    wait_until(lambda: writer.get(f"/api/articles/{slug}").status_code == 404, "unpinned", 30)
+
+
+def test_a_signed_in_page_user_reads_its_writes_then_others_do_not(
+    replica_alias: PgReplica,
+) -> None:
+    author, reader = UserFactory(), UserFactory()
+    caught_up_and_paused(replica_alias)
+    writer, other = Client(), Client()
+    writer.force_login(author)  # sessions live on the primary
+    other.force_login(reader)
+
+    response = writer.post(
+        "/editor", {"title": "Written from the editor", "description": "d", "body": "b"}
+    )
+    assert response.status_code == 302, response.content
+    slug = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+    assert writer.get(f"/article/{slug}").status_code == 200  # the session is pinned
+    assert other.get(f"/article/{slug}").status_code == 404  # the paused replica answers
+    replica_alias.resume()
+    usable_again(replica_alias)
+    assert other.get(f"/article/{slug}").status_code == 200

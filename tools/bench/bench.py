@@ -5,6 +5,7 @@
     bench.py reusable --dir D --size S           # exit 0 if D holds a database seeded at S
     bench.py mark --dir D --size S               # record that D was seeded at S
     bench.py nginx-conf --dir D --port P         # a throw-away nginx serving D/www
+    bench.py pgbouncer-conf --dir D --port P --pg-port Q   # a throw-away pgbouncer (transaction)
     bench.py run --size S --base URL --nginx URL ...   # the measurements, the JSON, the table
 
 ``run`` picks its inputs from the database through the ORM (the most popular tag, a typical
@@ -23,9 +24,11 @@ import os
 import platform
 import random
 import resource
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -431,6 +434,32 @@ http {{
     return conf
 
 
+def pgbouncer_conf(directory: Path, port: int, pg_port: int, pool_size: int) -> Path:
+    """A throw-away pgbouncer in transaction mode in front of the bench's PostgreSQL (ADR 0017):
+    ``pool_size`` server connections shared by every client connection of the app."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "userlist.txt").write_text('"postgres" ""\n')
+    conf = directory / "pgbouncer.ini"
+    conf.write_text(
+        f"""[databases]
+* = host=127.0.0.1 port={pg_port}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir = {directory}
+logfile = {directory}/pgbouncer.log
+auth_type = trust
+auth_file = {directory}/userlist.txt
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 500
+server_reset_query =
+ignore_startup_parameters = extra_float_digits,options
+"""
+    )
+    return conf
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -659,7 +688,13 @@ class Bench:
         self.args = args
         self.run_dir: Path = args.run_dir
         self.run_id = f"{os.getpid()}-{int(time.time())}"
-        self.watch = CpuWatch({"app": args.app_pid, "db": args.db_pid, "nginx": args.nginx_pid})
+        # The variants' servers are watched too (their CPU would otherwise count as "other").
+        variant_pids = {"db_replica": args.replica_pid, "redis": args.redis_pid,
+                        "pgbouncer": args.pgbouncer_pid}  # fmt: skip
+        self.watch = CpuWatch(
+            {"app": args.app_pid, "db": args.db_pid, "nginx": args.nginx_pid}
+            | {name: pid for name, pid in variant_pids.items() if pid}
+        )
 
     def wrk(
         self, url: str, script: str, args: list[str], duration: int
@@ -714,6 +749,9 @@ class Bench:
             Scenario("favorited_by", "static.lua", f"/api/articles?favorited={q(inputs.favoriter)}",
                      [], f"GET /api/articles?favorited= the heaviest favoriter "
                      f"({inputs.favoriter}, {inputs.favoriter_favorites} favorites)", None),
+            Scenario("signed_in_list", "static.lua", "/api/articles", [reader],
+                     f"GET /api/articles signed in as {inputs.reader}",
+                     ("GET", "/api/articles", reader)),
             Scenario("feed", "static.lua", "/api/articles/feed", [reader],
                      f"GET /api/articles/feed signed in as {inputs.reader} (follows "
                      f"{inputs.reader_following})", ("GET", "/api/articles/feed", reader)),
@@ -736,6 +774,45 @@ class Bench:
                      f"{self.run_id}m"], "9 in 10: anonymous GET /api/articles or an article "
                      "(alternately); 1 in 10: POST /api/articles as the writer", None),
         ]  # fmt: skip
+
+    def selected(self, scenarios: list[Scenario]) -> list[Scenario]:
+        """``--scenarios`` (BENCH_SCENARIOS): a subset, in the bench's order; all when empty."""
+        wanted = [name for name in self.args.scenarios.split(",") if name]
+        unknown = set(wanted) - {scenario.name for scenario in scenarios}
+        if unknown:
+            sys.exit(f"BENCH_SCENARIOS: unknown {sorted(unknown)}; known: "
+                     f"{', '.join(scenario.name for scenario in scenarios)}")  # fmt: skip
+        return [scenario for scenario in scenarios if not wanted or scenario.name in wanted]
+
+    def redis_killed(self, base: str, ref_rps: dict[str, float | None]) -> dict[str, Any]:
+        """The anonymous global list with Redis SIGKILLed a third into the run: the cache turns
+        into misses (conduit/platform/cache.py) and every request must still answer 200."""
+        pid = self.args.redis_pid
+        if pid is None or not pid_alive(pid):
+            sys.exit("BENCH_REDIS_KILL=1: no running redis-server to kill")
+        delay = self.args.duration / 3
+        timer = threading.Timer(delay, os.kill, (pid, signal.SIGKILL))
+        timer.start()
+        try:
+            raw, cpu = self.wrk(base + "/api/articles", "static.lua", [], self.args.duration)
+        finally:
+            timer.cancel()
+        time.sleep(0.2)
+        if pid_alive(pid):
+            sys.exit(f"redis-server (pid {pid}) was not killed during the run")
+        entry = scenario_entry(raw, ref_rps, cpu, "GET /api/articles (anonymous), Redis "
+                               f"SIGKILLed {delay:.1f} s into the run")  # fmt: skip
+        entry["redis_killed_after_s"] = round(delay, 1)
+        return entry
+
+    def variant(self) -> dict[str, Any]:
+        args = self.args
+        return {
+            "cache": args.cache,
+            "replica": bool(args.replica),
+            "db": args.db,
+            "redis_killed": bool(args.redis_kill),
+        }
 
     def main(self) -> None:
         import django
@@ -788,7 +865,7 @@ class Bench:
         print(f"captured GET /api/articles: {len(captured):,} bytes, "
               f"{len(json.loads(captured)['articles'])} articles", flush=True)  # fmt: skip
 
-        scenarios = self.scenarios(inputs, tokens)
+        scenarios = self.selected(self.scenarios(inputs, tokens))
         for scenario in scenarios:
             if scenario.check:
                 method, path, token = scenario.check
@@ -841,6 +918,9 @@ class Bench:
             raw, cpu = self.wrk(base + scenario.path, scenario.script, scenario.args, args.duration)
             results[scenario.name] = scenario_entry(raw, ref_rps, cpu, scenario.request)
             print(f"{raw['requests_per_s']:,.0f} req/s", flush=True)
+        if args.redis_kill:
+            print("scenario global_list_redis_killed ...", flush=True)
+            results["global_list_redis_killed"] = self.redis_killed(base, ref_rps)
 
         print("undoing the bench's writes ...", flush=True)
         undone = undo_writes(inputs.writer, inputs.fav_actor)
@@ -857,7 +937,9 @@ class Bench:
                 "workers": args.workers,
                 "threads": args.threads,
                 "conn_max_age": os.environ.get("CONN_MAX_AGE", "60 (default)"),
-                "database_pool": os.environ.get("DATABASE_POOL", "false") == "true",
+                "database_pool": args.db == "pool",
+                "pgbouncer": args.db == "pgbouncer",
+                "cache_url_scheme": os.environ.get("CACHE_URL", "").split(":", 1)[0] or "locmem",
                 "command": args.server_cmd,
                 "database": {**db, "reused_data_dir": bool(args.reused), "data_dir": args.pg_dir},
                 "debug": bool(settings.DEBUG),
@@ -886,9 +968,10 @@ class Bench:
                 "random_seed": RNG_SEED, "captured_list_bytes": len(captured),
             },
             cleanup={"before": leftovers, "after": undone},
+            variant=self.variant(),
         )  # fmt: skip
         RESULTS.mkdir(parents=True, exist_ok=True)
-        suffix = "-target" if args.target else ""
+        suffix = "-target" if args.target else variant_suffix(self.variant())
         out = RESULTS / f"{result['commit']['id']}-{args.size}{suffix}.json"
         out.write_text(json.dumps(result, indent=2) + "\n")
         print()
@@ -905,6 +988,20 @@ class Bench:
 
     def _lines(self, name: str) -> list[str]:
         return (self.run_dir / name).read_text().split()
+
+
+def variant_suffix(variant: dict[str, Any]) -> str:
+    """The result file's name after ``<commit>-<size>``: empty for the default variant."""
+    parts = []
+    if variant["cache"] != "locmem":
+        parts.append(f"cache-{variant['cache']}")
+    if variant["replica"]:
+        parts.append("replica")
+    if variant["db"] != "persistent":
+        parts.append(variant["db"])
+    if variant["redis_killed"]:
+        parts.append("redis-killed")
+    return "".join(f"-{part}" for part in parts)
 
 
 def _version(package: str) -> str:
@@ -948,6 +1045,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--server-cmd", default="")
     p.add_argument("--target", default=None)
     p.add_argument("--note", default="")
+    p.add_argument("--scenarios", default="", help="comma-separated subset (BENCH_SCENARIOS)")
+    p.add_argument("--cache", choices=("locmem", "off", "redis"), default="locmem")
+    p.add_argument("--db", choices=("persistent", "pool", "pgbouncer"), default="persistent")
+    p.add_argument("--replica", type=int, default=0)
+    p.add_argument("--redis-kill", type=int, default=0)
+    p.add_argument("--redis-pid", type=int)
+    p.add_argument("--replica-pid", type=int)
+    p.add_argument("--pgbouncer-pid", type=int)
+    p = sub.add_parser("pgbouncer-conf")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--pg-port", type=int, required=True)
+    p.add_argument("--pool-size", type=int, default=20)
     args = parser.parse_args(argv)
 
     if args.command == "seed-args":
@@ -972,6 +1082,8 @@ def main(argv: list[str] | None = None) -> None:
         (args.dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     elif args.command == "nginx-conf":
         print(nginx_conf(args.dir.resolve(), args.port))
+    elif args.command == "pgbouncer-conf":
+        print(pgbouncer_conf(args.dir.resolve(), args.port, args.pg_port, args.pool_size))
     else:
         Bench(args).main()
 

@@ -7,6 +7,13 @@
 #   BENCH_SIZE=10k|100k|1m  BENCH_DURATION=10  BENCH_CONNECTIONS=32  BENCH_WORKERS=2  BENCH_THREADS=4
 #   BENCH_PORT=0  BENCH_NGINX_PORT=0  (0: any free port)  BENCH_KEEP_DB=1  (reuse a seeded database)
 #   BENCH_TARGET=http://127.0.0.1:8080  (load an already running server instead of starting one)
+# Variants (ADR 0016, ADR 0017; recorded in the JSON's "variant" and its file name):
+#   BENCH_CACHE=locmem|off|redis  (redis: a redis-server of this run's own, stopped by PID)
+#   BENCH_REDIS_KILL=1            (with redis: one more global list run, Redis SIGKILLed mid-run)
+#   BENCH_REPLICA=1               (a streaming replica, pg_basebackup; DATABASE_REPLICA_URLS)
+#   BENCH_DB=persistent|pool|pgbouncer  (CONN_MAX_AGE, DATABASE_POOL, pgbouncer transaction mode)
+#   BENCH_SCENARIOS=global_list,signed_in_list  (only these scenarios; the references always run)
+# Every load run holds `flock /tmp/conduit-bench.lock`: benches on one machine queue, not overlap.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -25,13 +32,26 @@ SEED_ARGS=$("${BENCH[@]}" seed-args "$SIZE")  # also checks BENCH_SIZE
 for n in "$DURATION" "$CONNECTIONS" "$WORKERS" "$THREADS"; do
     [[ $n =~ ^[0-9]+$ && $n -gt 0 ]] || { echo "BENCH_DURATION/CONNECTIONS/WORKERS/THREADS must be positive integers" >&2; exit 2; }
 done
+CACHE=${BENCH_CACHE:-locmem}
+REPLICA=${BENCH_REPLICA:-0}
+DB_MODE=${BENCH_DB:-persistent}
+REDIS_KILL=${BENCH_REDIS_KILL:-0}
+[[ $CACHE =~ ^(locmem|off|redis)$ ]] || { echo "BENCH_CACHE must be locmem, off or redis" >&2; exit 2; }
+[[ $DB_MODE =~ ^(persistent|pool|pgbouncer)$ ]] || { echo "BENCH_DB must be persistent, pool or pgbouncer" >&2; exit 2; }
+[[ $REPLICA =~ ^[01]$ && $REDIS_KILL =~ ^[01]$ ]] || { echo "BENCH_REPLICA and BENCH_REDIS_KILL are 0 or 1" >&2; exit 2; }
+[[ $REDIS_KILL == 0 || $CACHE == redis ]] || { echo "BENCH_REDIS_KILL=1 needs BENCH_CACHE=redis" >&2; exit 2; }
+[[ -z $TARGET || ($CACHE == locmem && $REPLICA == 0 && $DB_MODE == persistent) ]] || {
+    echo "BENCH_TARGET loads someone else's server: the BENCH_CACHE/REPLICA/DB variants do not apply" >&2; exit 2; }
 
 step "Debian packages the bench needs"
-bash tools/debian-packages.sh wrk nginx
+PACKAGES=(wrk nginx)
+[[ $CACHE == redis ]] && PACKAGES+=(redis-server)
+[[ $DB_MODE == pgbouncer ]] && PACKAGES+=(pgbouncer)
+bash tools/debian-packages.sh "${PACKAGES[@]}"
 
 RUN_DIR=$(mktemp -d /tmp/conduit-bench-run.XXXXXX)
 chmod 755 "$RUN_DIR"  # nginx's worker (user nobody) reads the static copy from here
-APP_PID="" NGINX_PID="" PG_DIR=""
+APP_PID="" NGINX_PID="" PG_DIR="" REDIS_PID="" REPLICA_PID="" PGBOUNCER_PID=""
 
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 stop_pid() {  # stop_pid PID SIGNAL NAME: signal, wait up to 30 s, then SIGKILL; reap it
@@ -49,6 +69,9 @@ cleanup() {
     trap - INT TERM
     [[ -n $APP_PID ]] && stop_pid "$APP_PID" TERM granian
     [[ -n $NGINX_PID ]] && stop_pid "$NGINX_PID" QUIT nginx
+    [[ -n $REDIS_PID ]] && stop_pid "$REDIS_PID" TERM redis-server
+    [[ -n $PGBOUNCER_PID ]] && stop_pid "$PGBOUNCER_PID" INT pgbouncer
+    [[ -n $REPLICA_PID ]] && stop_pid "$REPLICA_PID" INT "PostgreSQL replica"
     [[ -n $PG_DIR ]] && python3 tools/postgres.py stop --dir "$PG_DIR"
     if [[ $rc -eq 0 || $rc -eq 130 ]]; then  # success or Ctrl-C: nothing to look at
         rm -rf "$RUN_DIR"
@@ -70,6 +93,14 @@ start_nginx() {
     setsid nginx -p "$RUN_DIR/nginx" -c "$conf" -e "$RUN_DIR/nginx/error.log" -g 'daemon off;' &
     NGINX_PID=$!
 }
+
+# One load at a time on this machine (other benches, other checkouts): wait for the lock here
+# and hold it until this script exits.
+exec 9>/tmp/conduit-bench.lock
+if ! flock -n 9; then
+    step "waiting for /tmp/conduit-bench.lock (another bench is running)"
+    flock 9
+fi
 
 if [[ -n $TARGET ]]; then
     # Someone else's server (e.g. `make stack`): no seeding, no app server here. The inputs and
@@ -104,6 +135,8 @@ export DATABASE_URL
 # The app's production settings: a secret made for this run, DEBUG off, persistent connections.
 SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
 export SECRET_KEY DEBUG=false CONN_MAX_AGE=${CONN_MAX_AGE:-60}
+PRIMARY_URL=$DATABASE_URL
+VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL")
 
 step "migrate"
 $PY manage.py migrate --noinput --verbosity 0
@@ -114,6 +147,90 @@ if [[ $SEED == 1 ]]; then
     "${BENCH[@]}" mark --dir "$PG_DIR" --size "$SIZE"
 fi
 
+# --- the variants: each server is started here and stopped by PID in cleanup ----------------
+as_postgres() { if [[ $(id -u) == 0 ]]; then setpriv --reuid=postgres --regid=postgres --init-groups "$@"; else "$@"; fi; }
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_PORT=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).port)' "$PRIMARY_URL")
+wait_port() {  # wait_port PORT PID NAME: until PORT answers, or fail when PID is gone
+    for _ in $(seq 300); do
+        python3 -c "import socket,sys; sys.exit(socket.socket().connect_ex(('127.0.0.1', $1)) != 0)" && return 0
+        alive "$2" || { echo "$3 (pid $2) exited; logs in $RUN_DIR" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "$3 did not answer on port $1 within 30 s" >&2; exit 1
+}
+AVOID=(--not "$APP_PORT" --not "$PG_PORT")
+APP_ENV=(BENCH_ENDPOINTS=1)  # the app server's own variables (the bench process reads PostgreSQL directly)
+
+case $CACHE in
+    off) export CACHE_ARTICLES=false CACHE_ANONYMOUS_SECONDS=0 ;;
+    locmem) export CACHE_URL="" ;;
+    redis)
+        REDIS_PORT=$("${BENCH[@]}" port 0 "${AVOID[@]}"); AVOID+=(--not "$REDIS_PORT")
+        step "redis-server on 127.0.0.1:$REDIS_PORT (BENCH_CACHE=redis)"
+        setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$RUN_DIR" >"$RUN_DIR/redis.log" 2>&1 &
+        REDIS_PID=$!
+        wait_port "$REDIS_PORT" "$REDIS_PID" redis-server
+        export CACHE_URL="redis://127.0.0.1:$REDIS_PORT/0"
+        VARIANT_ARGS+=(--redis-pid "$REDIS_PID")
+        ;;
+esac
+
+if [[ $REPLICA == 1 ]]; then
+    REPLICA_PORT=$("${BENCH[@]}" port 0 "${AVOID[@]}"); AVOID+=(--not "$REPLICA_PORT")
+    step "streaming replica on 127.0.0.1:$REPLICA_PORT (BENCH_REPLICA=1, pg_basebackup)"
+    mkdir -p "$RUN_DIR/replica"
+    [[ $(id -u) == 0 ]] && chown postgres:postgres "$RUN_DIR/replica"
+    as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U postgres \
+        -D "$RUN_DIR/replica/data" -R -X stream -c fast
+    if [[ $(id -u) == 0 ]]; then
+        setsid setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" \
+            -D "$RUN_DIR/replica/data" -c "port=$REPLICA_PORT" -c listen_addresses=127.0.0.1 \
+            -c "unix_socket_directories=$RUN_DIR/replica" -c hot_standby=on \
+            -c max_connections=200 -c shared_buffers=256MB -c random_page_cost=1.1 \
+            >"$RUN_DIR/replica.log" 2>&1 &
+    else
+        setsid "$PG_BIN/postgres" -D "$RUN_DIR/replica/data" -c "port=$REPLICA_PORT" \
+            -c listen_addresses=127.0.0.1 -c "unix_socket_directories=$RUN_DIR/replica" \
+            -c hot_standby=on -c max_connections=200 -c shared_buffers=256MB \
+            -c random_page_cost=1.1 >"$RUN_DIR/replica.log" 2>&1 &
+    fi
+    REPLICA_PID=$!
+    for _ in $(seq 300); do
+        "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$REPLICA_PORT" -q && break
+        alive "$REPLICA_PID" || { echo "the replica exited: $RUN_DIR/replica.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    APP_ENV+=("DATABASE_REPLICA_URLS=postgres://postgres@127.0.0.1:$REPLICA_PORT/conduit")
+    VARIANT_ARGS+=(--replica-pid "$REPLICA_PID")
+fi
+
+case $DB_MODE in
+    persistent) ;;
+    pool) APP_ENV+=(DATABASE_POOL=true) ;;  # the app only: the bench process needs no pool
+    pgbouncer)
+        PGB_PORT=$("${BENCH[@]}" port 0 "${AVOID[@]}"); AVOID+=(--not "$PGB_PORT")
+        step "pgbouncer (transaction mode) on 127.0.0.1:$PGB_PORT in front of PostgreSQL (BENCH_DB=pgbouncer)"
+        conf=$("${BENCH[@]}" pgbouncer-conf --dir "$RUN_DIR/pgbouncer" --port "$PGB_PORT" \
+            --pg-port "$PG_PORT" --pool-size "${BENCH_PGBOUNCER_POOL:-20}")
+        [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$RUN_DIR/pgbouncer"
+        # pgbouncer refuses to run as root
+        if [[ $(id -u) == 0 ]]; then
+            setsid setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$conf" \
+                >"$RUN_DIR/pgbouncer.out" 2>&1 &
+        else
+            setsid pgbouncer "$conf" >"$RUN_DIR/pgbouncer.out" 2>&1 &
+        fi
+        PGBOUNCER_PID=$!
+        wait_port "$PGB_PORT" "$PGBOUNCER_PID" pgbouncer
+        VARIANT_ARGS+=(--pgbouncer-pid "$PGBOUNCER_PID")
+        # The app (and its replica check of the primary) goes through pgbouncer; the bench's own
+        # inputs and clean-up read the database directly.
+        APP_ENV+=(DATABASE_PGBOUNCER=true "DATABASE_URL=postgres://postgres@127.0.0.1:$PGB_PORT/conduit")
+        ;;
+esac
+
 step "granian on 127.0.0.1:$APP_PORT, $WORKERS workers x $THREADS threads"
 # Exactly the command of tools/run.sh, with the bench's values.
 GRANIAN=(.venv/bin/granian --interface wsgi
@@ -122,7 +239,7 @@ GRANIAN=(.venv/bin/granian --interface wsgi
     --no-ws --respawn-failed-workers --workers-kill-timeout 30
     --log-level "${GRANIAN_LOG_LEVEL:-warning}"
     config.wsgi:application)
-BENCH_ENDPOINTS=1 setsid "${GRANIAN[@]}" >"$RUN_DIR/granian.log" 2>&1 &
+setsid env "${APP_ENV[@]}" "${GRANIAN[@]}" >"$RUN_DIR/granian.log" 2>&1 &
 APP_PID=$!
 start_nginx "$APP_PORT"
 
@@ -130,4 +247,5 @@ start_nginx "$APP_PORT"
     --nginx "http://127.0.0.1:$NGINX_PORT" --www "$RUN_DIR/nginx/www" --run-dir "$RUN_DIR" \
     --duration "$DURATION" --connections "$CONNECTIONS" --workers "$WORKERS" --threads "$THREADS" \
     --app-pid "$APP_PID" --db-pid "$(cat "$PG_DIR/server.pid")" --nginx-pid "$NGINX_PID" \
-    --pg-dir "$PG_DIR" --reused $((1 - SEED)) --server-cmd "BENCH_ENDPOINTS=1 ${GRANIAN[*]}"
+    --pg-dir "$PG_DIR" --reused $((1 - SEED)) --server-cmd "${APP_ENV[*]} ${GRANIAN[*]}" \
+    --scenarios "${BENCH_SCENARIOS:-}" "${VARIANT_ARGS[@]}"
