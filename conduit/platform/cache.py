@@ -284,24 +284,27 @@ class MicroCache:
         self._entries: dict[str, tuple[float, Any]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        # What entries expire by: tests move a clock of their own to check the staleness bound
+        # without sleeping.
+        self.clock: Callable[[], float] = time.monotonic
 
     def get_or_compute(self, key: str, seconds: float, compute: Callable[[], Any | None]) -> Any:
         """The stored value, or ``compute()``'s (stored unless it is None)."""
         entry = self._entries.get(key)
-        if entry is not None and entry[0] > time.monotonic():
+        if entry is not None and entry[0] > self.clock():
             return entry[1]
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             entry = self._entries.get(key)  # another thread may have just computed it
-            if entry is not None and entry[0] > time.monotonic():
+            if entry is not None and entry[0] > self.clock():
                 return entry[1]
             value = compute()
             if value is not None:
                 if len(self._entries) > 10_000:  # bounded memory under many distinct URLs
                     self._entries.clear()
                     self._locks.clear()
-                self._entries[key] = (time.monotonic() + seconds, value)
+                self._entries[key] = (self.clock() + seconds, value)
             return value
 
     def clear(self) -> None:
