@@ -92,6 +92,9 @@ class SafeCache:
             return default
         if self._lost_writes:
             self._new_epoch()
+            if not write:
+                # Read under the old epoch: it may be an entry a lost invalidation left behind.
+                return default
         return result
 
     # --- the epoch: the version of every key -------------------------------------------------
@@ -196,6 +199,8 @@ class SafeCache:
         self._down_until = 0.0
         self._lost_writes = False
         self._epoch = None
+        self._last_logged = 0.0
+        self._suppressed = 0
 
 
 def _new_epoch_number() -> int:

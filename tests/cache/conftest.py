@@ -49,14 +49,18 @@ def backend_url(name: str, request: pytest.FixtureRequest) -> str:
     return f"pymemcache://127.0.0.1:{memcached.port}"
 
 
-def use_cache(settings: Any, url: str, *, socket_timeout: float = SOCKET_TIMEOUT) -> None:
-    """Point the default cache at ``url`` and forget what the process knew about the last one."""
+def use_cache(
+    settings: Any, url: str, *, socket_timeout: float = SOCKET_TIMEOUT, clear: bool = True
+) -> None:
+    """Point the default cache at ``url`` and (``clear``: it answers) empty it and forget what
+    the process knew about the last one."""
     settings.CACHES = {
         "default": cache_config(
             url, key_prefix=f"test-{os.getpid()}", socket_timeout=socket_timeout
         )
     }
-    cache.clear()
+    if clear:
+        cache.clear()
     micro_cache.clear()
 
 
