@@ -16,6 +16,10 @@ Invalidation happens twice: at once, and again when the transaction commits. The
 a reader that read the old rows while the write was in flight. An invalidated card is replaced by
 a short-lived *tombstone* rather than deleted, and cards are filled with "add" (never overwriting):
 a reader that read the row before the commit cannot put the old version back afterwards.
+
+Concurrent misses of one key in a process load it once (``_shared_load``: no stampede when a hot
+key expires); a tombstone carries a fresh token so that a read after a write never shares a load
+that started before it.
 """
 
 import hashlib
