@@ -22,7 +22,9 @@ from conduit.articles import cards, selectors
 from conduit.articles.models import Article
 from conduit.platform.cache import cache, micro_cache
 from conduit.users.models import User
+from tests.cache.conftest import use_cache
 from tests.factories import UserFactory, favorite, follow, make_article
+from tests.services import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -177,3 +179,14 @@ def test_a_load_that_started_before_a_write_is_not_shared_after_it(readers, coun
     thread.join(10)
     assert late["favoritesCount"] == 1
     assert spy.calls == 2
+
+
+def test_with_the_cache_down_nothing_is_shared(settings, counted):
+    # Nobody can see a write's tombstone while the cache is unreachable, so nobody can tell an
+    # older load from a newer one: every reader loads for itself (slower, never stale).
+    article = make_article(UserFactory(), title="Alone")
+    use_cache(settings, f"redis://127.0.0.1:{free_port()}/0", clear=False)  # a closed port
+    spy = counted("article_get")
+    shown = at_once(lambda i: cards.article_get(slug=article.slug, viewer_id=None))
+    assert spy.calls == THREADS
+    assert {a["title"] for a in shown} == {"Alone"}
