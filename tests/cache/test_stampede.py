@@ -190,3 +190,68 @@ def test_with_the_cache_down_nothing_is_shared(settings, counted):
     shown = at_once(lambda i: cards.article_get(slug=article.slug, viewer_id=None))
     assert spy.calls == THREADS
     assert {a["title"] for a in shown} == {"Alone"}
+
+
+# --- Across processes --------------------------------------------------------------------------
+
+PROCESSES = 4
+
+
+@pytest.mark.pg
+@pytest.mark.services
+def test_across_processes_a_key_is_loaded_at_most_once_per_process(cache_redis, settings):
+    # Processes do not coordinate (ADR 0016): PROCESSES forked processes of 8 threads each miss
+    # the same list page on one Redis at once; the loads are counted across processes. The
+    # documented bound is one per process; the number seen is printed (pytest -s) as the
+    # measurement behind the "no cross-process lock" decision.
+    import multiprocessing
+    import os
+
+    use_cache(settings, cache_redis.url_for(3))
+    author = UserFactory()
+    for i in range(5):
+        make_article(author, title=f"Shared {i}")
+    cache.clear()
+    context = multiprocessing.get_context("fork")
+    loads = context.Value("i", 0)
+    barrier = context.Barrier(PROCESSES * 8)
+    original = selectors.article_list
+
+    def counted_list(*args: Any, **kwargs: Any) -> Any:
+        with loads.get_lock():
+            loads.value += 1
+        result = original(*args, **kwargs)
+        time.sleep(0.05)
+        return result
+
+    def child() -> None:
+        # Only new threads touch the database here: each opens its own connection, and the
+        # connection inherited from the parent is never used or closed.
+        selectors.article_list = counted_list  # type: ignore[assignment]
+        failures = []
+
+        def read() -> None:
+            try:
+                barrier.wait(20)
+                page = cards.article_list(viewer_id=None, limit=20, offset=0)
+                assert page.count == 5
+            except BaseException as exc:
+                failures.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        os._exit(1 if failures else 0)
+
+    processes = [context.Process(target=child) for _ in range(PROCESSES)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(40)
+    assert [p.exitcode for p in processes] == [0] * PROCESSES
+    print(f"cross-process stampede: {loads.value} loads for {PROCESSES} processes x 8 threads")
+    assert 1 <= loads.value <= PROCESSES
