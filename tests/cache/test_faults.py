@@ -215,6 +215,16 @@ def test_errors_are_logged_once_per_interval_and_all_counted(site, redis_cache, 
     assert lines[0]["error"].startswith("ConnectionError")
 
 
+def test_readiness_reports_the_cache_but_stays_ready(redis_cache, client):
+    # A cache outage must not take every instance out of the load balancer's rotation.
+    redis_cache.stop()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["cache"] != "ok"
+    redis_cache.start()
+    assert client.get("/readyz").json()["checks"]["cache"] == "ok"
+
+
 # --- A lost invalidation: Redis comes back with old entries ---------------------------------------
 
 
