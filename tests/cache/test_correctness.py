@@ -24,7 +24,7 @@ from conduit.platform.cache import cache, micro_cache
 from conduit.users.models import User
 from tests.factories import UserFactory, make_article
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
 
 LIST_PATHS = [
     "/api/articles",

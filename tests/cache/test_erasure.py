@@ -6,7 +6,7 @@ import pytest
 from conduit.platform.cache import cache, micro_cache
 from tests.factories import UserFactory, favorite, make_article
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
 
 PASSWORD = "password123"  # UserFactory's
 

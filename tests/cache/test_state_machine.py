@@ -39,7 +39,7 @@ from conduit.platform.cache import cache, micro_cache
 from conduit.users.models import User
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
 
 USERS = ["ann", "ben", "cat"]
 TAGS = ["red", "blue"]
