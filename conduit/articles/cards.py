@@ -16,11 +16,15 @@ Invalidation happens twice: at once, and again when the transaction commits. The
 a reader that read the old rows while the write was in flight. An invalidated card is replaced by
 a short-lived *tombstone* rather than deleted, and cards are filled with "add" (never overwriting):
 a reader that read the row before the commit cannot put the old version back afterwards.
+
+Concurrent misses of one key in a process load it once (``_shared_load``: no stampede when a hot
+key expires); a tombstone carries a fresh token so that a read after a write never shares a load
+that started before it.
 """
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +33,7 @@ from django.db import transaction
 from conduit.articles import selectors
 from conduit.articles.models import Article
 from conduit.articles.selectors import ArticleData, ArticlePage
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache import cache, micro_cache, single_flight
 from conduit.platform.validation import storable
 from conduit.profiles.selectors import Profile
 
@@ -37,7 +41,7 @@ CARD_SECONDS = 3600
 PAGE_SECONDS = 600
 # Longer than any read takes from its query to storing what it read (see the module doc).
 TOMBSTONE_SECONDS = 5
-_TOMBSTONE = "\x00gone"
+_TOMBSTONE = "\x00gone:"  # + a token: each invalidation writes a new one (see _flight_key)
 LISTS_GENERATION = "gen:lists"
 
 
@@ -62,6 +66,21 @@ def _enabled() -> bool:
     return bool(settings.CACHE_ARTICLES)
 
 
+def _is_tombstone(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_TOMBSTONE)
+
+
+def _shared_load[T](key: str, load: Callable[[], T]) -> tuple[T, bool]:
+    """``load()`` once for concurrent callers of this process with the same ``key``; ``key``
+    must hold what the callers saw in the cache (generation, tombstone token), so that a
+    caller that arrives after a write (and so sees its new token) never shares a load that
+    started before it. With the cache unavailable nobody sees tokens: everyone loads."""
+    if not cache.healthy:
+        return load(), True
+    result: tuple[T, bool] = single_flight.do(key, load)
+    return result
+
+
 # --- Invalidation: called by the write services ---------------------------------------------
 
 
@@ -75,7 +94,7 @@ def invalidate_article(*, article_id: int, slugs: Iterable[str] = ()) -> None:
     keys = [_card_key(article_id), *(_detail_key(slug) for slug in slugs)]
 
     def bury() -> None:
-        cache.set_many(dict.fromkeys(keys, _TOMBSTONE), TOMBSTONE_SECONDS)
+        cache.set_many(dict.fromkeys(keys, _TOMBSTONE + secrets.token_hex(6)), TOMBSTONE_SECONDS)
         micro_cache.clear()
 
     _now_and_on_commit(bury)
@@ -88,7 +107,7 @@ def invalidate_author(*, user_id: int, lists: bool = False) -> None:
     keys = [_card_key(i) for i, _ in rows] + [_detail_key(slug) for _, slug in rows]
 
     def bury() -> None:
-        cache.set_many(dict.fromkeys(keys, _TOMBSTONE), TOMBSTONE_SECONDS)
+        cache.set_many(dict.fromkeys(keys, _TOMBSTONE + secrets.token_hex(6)), TOMBSTONE_SECONDS)
         micro_cache.clear()
 
     _now_and_on_commit(bury)
@@ -152,15 +171,25 @@ def _cards(ids: list[int]) -> list[ArticleData]:
     cards: dict[int, ArticleData] = {}
     for i in ids:
         value = found.get(_card_key(i))
-        if value is not None and value != _TOMBSTONE:
+        if value is not None and not _is_tombstone(value):
             cards[i] = value
     missing = [i for i in ids if i not in cards]
     if missing:
-        loaded = selectors.article_cards(ids=missing)
-        cache.add_many(
-            {_card_key(a["id"]): a for a in loaded if found.get(_card_key(a["id"])) != _TOMBSTONE},
-            CARD_SECONDS,
-        )
+
+        def load() -> list[ArticleData]:
+            loaded = selectors.article_cards(ids=missing)
+            cache.add_many(
+                {
+                    _card_key(a["id"]): a
+                    for a in loaded
+                    if not _is_tombstone(found.get(_card_key(a["id"])))
+                },
+                CARD_SECONDS,
+            )
+            return loaded
+
+        seen = ",".join(f"{i}{found.get(_card_key(i)) or ''}" for i in missing)
+        loaded, _ = _shared_load(f"cards:{seen}", load)
         cards.update((a["id"], a) for a in loaded)
     return [cards[i] for i in ids if i in cards]  # a deleted article drops out
 
@@ -196,17 +225,29 @@ def article_list(
     page_key = f"ids:{kind}:{_digest(text or '')}:{generation}:{offset}:{limit}"
     stored = cache.get(page_key)
     if stored is None:
-        page = selectors.article_list(
-            viewer_id=viewer_id,
-            tag=tag,
-            author=author,
-            favorited=favorited,
-            limit=limit,
-            offset=offset,
+
+        def load() -> ArticlePage:
+            page = selectors.article_list(
+                viewer_id=viewer_id,
+                tag=tag,
+                author=author,
+                favorited=favorited,
+                limit=limit,
+                offset=offset,
+            )
+            cache.set(page_key, ([a["id"] for a in page.articles], page.count), PAGE_SECONDS)
+            cache.add_many({_card_key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
+            return page
+
+        # Concurrent misses of this page in this process wait for one query (no stampede). The
+        # others take only its ids and count (what the generation vouches for) and read the
+        # cards as a warm read does: a card changed meanwhile has a tombstone by then.
+        page, computed_here = _shared_load(page_key, load)
+        if computed_here:
+            return page
+        return ArticlePage(
+            _with_flags(_cards([a["id"] for a in page.articles]), viewer_id), page.count
         )
-        cache.set(page_key, ([a["id"] for a in page.articles], page.count), PAGE_SECONDS)
-        cache.add_many({_card_key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
-        return page
     ids, count = stored
     return ArticlePage(_with_flags(_cards(ids), viewer_id), count)
 
@@ -217,11 +258,18 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
         return selectors.article_get(slug=slug, viewer_id=viewer_id)
     key = _detail_key(slug)
     stored = cache.get(key)
-    if stored is None or stored == _TOMBSTONE:
-        article = selectors.article_get(slug=slug, viewer_id=viewer_id)
-        if stored is None:
-            cache.add_many({key: _card(article)}, CARD_SECONDS)
-        return article
+    if stored is None or _is_tombstone(stored):
+
+        def load() -> ArticleData:
+            article = selectors.article_get(slug=slug, viewer_id=viewer_id)
+            if stored is None:
+                cache.add_many({key: _card(article)}, CARD_SECONDS)
+            return article
+
+        article, computed_here = _shared_load(f"{key}:{stored or ''}", load)
+        if computed_here:
+            return article
+        return _with_flags([_card(article)], viewer_id)[0]
     return _with_flags([stored], viewer_id)[0]
 
 
@@ -232,6 +280,11 @@ def tag_list(*, limit: int = selectors.TAGS_LIST_MAX) -> list[str]:
     key = f"tags:{_generations([LISTS_GENERATION])}:{limit}"
     tags = cache.get(key)
     if tags is None:
-        tags = selectors.tag_list(limit=limit)
-        cache.set(key, tags, PAGE_SECONDS)
+
+        def load() -> list[str]:
+            found = selectors.tag_list(limit=limit)
+            cache.set(key, found, PAGE_SECONDS)
+            return found
+
+        tags, _ = _shared_load(key, load)
     return list(tags)

@@ -92,6 +92,9 @@ class SafeCache:
             return default
         if self._lost_writes:
             self._new_epoch()
+            if not write:
+                # Read under the old epoch: it may be an entry a lost invalidation left behind.
+                return default
         return result
 
     # --- the epoch: the version of every key -------------------------------------------------
@@ -127,6 +130,12 @@ class SafeCache:
         log.info("cache_epoch_renewed", cache=self.alias, reason="writes lost while unavailable")
 
     # --- the API -----------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        """False while the backend is being skipped after an error: an empty answer then means
+        "unknown", not "absent" (callers that share results between requests check this)."""
+        return self._available()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         keys = list(keys)
@@ -190,6 +199,8 @@ class SafeCache:
         self._down_until = 0.0
         self._lost_writes = False
         self._epoch = None
+        self._last_logged = 0.0
+        self._suppressed = 0
 
 
 def _new_epoch_number() -> int:
@@ -219,6 +230,54 @@ def _add_many(backend: Any, values: Mapping[str, Any], timeout: float | None, ve
 cache = SafeCache()
 
 
+class _Flight:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class SingleFlight:
+    """One computation per key at a time in this process; callers that arrive while it runs wait
+    for it and share its result (or its exception) instead of computing again.
+
+    This is what stops a stampede when a hot cache key expires: the threads of one process
+    compute it once. It also works with the cache down (the waiters do not read the cache
+    again), so an outage does not queue requests behind each other. Processes do not
+    coordinate: N processes compute a key at most N times (ADR 0016 says why that is enough).
+    """
+
+    def __init__(self) -> None:
+        self._flights: dict[str, _Flight] = {}
+        self._guard = threading.Lock()
+
+    def do(self, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
+        """``(value, computed_here)``: ``computed_here`` is False for a caller that waited."""
+        with self._guard:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.value, False
+        try:
+            flight.value = compute()
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._guard:
+                del self._flights[key]
+            flight.done.set()
+        return flight.value, True
+
+
+single_flight = SingleFlight()
+
+
 class MicroCache:
     """Whole responses kept in this process for a bounded time (anonymous reads only).
 
@@ -230,24 +289,27 @@ class MicroCache:
         self._entries: dict[str, tuple[float, Any]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        # What entries expire by: tests move a clock of their own to check the staleness bound
+        # without sleeping.
+        self.clock: Callable[[], float] = time.monotonic
 
     def get_or_compute(self, key: str, seconds: float, compute: Callable[[], Any | None]) -> Any:
         """The stored value, or ``compute()``'s (stored unless it is None)."""
         entry = self._entries.get(key)
-        if entry is not None and entry[0] > time.monotonic():
+        if entry is not None and entry[0] > self.clock():
             return entry[1]
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             entry = self._entries.get(key)  # another thread may have just computed it
-            if entry is not None and entry[0] > time.monotonic():
+            if entry is not None and entry[0] > self.clock():
                 return entry[1]
             value = compute()
             if value is not None:
                 if len(self._entries) > 10_000:  # bounded memory under many distinct URLs
                     self._entries.clear()
                     self._locks.clear()
-                self._entries[key] = (time.monotonic() + seconds, value)
+                self._entries[key] = (self.clock() + seconds, value)
             return value
 
     def clear(self) -> None:

@@ -120,7 +120,9 @@ def check_cache() -> None:
 
 register("database", check_database)
 register("migrations", check_migrations)
-register("cache", check_cache)
+# Not critical: with the cache down Conduit is slower, never wrong (ADR 0016); taking every
+# instance out of rotation for it would turn a cache outage into a site outage.
+register("cache", check_cache, critical=False)
 
 
 def check_replicas() -> None:

@@ -36,6 +36,7 @@ from conduit.profiles import services as profile_services
 from conduit.users import services as user_services
 from conduit.users.models import User
 from conduit.users.selectors import user_get_by_username
+from conduit.web import previews
 from conduit.web.forms import full_messages, safe_next, split_tags
 from conduit.web.pagination import PAGE_SIZE, Pager, page_number, pager
 
@@ -132,7 +133,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "nav": "home",
         "tab": tab,
         "tag": tag,
-        "articles": result.articles,
+        "articles": previews.with_fragments(result.articles),
         "pager": links,
         "tags": article_cards.tag_list(limit=POPULAR_TAGS),
     }
@@ -445,7 +446,7 @@ def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> Ht
         "nav": "profile" if request.user.get_username() == profile["username"] else "",
         "profile": profile,
         "tab": "favorites" if favorites else "articles",
-        "articles": result.articles,
+        "articles": previews.with_fragments(result.articles),
         "pager": links,
         "is_self": request.user.get_username() == profile["username"],
     }

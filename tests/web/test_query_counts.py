@@ -348,3 +348,71 @@ def test_comment_delete(client, world, django_assert_num_queries):
         response = client.post(f"/article/{world.article.slug}/comments/{comment.pk}/delete")
     redirect_target(response)
     assert not Comment.objects.filter(pk=comment.pk).exists()
+
+
+# --- Warm and cold cache (ADR 0016) -------------------------------------------------------------
+# The tests above read with the cache the writes left (the list pages are not cached yet: cold).
+# Warm: the cache is emptied (the writes left short-lived tombstones on cards), the page is read
+# once, and read again. Then a list page needs no query of its own: the page's ids, the cards
+# and the popular tags come from the cache, and a signed-in viewer's favorited/following flags
+# cost one query. The profile pages still read the profile (one query, with the viewer's
+# following flag). The previews' HTML fragments (conduit/web/previews.py) come from the cache
+# too: on the warm path no preview link is rendered, on the cold path each one is.
+
+PREVIEW_LINK = "web/_article_preview_link.html"
+LIST_PAGES = pytest.mark.parametrize(
+    ("path", "own_queries"),
+    [("/", 0), ("/?tag=common", 0), ("/profile/alice", 1), ("/profile/alice/favorites", 1)],
+    ids=["home", "tag", "profile", "favorites"],
+)
+
+
+def rendered(response: Any, name: str) -> int:
+    return sum(1 for template in response.templates if template.name == name)
+
+
+@SIZES
+@VIEWERS
+@LIST_PAGES
+def test_list_pages_warm(client, world, signed_in, path, own_queries, django_assert_num_queries):
+    from conduit.platform.cache import cache
+
+    sign_in(client, world.bob if signed_in else None)
+    cache.clear()
+    first = client.get(path)
+    assert rendered(first, PREVIEW_LINK) == len(preview_titles(page(first))) > 0
+    with django_assert_num_queries(own_queries + (SIGN_IN + 1) * signed_in):
+        response = client.get(path)
+    assert rendered(response, PREVIEW_LINK) == 0
+    assert preview_titles(page(response)) == preview_titles(page(first))
+
+
+@SIZES
+@VIEWERS
+@LIST_PAGES
+def test_list_pages_cold(client, world, signed_in, path, own_queries, django_assert_num_queries):
+    # An empty cache: the same queries as the tests above (the page, with the count, + the
+    # popular tags on the home page or the profile on a profile page), every preview rendered.
+    from conduit.platform.cache import cache
+
+    sign_in(client, world.bob if signed_in else None)
+    cache.clear()
+    with django_assert_num_queries(2 + SIGN_IN * signed_in):
+        response = client.get(path)
+    assert rendered(response, PREVIEW_LINK) == len(preview_titles(page(response))) > 0
+
+
+@SIZES
+def test_a_changed_card_renders_only_its_own_preview(client, world):
+    # The fragments are keyed by the card's content: a new title is a new fragment, the other
+    # previews on the page are still cached.
+    from conduit.articles.services import article_update
+    from conduit.platform.cache import cache
+
+    cache.clear()
+    client.get("/profile/alice")
+    newest = Article.objects.filter(author=world.alice).latest("created_at")  # on page 1
+    article_update(article=newest, editor=world.alice, title="Renamed", fields={"title"})
+    response = client.get("/profile/alice")
+    assert rendered(response, PREVIEW_LINK) == 1
+    assert "Renamed" in preview_titles(page(response))
