@@ -254,6 +254,16 @@ def test_a_run_where_wrk_was_near_its_one_core_gets_a_note(tool):
             {"cache": "redis", "replica": True, "db": "pgbouncer", "redis_killed": True},
             "-cache-redis-replica-pgbouncer-redis-killed",
         ),
+        (
+            {
+                "cache": "locmem",
+                "replica": False,
+                "db": "persistent",
+                "redis_killed": False,
+                "broker": "inline",
+            },
+            "-tasks-inline",
+        ),
     ],
 )
 def test_the_result_file_is_named_after_its_variant(tool, variant, suffix):

@@ -812,6 +812,7 @@ class Bench:
             "replica": bool(args.replica),
             "db": args.db,
             "redis_killed": bool(args.redis_kill),
+            "broker": args.broker,
         }
 
     def main(self) -> None:
@@ -1001,6 +1002,8 @@ def variant_suffix(variant: dict[str, Any]) -> str:
         parts.append(variant["db"])
     if variant["redis_killed"]:
         parts.append("redis-killed")
+    if variant.get("broker", "redis") != "redis":
+        parts.append(f"tasks-{variant['broker']}")
     return "".join(f"-{part}" for part in parts)
 
 
@@ -1050,6 +1053,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--db", choices=("persistent", "pool", "pgbouncer"), default="persistent")
     p.add_argument("--replica", type=int, default=0)
     p.add_argument("--redis-kill", type=int, default=0)
+    p.add_argument("--broker", choices=("redis", "inline"), default="redis")
     p.add_argument("--redis-pid", type=int)
     p.add_argument("--replica-pid", type=int)
     p.add_argument("--pgbouncer-pid", type=int)

@@ -10,6 +10,9 @@
 # Variants (ADR 0016, ADR 0017; recorded in the JSON's "variant" and its file name):
 #   BENCH_CACHE=locmem|off|redis  (redis: a redis-server of this run's own, stopped by PID)
 #   BENCH_REDIS_KILL=1            (with redis: one more global list run, Redis SIGKILLed mid-run)
+#   BENCH_BROKER=redis|inline     (redis: tasks go to a broker of this run's own and no worker runs
+#                                  them, as in production where workers are elsewhere; inline: they
+#                                  run in the request, as in make run)
 #   BENCH_REPLICA=1               (a streaming replica, pg_basebackup; DATABASE_REPLICA_URLS)
 #   BENCH_DB=persistent|pool|pgbouncer  (CONN_MAX_AGE, DATABASE_POOL, pgbouncer transaction mode)
 #   BENCH_SCENARIOS=global_list,signed_in_list  (only these scenarios; the references always run)
@@ -36,6 +39,8 @@ CACHE=${BENCH_CACHE:-locmem}
 REPLICA=${BENCH_REPLICA:-0}
 DB_MODE=${BENCH_DB:-persistent}
 REDIS_KILL=${BENCH_REDIS_KILL:-0}
+BROKER=${BENCH_BROKER:-redis}
+[[ $BROKER =~ ^(redis|inline)$ ]] || { echo "BENCH_BROKER must be redis or inline" >&2; exit 2; }
 [[ $CACHE =~ ^(locmem|off|redis)$ ]] || { echo "BENCH_CACHE must be locmem, off or redis" >&2; exit 2; }
 [[ $DB_MODE =~ ^(persistent|pool|pgbouncer)$ ]] || { echo "BENCH_DB must be persistent, pool or pgbouncer" >&2; exit 2; }
 [[ $REPLICA =~ ^[01]$ && $REDIS_KILL =~ ^[01]$ ]] || { echo "BENCH_REPLICA and BENCH_REDIS_KILL are 0 or 1" >&2; exit 2; }
@@ -45,13 +50,13 @@ REDIS_KILL=${BENCH_REDIS_KILL:-0}
 
 step "Debian packages the bench needs"
 PACKAGES=(wrk nginx)
-[[ $CACHE == redis ]] && PACKAGES+=(redis-server)
+[[ $CACHE == redis || ($BROKER == redis && -z $TARGET) ]] && PACKAGES+=(redis-server)
 [[ $DB_MODE == pgbouncer ]] && PACKAGES+=(pgbouncer)
 bash tools/debian-packages.sh "${PACKAGES[@]}"
 
 RUN_DIR=$(mktemp -d /tmp/conduit-bench-run.XXXXXX)
 chmod 755 "$RUN_DIR"  # nginx's worker (user nobody) reads the static copy from here
-APP_PID="" NGINX_PID="" PG_DIR="" REDIS_PID="" REPLICA_PID="" PGBOUNCER_PID=""
+APP_PID="" NGINX_PID="" PG_DIR="" REDIS_PID="" BROKER_PID="" REPLICA_PID="" PGBOUNCER_PID=""
 
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 stop_pid() {  # stop_pid PID SIGNAL NAME: signal, wait up to 30 s, then SIGKILL; reap it
@@ -70,6 +75,7 @@ cleanup() {
     [[ -n $APP_PID ]] && stop_pid "$APP_PID" TERM granian
     [[ -n $NGINX_PID ]] && stop_pid "$NGINX_PID" QUIT nginx
     [[ -n $REDIS_PID ]] && stop_pid "$REDIS_PID" TERM redis-server
+    [[ -n $BROKER_PID ]] && stop_pid "$BROKER_PID" TERM "redis-server (broker)"
     [[ -n $PGBOUNCER_PID ]] && stop_pid "$PGBOUNCER_PID" INT pgbouncer
     [[ -n $REPLICA_PID ]] && stop_pid "$REPLICA_PID" INT "PostgreSQL replica"
     [[ -n $PG_DIR ]] && python3 tools/postgres.py stop --dir "$PG_DIR"
@@ -136,7 +142,7 @@ export DATABASE_URL
 SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
 export SECRET_KEY DEBUG=false CONN_MAX_AGE=${CONN_MAX_AGE:-60}
 PRIMARY_URL=$DATABASE_URL
-VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL")
+VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL" --broker "$BROKER")
 
 step "migrate"
 $PY manage.py migrate --noinput --verbosity 0
@@ -176,6 +182,19 @@ case $CACHE in
         VARIANT_ARGS+=(--redis-pid "$REDIS_PID")
         ;;
 esac
+
+if [[ $BROKER == redis ]]; then
+    # The request path as deployed: a publish enqueues its follower fan-out and returns; the
+    # workers run elsewhere (make bench-fanout measures them). Nothing consumes this queue and it
+    # goes with the process: the bench's writes send no email.
+    BROKER_PORT=$("${BENCH[@]}" port 0 "${AVOID[@]}"); AVOID+=(--not "$BROKER_PORT")
+    step "redis-server as the Celery broker on 127.0.0.1:$BROKER_PORT, no worker (BENCH_BROKER=redis)"
+    setsid redis-server --port "$BROKER_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$RUN_DIR" >"$RUN_DIR/broker.log" 2>&1 &
+    BROKER_PID=$!
+    wait_port "$BROKER_PORT" "$BROKER_PID" "redis-server (broker)"
+    APP_ENV+=("CELERY_BROKER_URL=redis://127.0.0.1:$BROKER_PORT/0")
+fi
 
 if [[ $REPLICA == 1 ]]; then
     REPLICA_PORT=$("${BENCH[@]}" port 0 "${AVOID[@]}"); AVOID+=(--not "$REPLICA_PORT")
