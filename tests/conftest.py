@@ -81,3 +81,18 @@ def capture_sql() -> Callable[[], CaptureQueriesContext]:
             yield ctx
 
     return capture  # type: ignore[return-value]
+
+
+@pytest.fixture(autouse=True)
+def _celery_app_is_the_projects() -> Iterator[None]:
+    """A test that makes another Celery app current (``Celery()`` does by default) re-binds every
+    shared task to it for the rest of the run: tasks stop running eagerly and go to that test's
+    (stopped) broker. Fail the test that does it, not the unrelated tests after it."""
+    from celery import current_app
+
+    from config.celery import app
+
+    yield
+    assert current_app._get_current_object() is app, (
+        "this test made another Celery app current; create it with set_as_current=False"
+    )

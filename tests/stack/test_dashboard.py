@@ -237,7 +237,10 @@ def live(
         # Traffic: lists (cache misses, then hits), a detail, the tags, a 404; and one task.
         for path in ["/api/articles", "/api/articles", "/api/tags", "/", "/api/articles/nope"] * 4:
             fetch(app.port, "GET", path)
-        Celery(broker=broker).send_task("conduit.platform.sessions_clear", queue="default")
+        # A client app of its own, never the process's current app: shared tasks would bind to
+        # it (non-eager, this test's broker) for the rest of the suite.
+        with Celery(broker=broker, set_as_current=False) as client:
+            client.send_task("conduit.platform.sessions_clear", queue="default")
         wait_until(lambda: b"succeeded" in worker.log.read_bytes(), "the task to run")
         # Enough scrapes after the traffic for rate() to see it.
         time.sleep(3 * SCRAPE_SECONDS + 1)
