@@ -101,6 +101,10 @@ def test_counters_moved_by_update_are_read_afresh(cache_backend, client_for: Cli
     client = client_for(reader)
     warm(client)
     assert client.post(f"/api/articles/{article.slug}/favorite").status_code == 200
+    fresh = active_user(reader.pk)
+    assert fresh is not None
+    assert (fresh.favorites_count, fresh.following_count) == (1, 0)
+    warm(client)
     assert client.post("/api/profiles/author/follow").status_code == 200
     fresh = active_user(reader.pk)
     assert fresh is not None
