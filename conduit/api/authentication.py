@@ -13,6 +13,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from conduit.users.cached import active_user
 from conduit.users.models import User
 
 _SCHEMES = {b"token", b"bearer"}
@@ -62,7 +63,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
             token = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("is invalid") from None
-        user = User.objects.filter(pk=user_id_from_token(token), is_active=True).first()
+        user = active_user(user_id_from_token(token))
         if user is None:
             raise exceptions.AuthenticationFailed("is invalid")
         return user, token

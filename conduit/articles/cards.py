@@ -54,6 +54,10 @@ def _card_key(article_id: int) -> str:
     return f"card:{article_id}"
 
 
+def _rendered_key(article_id: int) -> str:
+    return f"card-rendered:{article_id}"
+
+
 def _detail_key(slug: str) -> str:
     return f"article:{_digest(slug)}"
 
@@ -91,7 +95,11 @@ def _now_and_on_commit(action: Any) -> None:
 
 def invalidate_article(*, article_id: int, slugs: Iterable[str] = ()) -> None:
     """The article's card and detail changed (edit, favorite count, deletion)."""
-    keys = [_card_key(article_id), *(_detail_key(slug) for slug in slugs)]
+    keys = [
+        _card_key(article_id),
+        _rendered_key(article_id),
+        *(_detail_key(slug) for slug in slugs),
+    ]
 
     def bury() -> None:
         cache.set_many(dict.fromkeys(keys, _TOMBSTONE + secrets.token_hex(6)), TOMBSTONE_SECONDS)
@@ -104,7 +112,8 @@ def invalidate_author(*, user_id: int, lists: bool = False) -> None:
     """The author's profile changed: every card of theirs shows it. ``lists``: their username
     changed, so lists filtered by it change too."""
     rows = list(Article.objects.filter(author_id=user_id).values_list("id", "slug"))
-    keys = [_card_key(i) for i, _ in rows] + [_detail_key(slug) for _, slug in rows]
+    keys = [_card_key(i) for i, _ in rows] + [_rendered_key(i) for i, _ in rows]
+    keys += [_detail_key(slug) for _, slug in rows]
 
     def bury() -> None:
         cache.set_many(dict.fromkeys(keys, _TOMBSTONE + secrets.token_hex(6)), TOMBSTONE_SECONDS)
@@ -194,27 +203,21 @@ def _cards(ids: list[int]) -> list[ArticleData]:
     return [cards[i] for i in ids if i in cards]  # a deleted article drops out
 
 
-def article_list(
+def _cached_page(
     *,
     viewer_id: int | None,
-    tag: str | None = None,
-    author: str | None = None,
-    favorited: str | None = None,
+    tag: str | None,
+    author: str | None,
+    favorited: str | None,
     limit: int,
     offset: int,
-) -> ArticlePage:
-    """``selectors.article_list`` through the cache (one filter at most; combined filters and a
-    disabled cache go to the database)."""
+) -> ArticlePage | tuple[list[int], int] | None:
+    """A list page through the cache: None if this list is not cached (one filter at most;
+    combined filters and a disabled cache go to the database), the page itself (with the
+    viewer's flags) if it was read from the database here, else its ids and count."""
     filters = [f for f in (tag, author, favorited) if f is not None]
     if not _enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
-        return selectors.article_list(
-            viewer_id=viewer_id,
-            tag=tag,
-            author=author,
-            favorited=favorited,
-            limit=limit,
-            offset=offset,
-        )
+        return None
     kind, text = selectors.list_filter(tag=tag, author=author, favorited=favorited)
     generation_keys = [LISTS_GENERATION]
     if kind == "favorited" and text is not None:
@@ -245,11 +248,117 @@ def article_list(
         page, computed_here = _shared_load(page_key, load)
         if computed_here:
             return page
-        return ArticlePage(
-            _with_flags(_cards([a["id"] for a in page.articles]), viewer_id), page.count
-        )
+        return [a["id"] for a in page.articles], page.count
     ids, count = stored
+    return list(ids), count
+
+
+def article_list(
+    *,
+    viewer_id: int | None,
+    tag: str | None = None,
+    author: str | None = None,
+    favorited: str | None = None,
+    limit: int,
+    offset: int,
+) -> ArticlePage:
+    """``selectors.article_list`` through the cache (one filter at most; combined filters and a
+    disabled cache go to the database)."""
+    found = _cached_page(
+        viewer_id=viewer_id,
+        tag=tag,
+        author=author,
+        favorited=favorited,
+        limit=limit,
+        offset=offset,
+    )
+    if found is None:
+        return selectors.article_list(
+            viewer_id=viewer_id,
+            tag=tag,
+            author=author,
+            favorited=favorited,
+            limit=limit,
+            offset=offset,
+        )
+    if isinstance(found, ArticlePage):
+        return found
+    ids, count = found
     return ArticlePage(_with_flags(_cards(ids), viewer_id), count)
+
+
+# --- Rendered cards: a channel's form of a card, cached beside it ---------------------------
+
+
+def _rendered_cards[R](
+    ids: list[int], render: Callable[[ArticleData], R], render_name: str
+) -> list[tuple[str, int, int, R]]:
+    """``(render_name, id, author id, render(card))`` for ``ids`` in order, from the cache, the
+    missing ones rendered from their cards (and stored, by "add", unless a tombstone was seen:
+    they are buried with the cards, see ``invalidate_article``)."""
+    keys = {i: _rendered_key(i) for i in ids}
+    found = cache.get_many(keys.values())
+    rendered: dict[int, tuple[str, int, int, R]] = {}
+    for i, key in keys.items():
+        value = found.get(key)
+        if isinstance(value, tuple) and value[0] == render_name:
+            rendered[i] = value
+    missing = [i for i in ids if i not in rendered]
+    if missing:
+        fresh = {
+            card["id"]: (render_name, card["id"], card["authorId"], render(card))
+            for card in _cards(missing)
+        }
+        cache.add_many(
+            {keys[i]: value for i, value in fresh.items() if not _is_tombstone(found.get(keys[i]))},
+            CARD_SECONDS,
+        )
+        rendered.update(fresh)
+    return [rendered[i] for i in ids if i in rendered]  # a deleted article drops out
+
+
+def article_list_rendered[R](
+    *,
+    render: Callable[[ArticleData], R],
+    render_name: str,
+    viewer_id: int | None,
+    tag: str | None = None,
+    author: str | None = None,
+    favorited: str | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[R, bool, bool]], int] | None:
+    """A list page as ``([(render(card), favorited, following), ...], count)``, for a channel
+    that serves the same cards to every viewer (``render`` sees a card without the viewer's
+    flags, which come apart): a warm page is then cached renderings plus one query for a
+    signed-in viewer's flags. ``render_name`` names the rendering (change it when it changes).
+    None when this list is not cached: use ``article_list``."""
+    found = _cached_page(
+        viewer_id=viewer_id,
+        tag=tag,
+        author=author,
+        favorited=favorited,
+        limit=limit,
+        offset=offset,
+    )
+    if found is None:
+        return None
+    if isinstance(found, ArticlePage):
+        return [
+            (render(_card(a)), a["favorited"], a["author"]["following"]) for a in found.articles
+        ], found.count
+    ids, count = found
+    rendered = _rendered_cards(ids, render, render_name)
+    if viewer_id is None or not rendered:
+        return [(value, False, False) for _, _, _, value in rendered], count
+    favorited_ids, followed = selectors.viewer_flags(
+        viewer_id=viewer_id,
+        article_ids=[i for _, i, _, _ in rendered],
+        author_ids=list({author_id for _, _, author_id, _ in rendered}),
+    )
+    return [
+        (value, i in favorited_ids, author_id in followed) for _, i, author_id, value in rendered
+    ], count
 
 
 def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:

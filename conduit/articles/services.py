@@ -28,6 +28,7 @@ from conduit.notifications.tasks import new_article_fan_out
 from conduit.platform.exceptions import Forbidden, InvalidInput
 from conduit.platform.tasks import enqueue_on_commit
 from conduit.platform.validation import Checker, checked
+from conduit.users.cached import invalidate_users
 from conduit.users.models import User
 
 _SLUG_BASE_MAX = SLUG_MAX_LENGTH - 10  # room for "-" and a random suffix
@@ -142,6 +143,7 @@ def article_create(
         _save_with_unique_slug(article, title)
         _link_tags(article, tag_names)
         User.objects.filter(pk=author.pk).update(articles_count=F("articles_count") + 1)
+        invalidate_users([author.pk])
         _bump_site_articles(+1)
         cards.invalidate_lists()
         # Followers' emails: one task after commit; it fans out (conduit.notifications.tasks).
@@ -208,7 +210,7 @@ def article_delete(*, article: Article, user: User) -> None:
         fan_ids = Favorite.objects.filter(article=article).values("user_id")
         # Lock the author and every fan in id order before changing their counters, so that two
         # deletes of articles with the same fans queue instead of deadlocking.
-        list(
+        locked = list(
             User.objects.filter(Q(pk__in=fan_ids) | Q(pk=article.author_id))
             .order_by("pk")
             .select_for_update()
@@ -216,6 +218,7 @@ def article_delete(*, article: Article, user: User) -> None:
         )
         User.objects.filter(pk__in=fan_ids).update(favorites_count=F("favorites_count") - 1)
         User.objects.filter(pk=article.author_id).update(articles_count=F("articles_count") - 1)
+        invalidate_users(locked)  # .update() sends no signal (conduit/users/cached.py)
         _bump_site_articles(-1)
         cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
         cards.invalidate_lists()  # the fans' favorites lists too: every list has this generation
@@ -232,6 +235,7 @@ def favorite_add(*, user: User, article: Article) -> None:
             raise InvalidInput.field("article", "is already in your favorites") from None
         Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") + 1)
         User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") + 1)
+        invalidate_users([user.pk])
         _favorites_changed(user=user, article=article)
 
 
@@ -243,6 +247,7 @@ def favorite_remove(*, user: User, article: Article) -> None:
             raise InvalidInput.field("article", "is not in your favorites")
         Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") - 1)
         User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") - 1)
+        invalidate_users([user.pk])
         _favorites_changed(user=user, article=article)
 
 
