@@ -293,6 +293,7 @@ CACHES = {
         CACHE_URL,
         key_prefix=f"conduit:{CACHE_RELEASE}",
         socket_timeout=env.float("CACHE_SOCKET_TIMEOUT", default=0.25),
+        locmem_max_entries=env.int("CACHE_LOCMEM_MAX_ENTRIES", default=20_000),
     )
 }
 # Article cards, list id-pages and the tag list read through the cache (off: straight to the DB).

@@ -5,12 +5,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
-def cache_config(url: str, *, key_prefix: str, socket_timeout: float) -> dict[str, Any]:
+def cache_config(
+    url: str, *, key_prefix: str, socket_timeout: float, locmem_max_entries: int = 20_000
+) -> dict[str, Any]:
     """A ``CACHES`` entry from a URL: empty = in-process (the embedded default),
     ``redis://host:port/db`` = Django's RedisCache, ``pymemcache://host:port`` = Memcached."""
     common: dict[str, Any] = {"KEY_PREFIX": key_prefix, "TIMEOUT": 300}
     if not url:
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", **common}
+        # Django's default of 300 entries is fewer than one page of cards per list filter: at
+        # that size it culls (a scan of every key) on almost every fill and serves mostly misses.
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": locmem_max_entries},
+            **common,
+        }
     scheme = urlsplit(url).scheme
     if scheme in ("redis", "rediss", "unix"):
         return {
