@@ -6,8 +6,9 @@
 #
 # For each count N: `STACK_APPS=N make stack` (nginx in front, or STACK_LB=haproxy; PostgreSQL
 # primary + replica, Redis cache and broker, Celery), the stack's database reseeded with
-# `seed_bulk` at BENCH_SIZE, then tools/bench/run.sh with BENCH_TARGET=<the stack's URL> under
-# `flock /tmp/conduit-bench.lock` (one load run on the machine at a time), then `make stack-stop`.
+# `seed_bulk` at BENCH_SIZE, then tools/bench/run.sh with BENCH_TARGET=<the stack's URL> (which
+# holds `flock /tmp/conduit-bench.lock`: one load run on the machine at a time), then
+# `make stack-stop`.
 # Each run's result is kept as bench/results/<commit>-<size>-stack-<N>apps.json (run.sh's
 # document plus a "stack" entry); bench/results/<commit>-<size>-stack.json puts req/s side by side.
 # BENCH_SIZE, BENCH_DURATION and BENCH_CONNECTIONS are run.sh's; STACK_HTTP_PORT defaults to any
@@ -18,7 +19,6 @@ PY=.venv/bin/python
 APPS=${BENCH_STACK_APPS:-1,2,4}
 SIZE=${BENCH_SIZE:-10k}
 LB=${STACK_LB:-nginx}
-LOCK=${BENCH_LOCK:-/tmp/conduit-bench.lock}
 export STACK_HTTP_PORT=${STACK_HTTP_PORT:-0}
 [[ $APPS =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "BENCH_STACK_APPS: a list like 1,2,4" >&2; exit 2; }
 SEED_ARGS=$($PY tools/bench/bench.py seed-args "$SIZE")
@@ -50,8 +50,9 @@ for n in ${APPS//,/ }; do
         step "seed_bulk --reset $SEED_ARGS ($SIZE) into the stack's primary"
         # shellcheck disable=SC2086  # SEED_ARGS is a list of options
         $PY manage.py seed_bulk --reset $SEED_ARGS
-        step "make bench -> $url ($n app servers), under flock $LOCK"
-        flock "$LOCK" env BENCH_TARGET="$url" BENCH_SIZE="$SIZE" bash tools/bench/run.sh
+        step "make bench -> $url ($n app servers)"
+        # run.sh takes the bench lock itself: taking it here too would wait forever.
+        BENCH_TARGET="$url" BENCH_SIZE="$SIZE" bash tools/bench/run.sh
     ) | tee "$log"
     written=$(awk '/^wrote /{print $2}' "$log" | tail -1)
     rm -f "$log"
