@@ -91,11 +91,18 @@ def pid_alive(pid: int, match: str = "") -> bool:
         return False
     if not match:
         return True
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-    return match in cmdline
+    # /proc/PID/cmdline can read empty for a moment while the process's memory map is busy (seen
+    # with Prometheus replaying its WAL): try again, and an alive process that never shows its
+    # command line is taken as ours (its PID was not reused within these few milliseconds).
+    for _ in range(5):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return False
+        if cmdline:
+            return match in cmdline
+        time.sleep(0.01)
+    return postgres.pid_alive(pid)
 
 
 def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> int:
@@ -644,6 +651,7 @@ def boot(state: dict[str, Any], record: Callable[..., None], n_apps: int) -> Non
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/1",
         "DEBUG": "false",
+        "DATABASE_POOL": "true",  # ADR 0017: measured ahead of persistent connections and pgbouncer
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_FORMAT": "json",
         "STATIC_ROOT": str(static_root),
