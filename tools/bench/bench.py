@@ -191,8 +191,12 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-def _proc_stats() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds: utime + stime of all its threads)."""
+def proc_stats(*, reaped_children: bool = False) -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds: utime + stime of all its threads, and with
+    ``reaped_children`` also of its children that exited and were waited for: PostgreSQL's
+    backends come and go with connections and their time ends up in the postmaster's)."""
+    # fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
+    last = 15 if reaped_children else 13
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -201,8 +205,7 @@ def _proc_stats() -> dict[int, tuple[int, float]]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # exited meanwhile
-        # fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLK_TCK)
+        stats[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:last])) / CLK_TCK)
     return stats
 
 
@@ -236,7 +239,7 @@ class CpuWatch:
     _wall: float = 0.0
 
     def _snapshot(self) -> dict[str, float]:
-        stats = _proc_stats()
+        stats = proc_stats()
         snap = {name: tree_cpu(stats, pid) for name, pid in self.pids.items() if pid}
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         snap["wrk"] = usage.ru_utime + usage.ru_stime

@@ -47,12 +47,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import (
-    CLK_TCK,
     RESULTS,
     commit_info,
     machine_busy_seconds,
     machine_info,
     port_is_free,
+    proc_stats,
     tree_cpu,
 )
 
@@ -221,28 +221,10 @@ def summary(samples: list[float]) -> dict[str, Any]:
     }
 
 
-def proc_stats_with_reaped() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds of the process and of its children that exited and were
-    waited for). PostgreSQL's backends come and go with connections; their time ends up in the
-    postmaster's cutime/cstime, which make bench's snapshot (live processes only) would miss."""
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        # fields[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14-17.
-        ticks = sum(int(v) for v in fields[11:15])
-        stats[int(entry.name)] = (int(fields[1]), ticks / CLK_TCK)
-    return stats
-
-
 def cpu_snapshot(pids: dict[str, list[int]]) -> dict[str, float]:
     """CPU seconds so far of each named group of process trees, of this process (the SMTP sink
     and the prober) and of the whole machine."""
-    stats = proc_stats_with_reaped()
+    stats = proc_stats(reaped_children=True)
     snapshot = {name: sum(tree_cpu(stats, pid) for pid in group) for name, group in pids.items()}
     usage = resource.getrusage(resource.RUSAGE_SELF)
     snapshot["bench_process"] = usage.ru_utime + usage.ru_stime
