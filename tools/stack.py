@@ -238,7 +238,7 @@ def table(state: dict[str, Any], with_status: bool = False) -> str:
         f"DATABASE_URL={env.get('DATABASE_URL', '-')}",
         f"DATABASE_REPLICA_URLS={env.get('DATABASE_REPLICA_URLS', '-')}",
         f"CACHE_URL={env.get('CACHE_URL', '-')}",
-        f"EMAIL_HOST={env.get('EMAIL_HOST', '-')} EMAIL_PORT={env.get('EMAIL_PORT', '-')}"
+        f"EMAIL_URL={env.get('EMAIL_URL', '-')}"
         f"  (mail lands in {os.path.relpath(STACK / 'mail', ROOT)}/)",
         f"CELERY_BROKER_URL={env.get('CELERY_BROKER_URL', '-')}  (queues {QUEUES})",
     ]
@@ -633,7 +633,7 @@ def boot(state: dict[str, Any], record: Callable[..., None], n_apps: int) -> Non
     record("smtp-sink", smtp_pid, f"127.0.0.1:{smtp_port}", smtp_log, "aiosmtpd", "TERM")
     wait_for("SMTP sink", lambda: smtp_banner(smtp_port), smtp_log, smtp_pid, "aiosmtpd")
 
-    # The app's environment. DATABASE_REPLICA_URLS, CACHE_URL and EMAIL_* are passed along for
+    # The app's environment. DATABASE_REPLICA_URLS, CACHE_URL and EMAIL_URL are passed along for
     # the issues that read them (replica reads and caching: issue 8; mail: issue 5).
     secret_file = STACK / "secret_key"
     if not secret_file.exists() or not secret_file.read_text().strip():
@@ -646,8 +646,6 @@ def boot(state: dict[str, Any], record: Callable[..., None], n_apps: int) -> Non
         "DATABASE_URL": database_url,
         "DATABASE_REPLICA_URLS": replica_url,
         "CACHE_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_port),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/1",
         "DEBUG": "false",
