@@ -8,9 +8,14 @@ What is cached (``conduit.platform.cache.cache``, keys versioned per release):
   *generation* that every write changing list membership replaces (``gen:lists``; the favorites
   of one user also ``gen:fav:<user>``), so an old page is never read again.
 * ``tags:<generation>:<limit>``: the tag list.
+* ``flags:<viewer>:<relations>:<ids>``: a signed-in viewer's ``favorited``/``following`` flags
+  for one set of cards. ``rel:<viewer>`` holds the viewer's *relations token*, which each of the
+  viewer's own favorites and follows replaces (``invalidate_relations``): only the viewer can
+  change their flags, so the flags of a token never go stale, and an old token's are never read.
 
-A response is then: generation(s), page ids, ``get_many`` cards (cache round trips), and one query
-for the signed-in viewer's flags. The viewer's flags are never cached: they are always fresh.
+A response is then: generations (and the viewer's relations token), page ids, and one
+``get_many`` of the cards with the viewer's flags; the flags are one query only when the viewer
+has not seen these cards since their last favorite or follow.
 
 Invalidation happens twice: at once, and again when the transaction commits. The second one covers
 a reader that read the old rows while the write was in flight. An invalidated card is replaced by
@@ -39,6 +44,10 @@ from conduit.profiles.selectors import Profile
 
 CARD_SECONDS = 3600
 PAGE_SECONDS = 600
+FLAGS_SECONDS = 600
+# A relations token outlives the flags stored under it; when it expires a new one is made, and
+# the flags under the old one are never read again.
+RELATIONS_SECONDS = 86400
 # Longer than any read takes from its query to storing what it read (see the module doc).
 TOMBSTONE_SECONDS = 5
 _TOMBSTONE = "\x00gone:"  # + a token: each invalidation writes a new one (see _flight_key)
@@ -64,6 +73,14 @@ def _detail_key(slug: str) -> str:
 
 def _favorites_generation(username_key: str) -> str:
     return f"gen:fav:{_digest(username_key)}"
+
+
+def _relations_key(user_id: int) -> str:
+    return f"rel:{user_id}"
+
+
+def _flags_key(viewer_id: int, relations: str, article_ids: Iterable[int]) -> str:
+    return f"flags:{viewer_id}:{relations}:{_digest(','.join(map(str, article_ids)))}"
 
 
 def _enabled() -> bool:
@@ -136,18 +153,63 @@ def invalidate_lists(*, favorites_of: str | None = None) -> None:
     _now_and_on_commit(renew)
 
 
+def invalidate_relations(*, user_id: int) -> None:
+    """What ``user_id`` favorites or follows changed: the flags they see are read again."""
+    key = _relations_key(user_id)
+
+    def renew() -> None:
+        cache.set(key, secrets.token_hex(6), RELATIONS_SECONDS)
+
+    _now_and_on_commit(renew)
+
+
 # --- Reads -------------------------------------------------------------------------------------
 
 
-def _generations(keys: list[str]) -> str:
-    found = cache.get_many(keys)
-    missing = {key: secrets.token_hex(6) for key in keys if key not in found}
-    if missing:  # first use, or evicted: a new generation, never an old page
-        cache.add_many(missing, None)
-        found.update(cache.get_many(list(missing)))
+def _tokens(keys: list[str], found: dict[str, Any] | None = None) -> dict[str, str]:
+    """The current token (a list generation, a relations token) of each key, ``found`` holding
+    those already read; a missing one (first use, or evicted) is replaced by a new token, so
+    nothing stored under an old one is read again."""
+    if found is None:
+        found = cache.get_many(keys)
+    tokens = {key: found[key] for key in keys if key in found}
+    missing = {key: secrets.token_hex(6) for key in keys if key not in tokens}
+    if missing:
+        timeouts = {key: RELATIONS_SECONDS if key.startswith("rel:") else None for key in missing}
+        for timeout in set(timeouts.values()):
+            cache.add_many({k: v for k, v in missing.items() if timeouts[k] == timeout}, timeout)
+        tokens.update(cache.get_many(list(missing)))
         for key, value in missing.items():
-            found.setdefault(key, value)
-    return ".".join(str(found[key]) for key in keys)
+            tokens.setdefault(key, value)
+    return {key: str(tokens[key]) for key in keys}
+
+
+def _generations(keys: list[str]) -> str:
+    tokens = _tokens(keys)
+    return ".".join(tokens[key] for key in keys)
+
+
+def _relations(viewer_id: int, found: dict[str, Any] | None = None) -> str:
+    key = _relations_key(viewer_id)
+    return _tokens([key], found)[key]
+
+
+def _viewer_flags(
+    *, viewer_id: int, key: str, cards: list[tuple[int, int]], stored: Any, store: bool = True
+) -> tuple[set[int], set[int]]:
+    """The viewer's ``(favorited article ids, followed author ids)`` among ``cards`` (pairs of
+    article id and author id): ``stored`` if it was found under their flags ``key``, else one
+    query (stored there for next time if ``store``: ``key`` must name exactly these cards)."""
+    if isinstance(stored, tuple):
+        return set(stored[0]), set(stored[1])
+    favorited, followed = selectors.viewer_flags(
+        viewer_id=viewer_id,
+        article_ids=[i for i, _ in cards],
+        author_ids=list({author_id for _, author_id in cards}),
+    )
+    if store:
+        cache.add_many({key: (sorted(favorited), sorted(followed))}, FLAGS_SECONDS)
+    return favorited, followed
 
 
 def _card(article: ArticleData) -> ArticleData:
@@ -157,13 +219,31 @@ def _card(article: ArticleData) -> ArticleData:
     return card
 
 
-def _with_flags(cards: list[ArticleData], viewer_id: int | None) -> list[ArticleData]:
-    if viewer_id is None:
+def _keep_flags(viewer_id: int | None, relations: str | None, articles: list[ArticleData]) -> None:
+    """Store the viewer's flags that a query read with ``articles`` (after their relations token
+    was read), under the key a later read of the same articles looks up."""
+    if viewer_id is None or relations is None or not articles:
+        return
+    flags = (
+        sorted(a["id"] for a in articles if a["favorited"]),
+        sorted({a["authorId"] for a in articles if a["author"]["following"]}),
+    )
+    key = _flags_key(viewer_id, relations, (a["id"] for a in articles))
+    cache.add_many({key: flags}, FLAGS_SECONDS)
+
+
+def _with_flags(
+    cards: list[ArticleData], viewer_id: int | None, relations: str | None = None
+) -> list[ArticleData]:
+    """``cards`` with the viewer's flags (``relations``: their token, if already read)."""
+    if viewer_id is None or not cards:
         return cards
-    favorited, followed = selectors.viewer_flags(
+    key = _flags_key(viewer_id, relations or _relations(viewer_id), (c["id"] for c in cards))
+    favorited, followed = _viewer_flags(
         viewer_id=viewer_id,
-        article_ids=[c["id"] for c in cards],
-        author_ids=list({c["authorId"] for c in cards}),
+        key=key,
+        cards=[(c["id"], c["authorId"]) for c in cards],
+        stored=cache.get(key),
     )
     shown = []
     for card in cards:
@@ -211,10 +291,11 @@ def _cached_page(
     favorited: str | None,
     limit: int,
     offset: int,
-) -> ArticlePage | tuple[list[int], int] | None:
+) -> ArticlePage | tuple[list[int], int, str | None] | None:
     """A list page through the cache: None if this list is not cached (one filter at most;
     combined filters and a disabled cache go to the database), the page itself (with the
-    viewer's flags) if it was read from the database here, else its ids and count."""
+    viewer's flags) if it was read from the database here, else its ids, count and the
+    signed-in viewer's relations token (read in the same round trip as the generations)."""
     filters = [f for f in (tag, author, favorited) if f is not None]
     if not _enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
         return None
@@ -223,8 +304,11 @@ def _cached_page(
     if kind == "favorited" and text is not None:
         generation_keys.append(_favorites_generation(text))
     # The generation is read before the database: a write that lands meanwhile renews it, and
-    # this page is then stored under a key nobody reads again.
-    generation = _generations(generation_keys)
+    # this page is then stored under a key nobody reads again. So is the relations token.
+    relations_key = _relations_key(viewer_id) if viewer_id is not None else None
+    tokens = _tokens(generation_keys + ([relations_key] if relations_key else []))
+    generation = ".".join(tokens[key] for key in generation_keys)
+    relations = tokens[relations_key] if relations_key else None
     page_key = f"ids:{kind}:{_digest(text or '')}:{generation}:{offset}:{limit}"
     stored = cache.get(page_key)
     if stored is None:
@@ -238,8 +322,10 @@ def _cached_page(
                 limit=limit,
                 offset=offset,
             )
-            cache.set(page_key, ([a["id"] for a in page.articles], page.count), PAGE_SECONDS)
+            ids = [a["id"] for a in page.articles]
+            cache.set(page_key, (ids, page.count), PAGE_SECONDS)
             cache.add_many({_card_key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
+            _keep_flags(viewer_id, relations, page.articles)
             return page
 
         # Concurrent misses of this page in this process wait for one query (no stampede). The
@@ -248,9 +334,9 @@ def _cached_page(
         page, computed_here = _shared_load(page_key, load)
         if computed_here:
             return page
-        return [a["id"] for a in page.articles], page.count
+        return [a["id"] for a in page.articles], page.count, relations
     ids, count = stored
-    return list(ids), count
+    return list(ids), count, relations
 
 
 def article_list(
@@ -283,21 +369,21 @@ def article_list(
         )
     if isinstance(found, ArticlePage):
         return found
-    ids, count = found
-    return ArticlePage(_with_flags(_cards(ids), viewer_id), count)
+    ids, count, relations = found
+    return ArticlePage(_with_flags(_cards(ids), viewer_id, relations), count)
 
 
 # --- Rendered cards: a channel's form of a card, cached beside it ---------------------------
 
 
 def _rendered_cards[R](
-    ids: list[int], render: Callable[[ArticleData], R], render_name: str
+    ids: list[int], render: Callable[[ArticleData], R], render_name: str, found: dict[str, Any]
 ) -> list[tuple[str, int, int, R]]:
-    """``(render_name, id, author id, render(card))`` for ``ids`` in order, from the cache, the
-    missing ones rendered from their cards (and stored, by "add", unless a tombstone was seen:
-    they are buried with the cards, see ``invalidate_article``)."""
+    """``(render_name, id, author id, render(card))`` for ``ids`` in order, from ``found`` (what
+    the cache held under their keys), the missing ones rendered from their cards (and stored, by
+    "add", unless a tombstone was seen: they are buried with the cards, see
+    ``invalidate_article``)."""
     keys = {i: _rendered_key(i) for i in ids}
-    found = cache.get_many(keys.values())
     rendered: dict[int, tuple[str, int, int, R]] = {}
     for i, key in keys.items():
         value = found.get(key)
@@ -330,9 +416,9 @@ def article_list_rendered[R](
 ) -> tuple[list[tuple[R, bool, bool]], int] | None:
     """A list page as ``([(render(card), favorited, following), ...], count)``, for a channel
     that serves the same cards to every viewer (``render`` sees a card without the viewer's
-    flags, which come apart): a warm page is then cached renderings plus one query for a
-    signed-in viewer's flags. ``render_name`` names the rendering (change it when it changes).
-    None when this list is not cached: use ``article_list``."""
+    flags, which come apart): a warm page is then cached renderings and the signed-in viewer's
+    cached flags, in one ``get_many``. ``render_name`` names the rendering (change it when it
+    changes). None when this list is not cached: use ``article_list``."""
     found = _cached_page(
         viewer_id=viewer_id,
         tag=tag,
@@ -347,14 +433,22 @@ def article_list_rendered[R](
         return [
             (render(_card(a)), a["favorited"], a["author"]["following"]) for a in found.articles
         ], found.count
-    ids, count = found
-    rendered = _rendered_cards(ids, render, render_name)
-    if viewer_id is None or not rendered:
+    ids, count, relations = found
+    keys = [_rendered_key(i) for i in ids]
+    flags_key = None
+    if viewer_id is not None and relations is not None:
+        flags_key = _flags_key(viewer_id, relations, ids)
+        keys.append(flags_key)
+    fetched = cache.get_many(keys)
+    rendered = _rendered_cards(ids, render, render_name, fetched)
+    if viewer_id is None or flags_key is None or not rendered:
         return [(value, False, False) for _, _, _, value in rendered], count
-    favorited_ids, followed = selectors.viewer_flags(
+    favorited_ids, followed = _viewer_flags(
         viewer_id=viewer_id,
-        article_ids=[i for _, i, _, _ in rendered],
-        author_ids=list({author_id for _, _, author_id, _ in rendered}),
+        key=flags_key,
+        cards=[(i, author_id) for _, i, author_id, _ in rendered],
+        stored=fetched.get(flags_key),
+        store=len(rendered) == len(ids),  # the key names the page's ids; one was just deleted
     )
     return [
         (value, i in favorited_ids, author_id in followed) for _, i, author_id, value in rendered
@@ -366,20 +460,24 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
     if not _enabled() or not storable(slug):
         return selectors.article_get(slug=slug, viewer_id=viewer_id)
     key = _detail_key(slug)
-    stored = cache.get(key)
+    relations_key = _relations_key(viewer_id) if viewer_id is not None else None
+    found = cache.get_many([key, *([relations_key] if relations_key else [])])
+    stored = found.get(key)
+    relations = _relations(viewer_id, found) if viewer_id is not None else None
     if stored is None or _is_tombstone(stored):
 
         def load() -> ArticleData:
             article = selectors.article_get(slug=slug, viewer_id=viewer_id)
             if stored is None:
                 cache.add_many({key: _card(article)}, CARD_SECONDS)
+            _keep_flags(viewer_id, relations, [article])
             return article
 
         article, computed_here = _shared_load(f"{key}:{stored or ''}", load)
         if computed_here:
             return article
-        return _with_flags([_card(article)], viewer_id)[0]
-    return _with_flags([stored], viewer_id)[0]
+        return _with_flags([_card(article)], viewer_id, relations)[0]
+    return _with_flags([stored], viewer_id, relations)[0]
 
 
 def tag_list(*, limit: int = selectors.TAGS_LIST_MAX) -> list[str]:

@@ -252,6 +252,7 @@ def favorite_remove(*, user: User, article: Article) -> None:
 
 
 def _favorites_changed(*, user: User, article: Article) -> None:
-    # The article's count is on its card; the user's favorites list changed too.
+    # The article's count is on its card; the user's favorites list and flags changed too.
     cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
     cards.invalidate_lists(favorites_of=user.username_key)
+    cards.invalidate_relations(user_id=user.pk)

@@ -174,13 +174,15 @@ def test_tags(n, signed_in, user, viewer_api, django_assert_num_queries):
 
 # --- Warm cache (ADR 0016) ------------------------------------------------------------------------
 # The tests above read with an empty cache (the cold path: the same queries as without a cache).
-# Read again, the list comes from the cache: ids, then cards, and for a signed-in viewer one
-# query for their ``favorited`` and ``following`` flags (the user is cached too); none anonymously.
+# Read again, the list comes from the cache: ids, cards, and for a signed-in viewer their
+# ``favorited`` and ``following`` flags, kept by the first read under their relations token (the
+# user is cached too): no query, signed in or not. After the viewer's own favorite or follow the
+# flags are one query (the "flags cold" tests).
 # The anonymous micro-cache is cleared between the two reads, so the card cache is what answers.
 # The cache is emptied before the first read: the writes that built the data left short-lived
 # tombstones on their cards (conduit/articles/cards.py), as if their few seconds were over.
 
-WARM_QUERIES = {False: 0, True: 1}
+WARM_QUERIES = {False: 0, True: 0}
 
 
 def read_twice(client: APIClient, path: str, params: dict[str, str] | None = None) -> None:
@@ -220,6 +222,44 @@ def test_articles_some_cards_cold(n, signed_in, user, viewer_api, django_assert_
     with django_assert_num_queries(WARM_QUERIES[signed_in] + 1):
         response = viewer_api.get("/api/articles")
     assert_list(response, n, signed_in=signed_in)
+
+
+@SIZES
+@pytest.mark.parametrize("change", ["favorite", "follow"])
+def test_articles_flags_cold(n, change, user, auth_api, django_assert_num_queries):
+    # The viewer's own favorite or follow renews their relations token: the next list reads
+    # their flags again, in one query whatever the page size, and shows the change; the list
+    # after it has them from the cache again.
+    from conduit.articles import services as article_services
+    from conduit.profiles import services as profile_services
+
+    articles = articles_by_many_authors(user, n)
+    read_twice(auth_api, "/api/articles")
+    newest = articles[-1]
+    if change == "favorite":
+        article_services.favorite_remove(user=user, article=newest)
+    else:
+        profile_services.follow_remove(follower=user, followee=newest.author)
+    # The write also buried the user's cached row and (a favorite) the article's card for a few
+    # seconds, as it must (tests/cache covers them); as if those seconds were over:
+    from conduit.platform.cache import cache
+
+    buried = [f"user:{user.pk}"]
+    if change == "favorite":
+        buried += [f"card:{newest.pk}", f"card-rendered:{newest.pk}"]
+    cache.delete_many(buried)
+    auth_api.get("/api/user")
+    # The flags; after a favorite also the article's card (its favoritesCount changed), stored
+    # again by this read.
+    with django_assert_num_queries(2 if change == "favorite" else 1):
+        response = auth_api.get("/api/articles")
+    first = response.json()["articles"][0]
+    assert first["slug"] == newest.slug
+    assert first["favorited"] is (change != "favorite")
+    assert first["author"]["following"] is (change != "follow")
+    with django_assert_num_queries(0):
+        again = auth_api.get("/api/articles")
+    assert again.json() == response.json()
 
 
 @SIZES
