@@ -86,6 +86,8 @@ def main() -> None:
     print(f"{args.path} cache {args.cache}, {who}: {per_request:.3f} ms CPU a request")
     if profile:
         pstats.Stats(profile).sort_stats(args.profile).print_stats(40)
+        if os.environ.get("PROFILE_DUMP"):
+            profile.dump_stats(os.environ["PROFILE_DUMP"])
 
 
 if __name__ == "__main__":

@@ -4,18 +4,18 @@ What is cached (``conduit.platform.cache.cache``, keys versioned per release):
 
 * ``card:<id>``: an article as a list shows it (author profile included), without the viewer's
   ``favorited``/``following`` flags; ``article:<slug>``: the same with the body, for one article.
-* ``ids:<list>:<generation>:<offset>:<limit>``: a list page's ids and total. A list's key carries a
-  *generation* that every write changing list membership replaces (``gen:lists``; the favorites
-  of one user also ``gen:fav:<user>``), so an old page is never read again.
+* ``ids:<list>:<offset>:<limit>``: a list page's ids and total, with the *generation* it was read
+  under; every write changing list membership replaces the generation (``gen:lists``; the
+  favorites of one user also ``gen:fav:<user>``), so an old page is never taken for a new one.
 * ``tags:<generation>:<limit>``: the tag list.
 * ``flags:<viewer>:<relations>:<ids>``: a signed-in viewer's ``favorited``/``following`` flags
   for one set of cards. ``rel:<viewer>`` holds the viewer's *relations token*, which each of the
   viewer's own favorites and follows replaces (``invalidate_relations``): only the viewer can
   change their flags, so the flags of a token never go stale, and an old token's are never read.
 
-A response is then: generations (and the viewer's relations token), page ids, and one
-``get_many`` of the cards with the viewer's flags; the flags are one query only when the viewer
-has not seen these cards since their last favorite or follow.
+A list response is then two cache round trips: the generations, the viewer's relations token and
+the page's ids; then the cards and the viewer's flags. The flags are one query only when the
+viewer has not seen these cards since their last favorite or follow.
 
 Invalidation happens twice: at once, and again when the transaction commits. The second one covers
 a reader that read the old rows while the write was in flight. An invalidated card is replaced by
@@ -303,15 +303,19 @@ def _cached_page(
     generation_keys = [LISTS_GENERATION]
     if kind == "favorited" and text is not None:
         generation_keys.append(_favorites_generation(text))
-    # The generation is read before the database: a write that lands meanwhile renews it, and
-    # this page is then stored under a key nobody reads again. So is the relations token.
+    # One round trip: the generations, the viewer's relations token and the page, which holds
+    # the generation it was read under. The generation is read before the database: a write
+    # that lands meanwhile renews it, and this page is then never taken for the new one. The
+    # relations token likewise for the flags.
     relations_key = _relations_key(viewer_id) if viewer_id is not None else None
-    tokens = _tokens(generation_keys + ([relations_key] if relations_key else []))
+    token_keys = generation_keys + ([relations_key] if relations_key else [])
+    page_key = f"ids:{kind}:{_digest(text or '')}:{offset}:{limit}"
+    found = cache.get_many([*token_keys, page_key])
+    tokens = _tokens(token_keys, found)
     generation = ".".join(tokens[key] for key in generation_keys)
     relations = tokens[relations_key] if relations_key else None
-    page_key = f"ids:{kind}:{_digest(text or '')}:{generation}:{offset}:{limit}"
-    stored = cache.get(page_key)
-    if stored is None:
+    stored = found.get(page_key)
+    if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == generation):
 
         def load() -> ArticlePage:
             page = selectors.article_list(
@@ -323,7 +327,7 @@ def _cached_page(
                 offset=offset,
             )
             ids = [a["id"] for a in page.articles]
-            cache.set(page_key, (ids, page.count), PAGE_SECONDS)
+            cache.set(page_key, (generation, ids, page.count), PAGE_SECONDS)
             cache.add_many({_card_key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
             _keep_flags(viewer_id, relations, page.articles)
             return page
@@ -331,11 +335,11 @@ def _cached_page(
         # Concurrent misses of this page in this process wait for one query (no stampede). The
         # others take only its ids and count (what the generation vouches for) and read the
         # cards as a warm read does: a card changed meanwhile has a tombstone by then.
-        page, computed_here = _shared_load(page_key, load)
+        page, computed_here = _shared_load(f"{page_key}:{generation}", load)
         if computed_here:
             return page
         return [a["id"] for a in page.articles], page.count, relations
-    ids, count = stored
+    _, ids, count = stored
     return list(ids), count, relations
 
 

@@ -17,11 +17,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCacheClient
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from prometheus_client import Counter
 
@@ -212,7 +213,8 @@ def _new_epoch_number() -> int:
 
 def _add_many(backend: Any, values: Mapping[str, Any], timeout: float | None, version: int) -> None:
     client: Any = getattr(backend, "_cache", None)
-    if type(client).__name__ == "RedisCacheClient":
+    if isinstance(client, RedisCacheClient):
+        client = cast(Any, client)  # its _serializer is not in django-stubs
         # One pipelined round trip of SET NX instead of one ADD per key.
         redis = client.get_client(write=True)
         ttl = backend.get_backend_timeout(timeout)

@@ -22,7 +22,7 @@ def cache_config(
     scheme = urlsplit(url).scheme
     if scheme in ("redis", "rediss", "unix"):
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "conduit.platform.redis_cache.RedisCache",
             "LOCATION": url,
             "OPTIONS": {
                 "socket_connect_timeout": socket_timeout,
