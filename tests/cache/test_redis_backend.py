@@ -1,0 +1,55 @@
+"""conduit/platform/redis_cache.py: Django's RedisCache with one ``redis.Redis`` per connection
+pool, against a real Redis."""
+
+import threading
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+
+from tests.cache.conftest import use_cache
+from tests.services import RedisServer
+
+pytestmark = pytest.mark.services
+
+
+def test_one_client_per_pool_shared_by_calls_and_threads(cache_redis: RedisServer, settings):
+    cache_redis.start()
+    use_cache(settings, cache_redis.url_for(3))
+    backend: Any = caches["default"]
+    client = backend._cache.get_client()
+    assert backend._cache.get_client(write=True) is client  # one server: one pool, one client
+    assert type(client).__name__ == "Redis"
+
+    errors: list[BaseException] = []
+
+    def hammer(n: int) -> None:
+        try:
+            for i in range(200):
+                backend.set(f"k{n}:{i}", (n, i), 30)
+                assert backend.get(f"k{n}:{i}") == (n, i)
+                assert backend.get_many([f"k{n}:{i}"]) == {f"k{n}:{i}": (n, i)}
+        except BaseException as exc:
+            errors.append(exc)
+
+    # Django's backends are per thread; one backend's client must still be safe to share.
+    threads = [threading.Thread(target=hammer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert backend._cache.get_client() is client
+
+
+def test_the_shared_client_reconnects_after_a_restart(cache_redis: RedisServer, settings):
+    cache_redis.start()
+    use_cache(settings, cache_redis.url_for(3))
+    backend: Any = caches["default"]
+    backend.set("before", 1, 30)
+    cache_redis.stop()
+    with pytest.raises(Exception):  # noqa: B017, PT011  (redis-py's ConnectionError)
+        backend.get("before")
+    cache_redis.start()
+    backend.set("after", 2, 30)
+    assert backend.get("after") == 2
