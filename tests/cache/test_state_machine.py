@@ -180,8 +180,10 @@ class CacheMachine(RuleBasedStateMachine):
         within the bound) rare."""
         action = data.draw(st.sampled_from(["write", "read", "read_people", "advance"]))
         if action == "write":
-            self.write(data, remote=data.draw(st.booleans()))
-            # Read right after the write returned (the promise under test), as anyone.
+            writer = self.write(data, remote=data.draw(st.booleans()))
+            # Read right after the write returned (the promise under test): as the writer (their
+            # own favorites and follows change only their flags), and as anyone.
+            self.read(writer)
             self.read(data.draw(st.sampled_from([None, *USERS])))
         elif action == "advance":
             self.clock.now += data.draw(st.sampled_from([0.3, 0.7, 1.0, 2.0]))
@@ -189,19 +191,20 @@ class CacheMachine(RuleBasedStateMachine):
             viewer = data.draw(st.sampled_from([None, *USERS]))
             getattr(self, action)(viewer)
 
-    def write(self, data: st.DataObject, *, remote: bool) -> None:
-        """One write of any kind, by the user entitled to it."""
+    def write(self, data: st.DataObject, *, remote: bool) -> str:
+        """One write of any kind, by the user entitled to it; returns who wrote."""
         kinds = [self.create, self.toggle_follow, self.set_bio]
         if self.world.articles:
             kinds += [self.retitle, self.delete, self.toggle_favorite]
         write = data.draw(st.sampled_from(kinds))
         with self.writing(remote):
-            write(data)
+            return write(data)
 
-    def create(self, data: st.DataObject) -> None:
+    def create(self, data: st.DataObject) -> str:
         author = data.draw(st.sampled_from(USERS))
         title = data.draw(st.sampled_from(TITLES))
         self.create_as(author, title, data.draw(st.lists(st.sampled_from(TAGS), unique=True)))
+        return author
 
     def create_as(self, author: str, title: str, tags: list[str]) -> None:
         response = self.clients[author].post(
@@ -216,7 +219,7 @@ class CacheMachine(RuleBasedStateMachine):
             slug=article["slug"], title=title, author=author, tags=article["tagList"], order=order
         )
 
-    def retitle(self, data: st.DataObject) -> None:
+    def retitle(self, data: st.DataObject) -> str:
         _, article = self.pick(data)
         title = data.draw(st.sampled_from(TITLES))
         response = self.clients[article.author].put(
@@ -224,14 +227,16 @@ class CacheMachine(RuleBasedStateMachine):
         )
         assert response.status_code == 200, response.content
         article.slug, article.title = response.json()["article"]["slug"], title
+        return article.author
 
-    def delete(self, data: st.DataObject) -> None:
+    def delete(self, data: st.DataObject) -> str:
         key, article = self.pick(data)
         response = self.clients[article.author].delete(f"/api/articles/{article.slug}")
         assert response.status_code in (200, 204), response.content
         del self.world.articles[key]
+        return article.author
 
-    def toggle_favorite(self, data: st.DataObject) -> None:
+    def toggle_favorite(self, data: st.DataObject) -> str:
         _, article = self.pick(data)
         user = data.draw(st.sampled_from(USERS))
         path = f"/api/articles/{article.slug}/favorite"
@@ -241,8 +246,9 @@ class CacheMachine(RuleBasedStateMachine):
         else:
             assert self.clients[user].post(path).status_code == 200
             article.fans.add(user)
+        return user
 
-    def toggle_follow(self, data: st.DataObject) -> None:
+    def toggle_follow(self, data: st.DataObject) -> str:
         follower, followee = data.draw(st.permutations(USERS))[:2]
         path = f"/api/profiles/{followee}/follow"
         if (follower, followee) in self.world.follows:
@@ -251,13 +257,15 @@ class CacheMachine(RuleBasedStateMachine):
         else:
             assert self.clients[follower].post(path).status_code == 200
             self.world.follows.add((follower, followee))
+        return follower
 
-    def set_bio(self, data: st.DataObject) -> None:
+    def set_bio(self, data: st.DataObject) -> str:
         user = data.draw(st.sampled_from(USERS))
         bio = data.draw(st.sampled_from(BIOS))
         response = self.clients[user].put("/api/user", {"user": {"bio": bio}}, format="json")
         assert response.status_code == 200, response.content
         self.world.bios[user] = response.json()["user"]["bio"]
+        return user
 
     # --- reads ---------------------------------------------------------------------------------
 
