@@ -14,7 +14,8 @@ a lost invalidation renews the epoch), and *every* change of the row invalidates
 As for article cards (conduit/articles/cards.py), an invalidation writes a short-lived
 *tombstone*, at once and again on commit, and a read fills the entry with "add" only when it saw
 no tombstone: a reader that read the row before a deactivation committed cannot put the active
-user back. Only active users are stored. With ``CACHE_ARTICLES`` off the row is read each time.
+user back. Only active users are stored, without their password hash (deferred: loaded from the
+database if a request needs it). With ``CACHE_ARTICLES`` off the row is read each time.
 """
 
 import secrets
@@ -51,7 +52,10 @@ def active_user(user_id: int) -> User | None:
 
 
 def _load(user_id: int) -> User | None:
-    return User.objects.filter(pk=user_id, is_active=True).first()
+    # Without the password hash: the cached copy (in Redis, on the network) never holds it. The
+    # rare request that needs it (erasure checks the password) loads it on access, and saving a
+    # user with the hash deferred writes only the loaded fields.
+    return User.objects.filter(pk=user_id, is_active=True).defer("password").first()
 
 
 def invalidate_users(user_ids: Iterable[int]) -> None:

@@ -6,9 +6,11 @@ Each test first checks that the user is really served from the cache (a signed-i
 query), on each backend (``cache_backend``: LocMem, real Redis, real Memcached).
 """
 
+import pickle
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -93,6 +95,25 @@ def test_a_password_change_is_read_afresh(cache_backend, user, client_for: Clien
     assert cached is not None
     assert cached.check_password("new-password-1")
     assert not cached.check_password("password123")
+
+
+def test_the_cached_user_holds_no_password_hash(cache_backend, user, client_for: ClientFor):
+    # The cache may sit on the network (Redis, Memcached): the hash stays in the database.
+    client = client_for(user)
+    warm(client)
+    stored = caches["default"].get(f"user:{user.pk}", version=cache._version())
+    assert isinstance(stored, User)
+    assert "password" in stored.get_deferred_fields()
+    secret = User.objects.get(pk=user.pk).password
+    assert secret.encode() not in pickle.dumps(stored)
+    # A request that needs it (erasure checks the password) still gets it, from the database.
+    wrong = client.delete("/api/user", {"user": {"password": "not-the-password"}}, format="json")
+    assert wrong.status_code == 422, wrong.content
+    assert (
+        client.delete("/api/user", {"user": {"password": "password123"}}, format="json").status_code
+        == 204
+    )
+    assert not User.objects.filter(pk=user.pk).exists()
 
 
 def test_counters_moved_by_update_are_read_afresh(cache_backend, client_for: ClientFor):
