@@ -53,3 +53,20 @@ def test_the_shared_client_reconnects_after_a_restart(cache_redis: RedisServer, 
     cache_redis.start()
     backend.set("after", 2, 30)
     assert backend.get("after") == 2
+
+
+@pytest.mark.parametrize(
+    "value", [0, -5, 2**40, True, False, None, "12", b"\x80raw", 1.5, ("api", 1, [2, 3]), {"a": 1}]
+)
+def test_values_round_trip_and_integers_stay_raw(value, cache_redis: RedisServer, settings):
+    # Integers are stored as Redis integers (incr works); everything else is pickled and told
+    # apart from them by its header.
+    cache_redis.start()
+    use_cache(settings, cache_redis.url_for(3))
+    backend: Any = caches["default"]
+    backend.set("value", value, 30)
+    assert backend.get("value", default="absent") == value
+    assert type(backend.get("value", default="absent")) is type(value)
+    backend.set("counter", 41, 30)
+    assert backend.incr("counter") == 42
+    assert backend.get("counter") == 42
