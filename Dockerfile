@@ -40,12 +40,13 @@ RUN SECRET_KEY=collectstatic-only-not-a-secret \
 FROM ${PYTHON_IMAGE} AS final
 
 # PYTHONDONTWRITEBYTECODE stays unset: the bytecode was compiled in the builder and is used as is.
+# WEB_WORKERS is unset: deploy/docker/web-workers.sh picks 1 with the in-process cache and 2 with
+# CACHE_URL (compose and Kubernetes set both).
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings \
     HOST=0.0.0.0 \
     PORT=8000 \
-    WEB_WORKERS=2 \
     WEB_THREADS=4 \
     VAR_DIR=/app/var \
     STATIC_ROOT=/app/var/static

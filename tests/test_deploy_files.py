@@ -104,7 +104,8 @@ def variables_the_app_reads() -> set[str]:
     names: set[str] = set()
     for path in [*ROOT.joinpath("config").rglob("*.py"), *ROOT.joinpath("conduit").rglob("*.py")]:
         names.update(_READ.findall(path.read_text()))
-    names.update(_SHELL.findall((ROOT / "deploy" / "docker" / "entrypoint.sh").read_text()))
+    for script in ("entrypoint.sh", "web-workers.sh"):
+        names.update(_SHELL.findall((ROOT / "deploy" / "docker" / script).read_text()))
     return names
 
 

@@ -23,6 +23,9 @@ if ! python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('$
     exit 1
 fi
 
+# One process with the in-process cache, more with a shared one (the script says why).
+WEB_WORKERS=$(sh deploy/docker/web-workers.sh)
+
 PY=.venv/bin/python
 $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput --verbosity 0
@@ -33,7 +36,7 @@ echo "Conduit is serving on http://$HOST:$PORT  (API: http://$HOST:$PORT/api/art
 echo "Press Ctrl-C to stop."
 exec .venv/bin/granian --interface wsgi \
     --host "$HOST" --port "$PORT" \
-    --workers "${WEB_WORKERS:-2}" --blocking-threads "${WEB_THREADS:-4}" \
+    --workers "$WEB_WORKERS" --blocking-threads "${WEB_THREADS:-4}" \
     --no-ws --respawn-failed-workers --workers-kill-timeout 30 \
     --log-level "${GRANIAN_LOG_LEVEL:-warning}" \
     config.wsgi:application

@@ -4,7 +4,7 @@
 # (tools/bench/bench.py). Writes bench/results/<commit>-<size>.json. Everything started here is
 # stopped by PID on exit, Ctrl-C included. See bench/README.md.
 #
-#   BENCH_SIZE=10k|100k|1m  BENCH_DURATION=10  BENCH_CONNECTIONS=32  BENCH_WORKERS=2  BENCH_THREADS=4
+#   BENCH_SIZE=10k|100k|1m  BENCH_DURATION=10  BENCH_CONNECTIONS=32  BENCH_WORKERS=2 (1 with locmem)  BENCH_THREADS=4
 #   BENCH_PORT=0  BENCH_NGINX_PORT=0  (0: any free port)  BENCH_KEEP_DB=1  (reuse a seeded database)
 #   BENCH_TARGET=http://127.0.0.1:8080  (load an already running server instead of starting one)
 # Variants (ADR 0016, ADR 0017; recorded in the JSON's "variant" and its file name):
@@ -23,7 +23,9 @@ cd "$(dirname "$0")/../.."
 SIZE=${BENCH_SIZE:-10k}
 DURATION=${BENCH_DURATION:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
-WORKERS=${BENCH_WORKERS:-2}
+CACHE=${BENCH_CACHE:-locmem}
+# The in-process cache is per process (deploy/docker/web-workers.sh): one worker, as make run serves.
+if [[ $CACHE == locmem ]]; then WORKERS=${BENCH_WORKERS:-1}; else WORKERS=${BENCH_WORKERS:-2}; fi
 THREADS=${BENCH_THREADS:-4}
 TARGET=${BENCH_TARGET:-}
 PY=.venv/bin/python
@@ -35,7 +37,6 @@ SEED_ARGS=$("${BENCH[@]}" seed-args "$SIZE")  # also checks BENCH_SIZE
 for n in "$DURATION" "$CONNECTIONS" "$WORKERS" "$THREADS"; do
     [[ $n =~ ^[0-9]+$ && $n -gt 0 ]] || { echo "BENCH_DURATION/CONNECTIONS/WORKERS/THREADS must be positive integers" >&2; exit 2; }
 done
-CACHE=${BENCH_CACHE:-locmem}
 REPLICA=${BENCH_REPLICA:-0}
 DB_MODE=${BENCH_DB:-persistent}
 REDIS_KILL=${BENCH_REDIS_KILL:-0}
@@ -45,6 +46,8 @@ BROKER=${BENCH_BROKER:-redis}
 [[ $DB_MODE =~ ^(persistent|pool|pgbouncer)$ ]] || { echo "BENCH_DB must be persistent, pool or pgbouncer" >&2; exit 2; }
 [[ $REPLICA =~ ^[01]$ && $REDIS_KILL =~ ^[01]$ ]] || { echo "BENCH_REPLICA and BENCH_REDIS_KILL are 0 or 1" >&2; exit 2; }
 [[ $REDIS_KILL == 0 || $CACHE == redis ]] || { echo "BENCH_REDIS_KILL=1 needs BENCH_CACHE=redis" >&2; exit 2; }
+[[ $CACHE != locmem || $WORKERS == 1 || -n $TARGET ]] || {
+    echo "BENCH_WORKERS=$WORKERS with BENCH_CACHE=locmem: the in-process cache is correct for one process only (deploy/docker/web-workers.sh); use BENCH_CACHE=redis for more" >&2; exit 2; }
 [[ -z $TARGET || ($CACHE == locmem && $REPLICA == 0 && $DB_MODE == persistent) ]] || {
     echo "BENCH_TARGET loads someone else's server: the BENCH_CACHE/REPLICA/DB variants do not apply" >&2; exit 2; }
 
