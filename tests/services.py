@@ -14,6 +14,7 @@ Fixtures are registered in ``tests/conftest.py`` (``pytest_plugins``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -124,6 +125,11 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+        # Whatever it started must go too: a granian worker left draining after its main
+        # process went keeps the listening socket, and a server started again on the same port
+        # then shares it with one that never accepts (connections hang there until it exits).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
