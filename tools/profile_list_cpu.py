@@ -5,6 +5,9 @@ load): the figures of docs/performance.md's "Cache and replicas" profile.
         .venv/bin/python tools/profile_list_cpu.py --cache off --signed-in
     ... --cache on --signed-in [--path /api/tags] [--profile cumulative]
 
+With ``--profile``, ``PROFILE_DUMP=<file>`` also writes the raw cProfile data there (for
+``pstats`` callers/callees).
+
 The database should be seeded (``manage.py seed_bulk --users 200 --articles 2000``). ``--cache
 off`` sets ``CACHE_ARTICLES=false`` (every list from the database); ``on`` warms the cache with
 50 requests before measuring. The anonymous micro-cache is off unless ``--micro-cache``.

@@ -194,6 +194,11 @@ def _relations(viewer_id: int, found: dict[str, Any] | None = None) -> str:
     return _tokens([key], found)[key]
 
 
+def _store_flags(key: str, favorited: Iterable[int], followed: Iterable[int]) -> None:
+    """Keep a viewer's flags under ``key`` (``_viewer_flags`` reads them back)."""
+    cache.add_many({key: (sorted(favorited), sorted(followed))}, FLAGS_SECONDS)
+
+
 def _viewer_flags(
     *, viewer_id: int, key: str, cards: list[tuple[int, int]], stored: Any, store: bool = True
 ) -> tuple[set[int], set[int]]:
@@ -208,7 +213,7 @@ def _viewer_flags(
         author_ids=list({author_id for _, author_id in cards}),
     )
     if store:
-        cache.add_many({key: (sorted(favorited), sorted(followed))}, FLAGS_SECONDS)
+        _store_flags(key, favorited, followed)
     return favorited, followed
 
 
@@ -224,12 +229,11 @@ def _keep_flags(viewer_id: int | None, relations: str | None, articles: list[Art
     was read), under the key a later read of the same articles looks up."""
     if viewer_id is None or relations is None or not articles:
         return
-    flags = (
-        sorted(a["id"] for a in articles if a["favorited"]),
-        sorted({a["authorId"] for a in articles if a["author"]["following"]}),
+    _store_flags(
+        _flags_key(viewer_id, relations, (a["id"] for a in articles)),
+        favorited=(a["id"] for a in articles if a["favorited"]),
+        followed={a["authorId"] for a in articles if a["author"]["following"]},
     )
-    key = _flags_key(viewer_id, relations, (a["id"] for a in articles))
-    cache.add_many({key: flags}, FLAGS_SECONDS)
 
 
 def _with_flags(
