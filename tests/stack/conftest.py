@@ -98,6 +98,12 @@ class Browser:
 def test_database_url() -> str:
     """The URL of the database the suite runs on (the test database, after its set-up)."""
     s = connection.settings_dict
+    # pytest-django creates the test database only when a collected test is marked django_db;
+    # without one this is the developer's own database, which no test may touch.
+    if not s["NAME"].startswith("test_"):
+        raise RuntimeError(
+            f"the test database is not set up (NAME={s['NAME']!r}): mark the test django_db"
+        )
     user = urllib.parse.quote(s["USER"] or "")
     password = f":{urllib.parse.quote(s['PASSWORD'])}" if s["PASSWORD"] else ""
     return f"postgres://{user}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
