@@ -1,5 +1,5 @@
 """conduit/platform/redis_cache.py: Django's RedisCache with one ``redis.Redis`` per connection
-pool, against a real Redis."""
+pool, holding one connection, against a real Redis."""
 
 import threading
 from typing import Any
@@ -40,6 +40,9 @@ def test_one_client_per_pool_shared_by_calls_and_threads(cache_redis: RedisServe
         thread.join()
     assert errors == []
     assert backend._cache.get_client() is client
+    # It keeps one connection, not one borrowed from the pool per command (the module's doc).
+    assert client.connection is not None
+    assert client.connection_pool._created_connections == 1
 
 
 def test_the_shared_client_reconnects_after_a_restart(cache_redis: RedisServer, settings):
