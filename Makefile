@@ -19,7 +19,7 @@ PYTHON313 ?= $(or $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint stack stack-stop stack-status bench bench-fanout clean
+.PHONY: help install run test lint stack stack-stop stack-status bench bench-ratio bench-fanout clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ stack-status: ## what make stack runs where, up or down
 
 bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack
 	@if [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi
+
+bench-ratio: install ## the cache's speed-up in interleaved rounds: BENCH_RATIO_CACHE=redis|locmem, BENCH_ROUNDS=3 (bench/README.md)
+	@$(PY) tools/bench/ratio.py
 
 bench-fanout: install ## publish to 10,000 followers via real workers; emails exactly once? (bench/README.md)
 	@flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"

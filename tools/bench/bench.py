@@ -893,6 +893,9 @@ class Bench:
             ("nginx_static", f"{nginx}/api/articles"),
             ("bare_django", f"{base}/bench/bare"),
         ):
+            if not args.references:  # BENCH_REFERENCES=0 (make bench-ratio's rounds)
+                references[name], ref_rps[name] = None, None
+                continue
             status, body = http("GET", url)
             if status != 200 or len(body) != len(captured):
                 print(f"{name}: {url} answered {status} with {len(body)} bytes: not measured")
@@ -976,7 +979,7 @@ class Bench:
         )  # fmt: skip
         RESULTS.mkdir(parents=True, exist_ok=True)
         suffix = "-target" if args.target else variant_suffix(self.variant())
-        out = RESULTS / f"{result['commit']['id']}-{args.size}{suffix}.json"
+        out = args.out or RESULTS / f"{result['commit']['id']}-{args.size}{suffix}.json"
         out.write_text(json.dumps(result, indent=2) + "\n")
         print()
         print(table(result))
@@ -986,7 +989,7 @@ class Bench:
             print(f"note: {note}")
         if undone["counter_drift"]:
             print(f"counter drift after undoing the writes: {undone['counter_drift']}")
-        print(f"wrote {out.relative_to(REPO)}")
+        print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
         if args.pg_dir:
             print(f"the database stays in {args.pg_dir} (stopped): BENCH_KEEP_DB=1 reuses it")
 
@@ -1052,6 +1055,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--target", default=None)
     p.add_argument("--note", default="")
     p.add_argument("--scenarios", default="", help="comma-separated subset (BENCH_SCENARIOS)")
+    p.add_argument("--references", type=int, default=1, help="0: skip them (BENCH_REFERENCES)")
+    p.add_argument("--out", type=Path, help="the result file (BENCH_OUT; default bench/results/)")
     p.add_argument("--cache", choices=("locmem", "off", "redis"), default="locmem")
     p.add_argument("--db", choices=("persistent", "pool", "pgbouncer"), default="persistent")
     p.add_argument("--replica", type=int, default=0)

@@ -15,7 +15,8 @@
 #                                  run in the request, as in make run)
 #   BENCH_REPLICA=1               (a streaming replica, pg_basebackup; DATABASE_REPLICA_URLS)
 #   BENCH_DB=persistent|pool|pgbouncer  (CONN_MAX_AGE, DATABASE_POOL, pgbouncer transaction mode)
-#   BENCH_SCENARIOS=global_list,signed_in_list  (only these scenarios; the references always run)
+#   BENCH_SCENARIOS=global_list,signed_in_list  (only these scenarios)
+#   BENCH_REFERENCES=0  (skip nginx_static and bare_django)  BENCH_OUT=<file>  (instead of bench/results/)
 # Every load run holds `flock /tmp/conduit-bench.lock`: benches on one machine queue, not overlap.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -270,4 +271,5 @@ start_nginx "$APP_PORT"
     --duration "$DURATION" --connections "$CONNECTIONS" --workers "$WORKERS" --threads "$THREADS" \
     --app-pid "$APP_PID" --db-pid "$(cat "$PG_DIR/server.pid")" --nginx-pid "$NGINX_PID" \
     --pg-dir "$PG_DIR" --reused $((1 - SEED)) --server-cmd "${APP_ENV[*]} ${GRANIAN[*]}" \
-    --scenarios "${BENCH_SCENARIOS:-}" "${VARIANT_ARGS[@]}"
+    --scenarios "${BENCH_SCENARIOS:-}" --references "${BENCH_REFERENCES:-1}" \
+    ${BENCH_OUT:+--out "$BENCH_OUT"} "${VARIANT_ARGS[@]}"
