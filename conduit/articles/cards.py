@@ -287,6 +287,48 @@ def _cards(ids: list[int]) -> list[ArticleData]:
     return [cards[i] for i in ids if i in cards]  # a deleted article drops out
 
 
+def _page_keys(
+    *,
+    viewer_id: int | None,
+    tag: str | None,
+    author: str | None,
+    favorited: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[str], str | None, str] | None:
+    """A cached list page's first read: its generation keys, the viewer's relations key and the
+    page key; None when the list is not cached (see ``_cached_page``)."""
+    filters = [f for f in (tag, author, favorited) if f is not None]
+    if not _enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
+        return None
+    kind, text = selectors.list_filter(tag=tag, author=author, favorited=favorited)
+    generation_keys = [LISTS_GENERATION]
+    if kind == "favorited" and text is not None:
+        generation_keys.append(_favorites_generation(text))
+    relations_key = _relations_key(viewer_id) if viewer_id is not None else None
+    return generation_keys, relations_key, f"ids:{kind}:{_digest(text or '')}:{offset}:{limit}"
+
+
+def list_first_read(
+    *,
+    viewer_id: int | None,
+    tag: str | None = None,
+    author: str | None = None,
+    favorited: str | None = None,
+    limit: int,
+    offset: int,
+) -> list[str]:
+    """The keys a cached list page reads first (none when the list is not cached): a view can
+    fetch them ahead, with its authentication's read (``cache.reading_ahead``)."""
+    keys = _page_keys(
+        viewer_id=viewer_id, tag=tag, author=author, favorited=favorited, limit=limit, offset=offset
+    )
+    if keys is None:
+        return []
+    generation_keys, relations_key, page_key = keys
+    return [*generation_keys, *([relations_key] if relations_key else []), page_key]
+
+
 def _cached_page(
     *,
     viewer_id: int | None,
@@ -300,20 +342,17 @@ def _cached_page(
     combined filters and a disabled cache go to the database), the page itself (with the
     viewer's flags) if it was read from the database here, else its ids, count and the
     signed-in viewer's relations token (read in the same round trip as the generations)."""
-    filters = [f for f in (tag, author, favorited) if f is not None]
-    if not _enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
+    keys = _page_keys(
+        viewer_id=viewer_id, tag=tag, author=author, favorited=favorited, limit=limit, offset=offset
+    )
+    if keys is None:
         return None
-    kind, text = selectors.list_filter(tag=tag, author=author, favorited=favorited)
-    generation_keys = [LISTS_GENERATION]
-    if kind == "favorited" and text is not None:
-        generation_keys.append(_favorites_generation(text))
+    generation_keys, relations_key, page_key = keys
     # One round trip: the generations, the viewer's relations token and the page, which holds
     # the generation it was read under. The generation is read before the database: a write
     # that lands meanwhile renews it, and this page is then never taken for the new one. The
     # relations token likewise for the flags.
-    relations_key = _relations_key(viewer_id) if viewer_id is not None else None
     token_keys = generation_keys + ([relations_key] if relations_key else [])
-    page_key = f"ids:{kind}:{_digest(text or '')}:{offset}:{limit}"
     found = cache.get_many([*token_keys, page_key])
     tokens = _tokens(token_keys, found)
     generation = ".".join(tokens[key] for key in generation_keys)

@@ -6,17 +6,27 @@ and a *no-op* for writes; the error is counted (``conduit_cache_errors_total``),
 once per ``CACHE_ERROR_LOG_SECONDS``, and the backend is left alone for ``CACHE_RETRY_SECONDS``
 so that a Redis that times out costs one timeout per process per interval, not one per call.
 
+``reading_ahead(keys)`` saves a round trip where a request's reads come one after another but
+their keys are known up front: the next read inside the block fetches ``keys`` along with its
+own, and the read of those keys later in the block is answered from what was fetched. A warm
+signed-in list is then two round trips, not three: the token's user and the page's generations
+come in one (conduit/api/views/articles.py). What is answered is what the backend held a moment
+earlier in the same request, which is what a read at that moment would have returned.
+
 A write or invalidation lost to an outage could leave a stale entry behind once the backend is
 back (a network partition keeps Redis's data). So a lost write marks the process, and the first
 call that succeeds afterwards moves every process to a new *epoch*: the epoch is the version of
 every key, and each process re-reads it at most once per ``EPOCH_CHECK_SECONDS``.
 """
 
+import contextlib
 import functools
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, cast
 
 import structlog
@@ -41,6 +51,15 @@ CACHE_REQUESTS = Counter(
 
 EPOCH_KEY = "epoch"
 EPOCH_CHECK_SECONDS = 1.0
+
+
+@dataclass
+class _ReadAhead:
+    keys: list[str]
+    found: dict[str, Any] | None = None  # None until the block's first read fetched them
+
+
+_read_ahead: ContextVar[_ReadAhead | None] = ContextVar("conduit_cache_read_ahead", default=None)
 
 
 class SafeCache:
@@ -141,10 +160,34 @@ class SafeCache:
         "unknown", not "absent" (callers that share results between requests check this)."""
         return self._available()
 
+    @contextlib.contextmanager
+    def reading_ahead(self, keys: Iterable[str]) -> Iterator[None]:
+        """Fetch ``keys`` with the next read in this block, and answer their read from it (see
+        the module doc). Reads of other keys, and everything after the block, are as usual."""
+        reset = _read_ahead.set(_ReadAhead(list(keys)))
+        try:
+            yield
+        finally:
+            _read_ahead.reset(reset)
+
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         keys = list(keys)
         if not keys:
             return {}
+        ahead = _read_ahead.get()
+        if ahead is not None:
+            if ahead.found is None:  # this read fetches them too
+                wanted = set(keys)
+                extra = [k for k in ahead.keys if k not in wanted]
+                found = self._fetch([*keys, *extra])
+                ahead.found = {k: found[k] for k in ahead.keys if k in found}
+                return {k: found[k] for k in keys if k in found}
+            if set(keys) <= set(ahead.keys):  # fetched already: answered once, from there
+                found, ahead.keys = ahead.found, []
+                return {k: found[k] for k in keys if k in found}
+        return self._fetch(keys)
+
+    def _fetch(self, keys: list[str]) -> dict[str, Any]:
         version = self._version()
         found: dict[str, Any] = self._call(
             "get_many",

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -52,9 +53,9 @@ class SignedInView(ConduitView):
 
 
 def _int_param(
-    request: Request, name: str, *, default: int, minimum: int, maximum: int | None
+    request: Request | HttpRequest, name: str, *, default: int, minimum: int, maximum: int | None
 ) -> int:
-    raw = request.query_params.get(name)
+    raw = request.GET.get(name)  # DRF's query_params, also before DRF wraps the request
     if raw is None or raw == "":
         return default
     try:
@@ -68,7 +69,7 @@ def _int_param(
     return value
 
 
-def page_params(request: Request) -> tuple[int, int]:
+def page_params(request: Request | HttpRequest) -> tuple[int, int]:
     """``(limit, offset)`` from the query string. ``limit`` above the maximum page size is capped
     rather than refused; anything that is not a number in range is a 422."""
     limit = _int_param(request, "limit", default=20, minimum=1, maximum=None)

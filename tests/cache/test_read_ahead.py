@@ -1,0 +1,144 @@
+"""``SafeCache.reading_ahead`` (conduit/platform/cache.py) and its use by the article list: a warm
+signed-in list reads its user and its page's first keys in one cache round trip, and
+authentication still decides who gets the page."""
+
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+
+from conduit.api.authentication import token_for
+from conduit.platform.cache import cache, micro_cache
+from conduit.users.cached import invalidate_users
+from conduit.users.models import User
+from tests.factories import UserFactory, favorite, follow, make_article
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every ``get_many`` the cache backend receives, as its list of keys."""
+    backend: Any = caches["default"]
+    calls: list[list[str]] = []
+    real = backend.get_many
+
+    def spy(keys: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(list(keys))
+        return real(keys, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get_many", spy)
+    return calls
+
+
+def test_the_next_read_fetches_the_keys_read_ahead(round_trips):
+    cache.set_many({"a": 1, "b": 2, "c": 3}, 30)
+    with cache.reading_ahead(["b", "c", "absent"]):
+        assert cache.get("a") == 1
+        assert round_trips == [["a", "b", "c", "absent"]]  # one round trip for all four
+        assert cache.get_many(["b", "absent"]) == {"b": 2}  # from what was fetched
+        assert len(round_trips) == 1
+        # Answered once: a later read of the same keys goes to the backend again.
+        assert cache.get_many(["b"]) == {"b": 2}
+        assert len(round_trips) == 2
+    assert cache.get_many(["c"]) == {"c": 3}  # after the block, as usual
+    assert round_trips[-1] == ["c"]
+
+
+def test_a_read_of_other_keys_is_not_answered_from_the_read_ahead(round_trips):
+    cache.set_many({"a": 1, "b": 2, "x": 9}, 30)
+    with cache.reading_ahead(["b"]):
+        cache.get("a")
+        assert cache.get_many(["b", "x"]) == {"b": 2, "x": 9}  # x was not read ahead
+    assert round_trips == [["a", "b"], ["b", "x"]]
+
+
+def test_a_failing_backend_makes_the_read_ahead_keys_misses(monkeypatch):
+    cache.set_many({"a": 1, "b": 2}, 30)
+    backend: Any = caches["default"]
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(backend, "get_many", down)
+    with cache.reading_ahead(["b"]):
+        assert cache.get("a") is None
+        assert cache.get_many(["b"]) == {}
+
+
+# --- the article list -------------------------------------------------------------------------
+
+
+def signed_in_list_data() -> tuple[User, str]:
+    viewer = UserFactory()
+    for i in range(3):
+        author = UserFactory(username=f"ahead{i}")
+        article = make_article(author, title=f"Ahead {i}", tags=["common"])
+        follow(viewer, author)
+        favorite(viewer, article)
+    return viewer, token_for(viewer)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"tag": "common"}, {"author": "ahead1"}, {"favorited": "nobody"}, {"limit": "2"}],
+    ids=["global", "tag", "author", "favorited", "limit"],
+)
+def test_a_warm_signed_in_list_is_two_cache_round_trips(params, api, round_trips):
+    _, token = signed_in_list_data()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    cache.clear()  # the writes' tombstones, as if their seconds were over
+    # The first read fills the page and the cards, the second the cards' renderings.
+    for _ in range(2):
+        assert api.get("/api/articles", params).status_code == 200
+    round_trips.clear()
+    response = api.get("/api/articles", params)
+    assert response.status_code == 200
+    # 1: the user, the list generations, the viewer's relations token and the page's ids;
+    # 2: the page's rendered cards and the viewer's flags.
+    assert len(round_trips) == 2, round_trips
+    assert any(key.endswith("user:" + str(response.wsgi_request.user.pk)) for key in round_trips[0])
+    articles = response.json()["articles"]
+    assert all(a["favorited"] and a["author"]["following"] for a in articles)
+
+
+def test_an_anonymous_warm_list_reads_nothing_ahead(api, round_trips):
+    signed_in_list_data()
+    cache.clear()
+    for _ in range(2):
+        assert api.get("/api/articles").status_code == 200
+        micro_cache.clear()
+    round_trips.clear()
+    assert api.get("/api/articles").status_code == 200
+    assert len(round_trips) == 2  # the page, then its cards: nothing to read ahead with
+
+
+def test_a_deactivated_user_gets_401_though_their_keys_were_read_ahead(api):
+    viewer, token = signed_in_list_data()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    cache.clear()
+    assert api.get("/api/articles").status_code == 200
+    User.objects.filter(pk=viewer.pk).update(is_active=False)
+    invalidate_users([viewer.pk])  # as the deactivation service does
+    response = api.get("/api/articles")
+    assert response.status_code == 401
+    assert response.json()["errors"]["token"] == ["is invalid"]
+
+
+@pytest.mark.parametrize(
+    ("header", "params", "status"),
+    [
+        ("Token not-a-jwt", {}, 401),
+        ("Token not-a-jwt", {"limit": "x"}, 401),  # authentication answers first, as before
+        (None, {"limit": "x"}, 422),
+        ("signed-in", {"limit": "x"}, 422),
+        ("signed-in", {"offset": "-1"}, 422),
+    ],
+)
+def test_bad_tokens_and_bad_pages_are_answered_as_without_the_read_ahead(
+    header, params, status, api
+):
+    _, token = signed_in_list_data()
+    if header is not None:
+        api.credentials(HTTP_AUTHORIZATION=f"Token {token}" if header == "signed-in" else header)
+    assert api.get("/api/articles", params).status_code == status
