@@ -1,6 +1,7 @@
 """``SafeCache.reading_ahead`` (conduit/platform/cache.py) and its use by the article list: a warm
 signed-in list reads its user and its page's first keys in one cache round trip, and
-authentication still decides who gets the page."""
+authentication still decides who gets the page. The round-trip counts run on every backend
+(tests/cache/conftest.py)."""
 
 from typing import Any
 
@@ -17,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Every ``get_many`` the cache backend receives, as its list of keys."""
+def round_trips(cache_backend: str, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every ``get_many`` the cache backend receives, as its list of keys (on each backend:
+    the in-process cache, a real Redis and a real Memcached)."""
     backend: Any = caches["default"]
     calls: list[list[str]] = []
     real = backend.get_many
