@@ -502,13 +502,21 @@ def article_list_rendered[R](
     ], count
 
 
+def article_first_read(*, slug: str, viewer_id: int | None) -> list[str]:
+    """The keys ``article_get`` reads first (none when the article is not cached): a view can
+    fetch them ahead, with its authentication's read (``cache.reading_ahead``)."""
+    if not _enabled() or not storable(slug):
+        return []
+    return [_detail_key(slug), *([_relations_key(viewer_id)] if viewer_id is not None else [])]
+
+
 def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
     """``selectors.article_get`` through the cache."""
-    if not _enabled() or not storable(slug):
+    first_read = article_first_read(slug=slug, viewer_id=viewer_id)
+    if not first_read:
         return selectors.article_get(slug=slug, viewer_id=viewer_id)
-    key = _detail_key(slug)
-    relations_key = _relations_key(viewer_id) if viewer_id is not None else None
-    found = cache.get_many([key, *([relations_key] if relations_key else [])])
+    key = first_read[0]
+    found = cache.get_many(first_read)
     stored = found.get(key)
     relations = _relations(viewer_id, found) if viewer_id is not None else None
     if stored is None or _is_tombstone(stored):

@@ -144,3 +144,36 @@ def test_bad_tokens_and_bad_pages_are_answered_as_without_the_read_ahead(
     if header is not None:
         api.credentials(HTTP_AUTHORIZATION=f"Token {token}" if header == "signed-in" else header)
     assert api.get("/api/articles", params).status_code == status
+
+
+def test_a_warm_signed_in_article_is_two_cache_round_trips(api, round_trips):
+    _, token = signed_in_list_data()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    cache.clear()
+    path = "/api/articles/ahead-1"
+    assert api.get(path).status_code == 200
+    round_trips.clear()
+    response = api.get(path)
+    assert response.status_code == 200
+    # 1: the user, the article's card and the viewer's relations token; 2: the viewer's flags.
+    assert len(round_trips) == 2, round_trips
+    assert any(key.startswith("user:") for key in round_trips[0])
+    article = response.json()["article"]
+    assert article["favorited"] and article["author"]["following"]
+
+
+def test_a_deactivated_user_gets_401_on_an_article_read_ahead(api):
+    viewer, token = signed_in_list_data()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    cache.clear()
+    assert api.get("/api/articles/ahead-1").status_code == 200
+    User.objects.filter(pk=viewer.pk).update(is_active=False)
+    invalidate_users([viewer.pk])
+    assert api.get("/api/articles/ahead-1").status_code == 401
+    assert api.get("/api/articles/no-such-article").status_code == 401
+
+
+def test_an_unknown_article_is_a_404_signed_in(api):
+    _, token = signed_in_list_data()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/articles/no-such-article").status_code == 404

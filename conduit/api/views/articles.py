@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -8,7 +8,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conduit.api import docs, inputs
-from conduit.api.authentication import token_user_id
 from conduit.api.presenters import (
     CARD_RENDERING,
     article_fragments,
@@ -23,7 +22,6 @@ from conduit.api.views.base import (
     page_params,
 )
 from conduit.articles import cards, selectors, services
-from conduit.platform.cache import cache
 from conduit.platform.exceptions import InvalidInput
 
 PAGE_PARAMETERS = [
@@ -39,20 +37,7 @@ def _filter_param(request: Request | HttpRequest, name: str) -> str | None:
 
 
 class ArticlesView(AnonymousMicroCachedView):
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        # A signed-in GET reads its user (authentication), then its page's first keys: both in
-        # one cache round trip (``cache.reading_ahead``). Authentication still decides access.
-        keys = self._first_read(request) if request.method == "GET" else []
-        if not keys:
-            return super().dispatch(request, *args, **kwargs)
-        with cache.reading_ahead(keys):
-            return super().dispatch(request, *args, **kwargs)
-
-    @staticmethod
-    def _first_read(request: HttpRequest) -> list[str]:
-        viewer_id = token_user_id(request)
-        if viewer_id is None:  # anonymous (the micro-cache's) or a bad token (a 401)
-            return []
+    def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
         try:
             limit, offset = page_params(request)
         except InvalidInput:  # the view answers it
@@ -136,6 +121,9 @@ class FeedView(SignedInView):
 
 
 class ArticleView(AnonymousMicroCachedView):
+    def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
+        return cards.article_first_read(slug=kwargs["slug"], viewer_id=viewer_id)
+
     @extend_schema(
         operation_id="GetArticle",
         summary="Get an article",
