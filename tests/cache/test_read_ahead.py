@@ -159,7 +159,8 @@ def test_a_warm_signed_in_article_is_two_cache_round_trips(api, round_trips):
     assert len(round_trips) == 2, round_trips
     assert any(key.startswith("user:") for key in round_trips[0])
     article = response.json()["article"]
-    assert article["favorited"] and article["author"]["following"]
+    assert article["favorited"]
+    assert article["author"]["following"]
 
 
 def test_a_deactivated_user_gets_401_on_an_article_read_ahead(api):
