@@ -12,7 +12,7 @@ import jwt
 from django.conf import settings
 from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import HTTP_HEADER_ENCODING, authentication, exceptions
 from rest_framework.request import Request
 
 from conduit.users.cached import active_user
@@ -71,14 +71,31 @@ def _verify(token: str) -> tuple[int, float]:
         raise exceptions.AuthenticationFailed("is invalid") from None
 
 
+def token_in_header(request: HttpRequest | Request) -> str | None:
+    """The token of an ``Authorization: Token <jwt>`` (or ``Bearer``) header; None without one;
+    ``AuthenticationFailed`` when the header names the scheme but is malformed. Read from
+    ``META`` as DRF's ``get_authorization_header`` does, so it also serves before DRF wraps the
+    request."""
+    header = request.META.get("HTTP_AUTHORIZATION", b"")
+    if isinstance(header, str):
+        header = header.encode(HTTP_HEADER_ENCODING)
+    parts = header.split()
+    if not parts or parts[0].lower() not in _SCHEMES:
+        return None
+    if len(parts) != 2:
+        raise exceptions.AuthenticationFailed("is invalid")
+    try:
+        return parts[1].decode("ascii")
+    except UnicodeDecodeError:
+        raise exceptions.AuthenticationFailed("is invalid") from None
+
+
 def token_user_id(request: HttpRequest) -> int | None:
     """The user id named by a valid token in the request's header, else None. Not checked
     against the database: for reading the viewer's cache entries ahead, never for access."""
-    header = request.META.get("HTTP_AUTHORIZATION", "").split()
-    if len(header) != 2 or header[0].lower().encode() not in _SCHEMES:
-        return None
     try:
-        return user_id_from_token(header[1])
+        token = token_in_header(request)
+        return user_id_from_token(token) if token is not None else None
     except exceptions.AuthenticationFailed:
         return None
 
@@ -92,15 +109,9 @@ class JWTAuthentication(authentication.BaseAuthentication):
     """
 
     def authenticate(self, request: Request) -> tuple[User, str] | None:
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() not in _SCHEMES:
+        token = token_in_header(request)
+        if token is None:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("is invalid")
-        try:
-            token = header[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("is invalid") from None
         user = active_user(user_id_from_token(token))
         if user is None:
             raise exceptions.AuthenticationFailed("is invalid")
