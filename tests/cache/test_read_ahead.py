@@ -81,14 +81,20 @@ def signed_in_list_data() -> tuple[User, str]:
     return viewer, token_for(viewer)
 
 
+@pytest.fixture
+def viewer(api) -> User:
+    """The viewer of ``signed_in_list_data``, signed in on ``api``."""
+    viewer, token = signed_in_list_data()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return viewer
+
+
 @pytest.mark.parametrize(
     "params",
     [{}, {"tag": "common"}, {"author": "ahead1"}, {"favorited": "nobody"}, {"limit": "2"}],
     ids=["global", "tag", "author", "favorited", "limit"],
 )
-def test_a_warm_signed_in_list_is_two_cache_round_trips(params, api, round_trips):
-    _, token = signed_in_list_data()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+def test_a_warm_signed_in_list_is_two_cache_round_trips(params, api, viewer, round_trips):
     cache.clear()  # the writes' tombstones, as if their seconds were over
     # The first read fills the page and the cards, the second the cards' renderings.
     for _ in range(2):
@@ -115,16 +121,18 @@ def test_an_anonymous_warm_list_reads_nothing_ahead(api, round_trips):
     assert len(round_trips) == 2  # the page, then its cards: nothing to read ahead with
 
 
-def test_a_deactivated_user_gets_401_though_their_keys_were_read_ahead(api):
-    viewer, token = signed_in_list_data()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+@pytest.mark.parametrize(
+    "path", ["/api/articles", "/api/articles/ahead-1"], ids=["list", "article"]
+)
+def test_a_deactivated_user_gets_401_though_their_keys_were_read_ahead(path, api, viewer):
     cache.clear()
-    assert api.get("/api/articles").status_code == 200
+    assert api.get(path).status_code == 200
     User.objects.filter(pk=viewer.pk).update(is_active=False)
     invalidate_users([viewer.pk])  # as the deactivation service does
-    response = api.get("/api/articles")
+    response = api.get(path)
     assert response.status_code == 401
     assert response.json()["errors"]["token"] == ["is invalid"]
+    assert api.get("/api/articles/no-such-article").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -146,9 +154,7 @@ def test_bad_tokens_and_bad_pages_are_answered_as_without_the_read_ahead(
     assert api.get("/api/articles", params).status_code == status
 
 
-def test_a_warm_signed_in_article_is_two_cache_round_trips(api, round_trips):
-    _, token = signed_in_list_data()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+def test_a_warm_signed_in_article_is_two_cache_round_trips(api, viewer, round_trips):
     cache.clear()
     path = "/api/articles/ahead-1"
     assert api.get(path).status_code == 200
@@ -163,18 +169,5 @@ def test_a_warm_signed_in_article_is_two_cache_round_trips(api, round_trips):
     assert article["author"]["following"]
 
 
-def test_a_deactivated_user_gets_401_on_an_article_read_ahead(api):
-    viewer, token = signed_in_list_data()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    cache.clear()
-    assert api.get("/api/articles/ahead-1").status_code == 200
-    User.objects.filter(pk=viewer.pk).update(is_active=False)
-    invalidate_users([viewer.pk])
-    assert api.get("/api/articles/ahead-1").status_code == 401
-    assert api.get("/api/articles/no-such-article").status_code == 401
-
-
-def test_an_unknown_article_is_a_404_signed_in(api):
-    _, token = signed_in_list_data()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+def test_an_unknown_article_is_a_404_signed_in(api, viewer):
     assert api.get("/api/articles/no-such-article").status_code == 404
