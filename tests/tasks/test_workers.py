@@ -64,6 +64,16 @@ def test_publishing_emails_followers_through_the_broker_and_a_worker(
         "the delivery records",
         timeout=10,
     )
+    # Each task logs after its work (the chunk after its last delivery record and the SMTP
+    # session's QUIT): wait for both lines before asserting on them.
+    wait_until(
+        lambda: (
+            bool(worker.events("new article emails sent"))
+            and bool(worker.events("new article fan-out"))
+        ),
+        "the tasks' log lines",
+        timeout=10,
+    )
     sent = worker.events("new article emails sent")
     assert [(e["sent"], e["task"]) for e in sent] == [
         (3, "conduit.notifications.new_article_emails_send")
@@ -162,8 +172,17 @@ def test_a_task_that_keeps_failing_is_dead_lettered_with_a_log_line_and_a_metric
     assert lines[0]["task_id"] == letter.task_id
     assert lines[0]["retries"] == 2
 
-    metrics = worker.metrics()
     name = "tests.tasks.always_unavailable"
+    # task_postrun counts the failure after on_failure has written the dead letter: wait for it.
+    wait_until(
+        lambda: (
+            metric_value(worker.metrics(), "conduit_celery_tasks_total", task=name, state="failed")
+            == 1.0
+        ),
+        "the failure's metric",
+        timeout=10,
+    )
+    metrics = worker.metrics()
     assert metric_value(metrics, "conduit_celery_dead_letters_total", task=name) == 1.0
     assert metric_value(metrics, "conduit_celery_tasks_total", task=name, state="retried") == 2.0
     assert metric_value(metrics, "conduit_celery_tasks_total", task=name, state="failed") == 1.0
