@@ -339,6 +339,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing gives up after a few seconds: the request that enqueues must not hang on a dead broker.
 CELERY_BROKER_CONNECTION_TIMEOUT = 4
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# A publish that still fails keeps the task in the outbox table; beat's outbox_relay publishes
+# it every CELERY_OUTBOX_RELAY_INTERVAL s. For CELERY_OUTBOX_BYPASS_SECONDS after a failure the
+# process does not try the broker, so an outage slows one request, not all (conduit.platform.tasks).
+CELERY_OUTBOX_RELAY_INTERVAL = env.float("CELERY_OUTBOX_RELAY_INTERVAL", default=30.0)
+CELERY_OUTBOX_BYPASS_SECONDS = env.float("CELERY_OUTBOX_BYPASS_SECONDS", default=5.0)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # One queue per kind of work, so a burst of emails never waits behind a large export.
 TASK_QUEUES = ["default", "email", "media", "exports"]  # workers consume these (-Q)
@@ -359,6 +364,12 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
 CELERY_METRICS_ADDR = env.str("CELERY_METRICS_ADDR", default="127.0.0.1")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "relay-task-outbox": {
+        "task": "conduit.platform.outbox_relay",
+        "schedule": CELERY_OUTBOX_RELAY_INTERVAL,
+        # A relay not started by the next one's turn is dropped, not piled up behind an outage.
+        "options": {"expires": CELERY_OUTBOX_RELAY_INTERVAL},
+    },
     "check-counters-nightly": {
         "task": "conduit.articles.counters_check",
         "schedule": crontab(hour=3, minute=17),

@@ -3,6 +3,9 @@
 * ``conduit_celery_tasks_total{task, state}``: state is ``succeeded``, ``retried``, ``failed``;
 * ``conduit_celery_task_duration_seconds{task}``: run time of each execution;
 * ``conduit_celery_dead_letters_total{task}``: tasks given up on (see ``DeadLetter``);
+* ``conduit_task_outbox_total{task, event}``: publishes that failed and were kept in the outbox
+  (``kept``, counted where the publish failed: a web process) and their later publish
+  (``relayed``, in the worker that ran ``outbox_relay``);
 * ``conduit_celery_queue_length{queue}``: messages waiting in each queue (Redis ``LLEN``), read
   when Prometheus scrapes, cached for a few seconds;
 * ``conduit_counters_drift``: counters found wrong by the nightly ``counters_check``.
@@ -35,6 +38,12 @@ TASK_DURATION = Histogram(
 )
 DEAD_LETTERS = Counter(
     "conduit_celery_dead_letters_total", "Tasks given up on after their retries.", ["task"]
+)
+OUTBOX = Counter(
+    "conduit_task_outbox_total",
+    "Tasks kept in the outbox because the broker could not take them (event=kept), and "
+    "published from it later (event=relayed).",
+    ["task", "event"],
 )
 _counters_drift: list[Gauge] = []
 

@@ -20,3 +20,23 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name}[{self.task_id}]"
+
+
+class OutboxTask(models.Model):
+    """A task whose publish failed after its transaction committed (the broker was down).
+
+    ``conduit.platform.tasks.publish`` writes it instead of losing the task; the beat task
+    ``outbox_relay`` publishes it again once the broker is back and deletes it. Tasks are
+    idempotent (ADR 0015), so a publish that failed only on the way back costs a duplicate run.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    headers = models.JSONField(default=dict)  # the request id, for the task's log lines
+    attempts = models.PositiveIntegerField(default=1)
+    error = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.task_name}{tuple(self.args)}"

@@ -3,16 +3,24 @@
 A task that runs before the row it reads is committed sees nothing (or a rolled-back row), so
 every enqueue from a request goes through :func:`enqueue_on_commit`. Tasks take ids, not objects,
 and must be idempotent: with ``acks_late`` a task whose worker died runs again (ADR 0015).
+
+A publish that fails after the commit (the broker down or unreachable) is not lost: the task is
+kept in the ``OutboxTask`` table and :func:`outbox_relay`, run by beat every
+``CELERY_OUTBOX_RELAY_INTERVAL`` seconds, publishes it once the broker is back. After a failed
+publish, this process sends the next ones straight to the outbox for
+``CELERY_OUTBOX_BYPASS_SECONDS``, so that a dead broker costs one request its publish retries,
+not every request.
 """
 
+import time
 from typing import Any
 
 import structlog
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, models, transaction
 
-from conduit.platform.celery_metrics import DEAD_LETTERS
+from conduit.platform.celery_metrics import DEAD_LETTERS, OUTBOX
 
 logger = structlog.get_logger("conduit.tasks")
 
@@ -34,7 +42,109 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     that fails) is logged, never turned into an error response that would make the client
     retry a write that succeeded.
     """
-    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs), robust=True)
+    transaction.on_commit(lambda: publish(task, args, kwargs), robust=True)
+
+
+# time.monotonic() until which this process does not try the broker (after a failed publish)
+_broker_down_until = 0.0
+
+
+def publish(task: Task, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> None:
+    """Publish the task, or keep it in the outbox when the broker cannot take it.
+
+    Inline (no broker, the embedded default) the task just runs. A task that cannot be kept
+    either (the database is down too) is logged by ``on_commit(robust=True)`` and lost.
+    """
+    global _broker_down_until
+    if task.app.conf.task_always_eager:
+        task.apply_async(args=args, kwargs=kwargs)
+        return
+    if time.monotonic() < _broker_down_until:
+        _keep(task.name, args, kwargs, error="not tried: the broker failed moments ago")
+        return
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except Exception as exc:  # whatever the broker's client raised: keep the task
+        _broker_down_until = time.monotonic() + settings.CELERY_OUTBOX_BYPASS_SECONDS
+        _keep(task.name, args, kwargs, error=repr(exc))
+
+
+def _keep(name: str, args: Any, kwargs: dict[str, Any], *, error: str) -> None:
+    from conduit.platform.models import OutboxTask
+
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    row = OutboxTask.objects.create(
+        task_name=name,
+        args=list(args),
+        kwargs=dict(kwargs),
+        headers={"request_id": request_id} if request_id else {},
+        error=error[:2000],
+    )
+    OUTBOX.labels(name, "kept").inc()
+    logger.warning("task kept in the outbox", task=name, outbox_id=row.pk, error=error)
+
+
+OUTBOX_BATCH = 500
+
+
+@shared_task(name="conduit.platform.outbox_relay", soft_time_limit=60, time_limit=90)
+def outbox_relay() -> int:
+    """Beat, every CELERY_OUTBOX_RELAY_INTERVAL s: publish the kept tasks, oldest first, and
+    delete each once the broker took it; returns how many were published."""
+    published = 0
+    while True:
+        sent, more = _relay_batch()
+        published += sent
+        if not more:
+            break
+    if published:
+        logger.info("outbox relayed", published=published)
+    return published
+
+
+def _relay_batch() -> tuple[int, bool]:
+    """Publish up to OUTBOX_BATCH kept tasks; returns (published, whether to go on).
+
+    Rows are locked with SKIP LOCKED, so two relays never publish the same row. The published
+    rows are deleted in the transaction that locked them: if its commit fails they are
+    published again later (a duplicate run, which idempotent tasks absorb), never lost. The
+    first failed publish ends the run: the broker is away again, the rest wait for the next.
+    """
+    from celery import current_app
+
+    from conduit.platform.models import OutboxTask
+
+    with transaction.atomic():
+        rows = list(
+            OutboxTask.objects.select_for_update(skip_locked=True).order_by("pk")[:OUTBOX_BATCH]
+        )
+        published: list[OutboxTask] = []
+        failure: Exception | None = None
+        for row in rows:
+            try:
+                current_app.send_task(
+                    row.task_name, args=row.args, kwargs=row.kwargs, headers=row.headers
+                )
+            except Exception as exc:  # whatever the broker's client raised
+                failure = exc
+                break
+            published.append(row)
+        OutboxTask.objects.filter(pk__in=[row.pk for row in published]).delete()
+        if failure is not None:
+            OutboxTask.objects.filter(pk__in=[row.pk for row in rows[len(published) :]]).update(
+                attempts=models.F("attempts") + 1, error=repr(failure)[:2000]
+            )
+    for row in published:
+        OUTBOX.labels(row.task_name, "relayed").inc()
+    if failure is not None:
+        logger.warning(
+            "outbox relay stopped: the broker failed",
+            published=len(published),
+            waiting=len(rows) - len(published),
+            error=repr(failure),
+        )
+        return len(published), False
+    return len(published), len(rows) == OUTBOX_BATCH
 
 
 class ConduitTask(Task):

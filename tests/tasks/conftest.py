@@ -109,9 +109,12 @@ def start_worker(
     (before the test database is flushed: this fixture depends on ``transactional_db``)."""
     workers: list[Worker] = []
 
-    def start(broker_url: str, *, queues: list[str] | None = None, **env: str) -> Worker:
+    def start(
+        broker_url: str, *, queues: list[str] | None = None, beat: bool = False, **env: str
+    ) -> Worker:
         """``queues``: the ``-Q`` option (None: every queue in TASK_QUEUES; [] leaves it out,
-        as compose.yaml and the Kubernetes worker start it)."""
+        as compose.yaml and the Kubernetes worker start it). ``beat``: the worker runs the
+        beat schedule too (``-B``)."""
         number = len(workers) + 1
         workdir = tmp_path / f"worker{number}"
         metrics_dir = workdir / "metrics"
@@ -148,6 +151,8 @@ def start_worker(
                 **env,
             },
         )
+        if beat:
+            worker.argv += ["--beat", "--schedule", str(workdir / "celerybeat-schedule")]
         consume = settings.TASK_QUEUES if queues is None else queues
         if consume:
             worker.argv[4:4] = ["-Q", ",".join(consume)]
