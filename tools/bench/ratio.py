@@ -16,7 +16,8 @@ Each run is tools/bench/run.sh with ``BENCH_REFERENCES=0`` (the references do no
 ratio) and ``BENCH_KEEP_DB=1`` (seeded once). Every other ``BENCH_*`` variable passes through,
 and ``BENCH_WORKERS`` is set for both sides to the cached side's default (1 for the in-process
 cache, which is correct for one process only, else 2), since a ratio across two configs says
-nothing. Writes ``bench/results/<commit>-<size>-ratio-cache-<cache>.json``.
+nothing. Writes ``bench/results/<commit>-<size>-ratio-cache-<cache>-<workers>x<threads>.json`` (the
+server's shape in the name, so a run with other threads does not overwrite the default one).
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def main() -> None:
         ],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{first['commit']['id']}-{first['size']['name']}-ratio-cache-{cache}.json"
+    shape = f"{result['server']['workers']}x{result['server']['threads']}"
+    name = f"{first['commit']['id']}-{first['size']['name']}-ratio-cache-{cache}-{shape}.json"
+    out = RESULTS / name
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\n{'scenario':<18} {'off req/s':>22} {cache + ' req/s':>24}  ratios (median)")
     for name, s in scenarios.items():
