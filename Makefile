@@ -14,18 +14,21 @@ export HOST PORT
 
 # uv: the one on PATH, else a private copy installed from PyPI into .tools/.
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
-# Python 3.13: pyenv's build when there is one (its shims exit 127 unless selected), else PATH.
-PYTHON313 ?= $(or $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null),python3.13)
+# Python 3.13: pyenv's build when there is one (its shims exit 127 unless selected; without the
+# pyenv command, its default root ~/.pyenv), else PATH.
+PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
+PYTHON313 ?= $(or $(lastword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null),python3.13)
+export PYTHON313
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint stack stack-stop stack-status bench bench-ratio bench-fanout clean
+.PHONY: help install run test lint fresh-check stack stack-stop stack-status bench bench-ratio bench-fanout clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
-	python3 -m venv .tools
+	$(PYTHON313) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
@@ -42,6 +45,9 @@ test: install ## lint, type-check and run every test (PostgreSQL, then SQLite)
 
 lint: install ## ruff, mypy and the migrations check only
 	@bash tools/test.sh --lint-only
+
+fresh-check: ## make run, then make test, from a clean clone of HEAD in a throwaway fresh Debian root (root)
+	@bash tools/fresh-check.sh
 
 stack: install ## PostgreSQL + replica, Redis, STACK_APPS app servers behind nginx on :8080, Prometheus
 	@$(PY) tools/stack.py start

