@@ -146,8 +146,8 @@ if [[ $REBUILD == 1 || ! -s $tarball || "$(cat "$tarball.recipe" 2>/dev/null)" !
     started=$SECONDS
     rm -f "$tarball" "$tarball.recipe"
     # No mirror named: mmdebstrap takes this machine's apt sources (the release and its security updates).
-    mmdebstrap --quiet --variant=minbase --include="$include" "$suite" "$tarball.partial"
-    mv "$tarball.partial" "$tarball"
+    mmdebstrap --quiet --variant=minbase --include="$include" "$suite" "$DIR/partial-$suite.tar"
+    mv "$DIR/partial-$suite.tar" "$tarball"
     echo "$recipe" >"$tarball.recipe"
     echo "built $tarball in $((SECONDS - started)) s"
 else
