@@ -6,7 +6,9 @@
 #    older than FRESH_CHECK_MAX_AGE_DAYS, when FRESH_CHECK_REBUILD=1, or when its package list changes.
 # 2. Python 3.13 is there the way this machine's image has it: the interpreter the Makefile finds
 #    (PYTHON313, pyenv's build) is bind-mounted read-only at the same path, with the Debian runtime
-#    libraries it links against. Nothing else of this machine is.
+#    libraries it links against. So is the machine's network trust, without which nothing reaches
+#    PyPI here: the CA certificates in /usr/local/share/ca-certificates and the variables that point
+#    TLS clients at the bundle (SSL_CERT_FILE and the like). Nothing else of this machine is.
 # 3. A clean clone of HEAD (uncommitted changes are not part of the check) goes to /root/conduit in a
 #    new copy of that root. Inside it (chroot, in its own mount and PID namespaces, with /proc, /sys,
 #    /dev, /dev/pts and /dev/shm mounted), `make run` runs until /api/articles answers with the demo
@@ -52,7 +54,7 @@ if [[ ${1:-} == --inside ]]; then
     # A login shell's clean environment, as a new user has it; the commands are the README's.
     in_root() {
         chroot "$ROOT" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
-            TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+            TERM="${TERM:-dumb}" LANG=C.UTF-8 $TRUST_ENV \
             PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
             /bin/bash -c "cd /root/conduit && $1"
     }
@@ -158,6 +160,16 @@ rm -rf "$ROOT" "$DIR/times" "$DIR/make-run.log" "$DIR/make-test.log"
 mkdir -p "$ROOT"
 tar -xf "$tarball" -C "$ROOT"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# The machine's network trust (see the top): its local CAs, and the variables that name the bundle.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+    chroot "$ROOT" update-ca-certificates >/dev/null
+fi
+TRUST_ENV=""
+for var in SSL_CERT_FILE SSL_CERT_DIR PIP_CERT REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO \
+    NODE_EXTRA_CA_CERTS; do
+    [[ -n ${!var:-} ]] && TRUST_ENV+=" $var=${!var}"
+done
 # Packages install, but start nothing: services are the project's to start (as in a container).
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
@@ -190,7 +202,7 @@ trap 'exit 130' INT TERM
 # --kill-child: when this unshare dies, PID 1 of the namespace is SIGKILLed, and with it every
 # process in the namespace; the mounts go with the mount namespace.
 started=$SECONDS
-export ROOT DIR PORT STEPS RUN_TIMEOUT
+export ROOT DIR PORT STEPS RUN_TIMEOUT TRUST_ENV
 unshare --mount --pid --fork --kill-child --propagation private \
     bash "$REPO/tools/fresh-check.sh" --inside "$PYPREFIX" &
 inside_pid=$!
