@@ -1,5 +1,5 @@
 """The docs the code can contradict: docs/configuration.md against the environment variables the
-code reads.
+code reads, and the ADR index against docs/adr/.
 
 What counts as reading a variable (``variables_read``):
 
@@ -22,6 +22,7 @@ which docs/contributing.md describes.
 
 import ast
 import re
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATION = ROOT / "docs" / "configuration.md"
+ADR_DIR = ROOT / "docs" / "adr"
 
 # Read by the code, deliberately without a row in docs/configuration.md.
 NOT_DOCUMENTED = {
@@ -256,4 +258,58 @@ def test_a_row_nothing_reads_fails() -> None:
 
     assert configuration_problems(repo_sources(), markdown) == [
         "CONDUIT_NOBODY_READS_THIS has a row in docs/configuration.md and nothing reads it"
+    ]
+
+
+# --- The ADR index -------------------------------------------------------------------------------
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def adr_index_problems(adr_dir: Path) -> list[str]:
+    index = (adr_dir / "README.md").read_text()
+    targets = {target for target in _LINK.findall(index) if "://" not in target}
+    problems = [
+        f"docs/adr/README.md links {target}, which does not exist"
+        for target in sorted(targets)
+        if not (adr_dir / target.split("#")[0]).is_file()
+    ]
+    problems += [
+        f"{adr.name} is not in docs/adr/README.md"
+        for adr in sorted(adr_dir.glob("[0-9][0-9][0-9][0-9]-*.md"))
+        if adr.name not in targets
+    ]
+    return problems
+
+
+def test_the_adr_index_lists_every_adr() -> None:
+    problems = adr_index_problems(ADR_DIR)
+    assert not problems, "\n".join(problems)
+
+
+def test_an_adr_missing_from_the_index_fails(tmp_path: Path) -> None:
+    adr_dir = tmp_path / "adr"
+    shutil.copytree(ADR_DIR, adr_dir)
+    (adr_dir / "0999-a-new-decision.md").write_text("# 0999. A new decision\n")
+    index = adr_dir / "README.md"
+    index.write_text(
+        "\n".join(
+            line for line in index.read_text().splitlines() if "0013-observability.md" not in line
+        )
+    )
+
+    assert adr_index_problems(adr_dir) == [
+        "0013-observability.md is not in docs/adr/README.md",
+        "0999-a-new-decision.md is not in docs/adr/README.md",
+    ]
+
+
+def test_an_index_row_without_its_file_fails(tmp_path: Path) -> None:
+    adr_dir = tmp_path / "adr"
+    shutil.copytree(ADR_DIR, adr_dir)
+    (adr_dir / "0005-maintained-counters.md").rename(adr_dir / "0005-counters.md")
+
+    assert adr_index_problems(adr_dir) == [
+        "docs/adr/README.md links 0005-maintained-counters.md, which does not exist",
+        "0005-counters.md is not in docs/adr/README.md",
     ]
