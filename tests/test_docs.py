@@ -1,5 +1,5 @@
 """The docs the code can contradict: docs/configuration.md against the environment variables the
-code reads, and the ADR index against docs/adr/.
+code reads, the ADR index against docs/adr/, and the relative links of the README and main docs.
 
 What counts as reading a variable (``variables_read``):
 
@@ -313,3 +313,29 @@ def test_an_index_row_without_its_file_fails(tmp_path: Path) -> None:
         "docs/adr/README.md links 0005-maintained-counters.md, which does not exist",
         "0005-counters.md is not in docs/adr/README.md",
     ]
+
+
+# --- Links ---------------------------------------------------------------------------------------
+
+PAGES = [
+    "README.md",
+    "docs/adr/README.md",
+    "docs/configuration.md",
+    "docs/contributing.md",
+    "docs/deploy.md",
+    "docs/operations.md",
+    "docs/roadmap.md",
+]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_relative_links_point_at_files_that_exist(page: str) -> None:
+    path = ROOT / page
+    missing = [
+        target
+        for target in _LINK.findall(path.read_text())
+        if "://" not in target
+        and not target.startswith(("#", "mailto:"))
+        and not (path.parent / target.split("#")[0]).exists()
+    ]
+    assert missing == [], f"{page} links to files that do not exist"
