@@ -35,7 +35,9 @@ ADR_DIR = ROOT / "docs" / "adr"
 # Read by the code, deliberately without a row in docs/configuration.md.
 NOT_DOCUMENTED = {
     # The shell's, the operating system's and CI's own (bash sets most of them itself).
-    *("PATH", "HOME", "PWD", "OLDPWD", "USER", "TMPDIR", "IFS", "CI"),
+    *("PATH", "HOME", "PWD", "OLDPWD", "USER", "TMPDIR", "IFS", "CI", "TERM"),
+    # /etc/os-release's, which tools/fresh-check.sh sources for the Debian release's name.
+    "VERSION_CODENAME",
     *("BASH_SOURCE", "BASHPID", "EUID", "UID", "PPID", "RANDOM", "SECONDS", "LINENO", "FUNCNAME"),
     # pytest's and pytest-xdist's own (PYTEST_ARGS is tools/test.sh's, and documented).
     *("PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"),

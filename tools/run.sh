@@ -36,9 +36,19 @@ $PY manage.py seed_demo
 echo
 echo "Conduit is serving on http://$HOST:$PORT  (API: http://$HOST:$PORT/api/articles, docs: http://$HOST:$PORT/api/docs)"
 echo "Press Ctrl-C to stop."
-exec .venv/bin/granian --interface wsgi \
+# Ctrl-C reaches only granian's main process, which stops its workers: when a terminal's SIGINT
+# reached the workers too (one process group), one in two stops waited out the 30 s kill timeout.
+# granian runs in a session of its own; this shell passes INT, TERM and HUP on as SIGTERM.
+setsid .venv/bin/granian --interface wsgi \
     --host "$HOST" --port "$PORT" \
     --workers "$WEB_WORKERS" --blocking-threads "${WEB_THREADS:-4}" \
     --no-ws --respawn-failed-workers --workers-kill-timeout 30 \
     --log-level "${GRANIAN_LOG_LEVEL:-warning}" \
-    config.wsgi:application
+    config.wsgi:application &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null' INT TERM HUP
+status=0
+wait "$server" || status=$?
+# A trapped signal ends the first wait early; the second waits for granian's own exit.
+kill -0 "$server" 2>/dev/null && { wait "$server" || status=$?; }
+exit "$status"
