@@ -217,6 +217,13 @@ def test_a_row_removed_from_configuration_md_fails(name: str) -> None:
     assert any(problem.startswith(f"{name} is read by") for problem in problems), problems
 
 
+def new_problems(sources: Mapping[str, str], markdown: str) -> set[str]:
+    """The problems a change brings, beside any the repository has today (those fail one test,
+    test_configuration_md_lists_exactly_the_variables_the_code_reads, not all of these)."""
+    today = configuration_problems(repo_sources(), CONFIGURATION.read_text())
+    return set(configuration_problems(sources, markdown)) - set(today)
+
+
 @pytest.mark.parametrize(
     ("path", "added"),
     [
@@ -241,26 +248,26 @@ def test_a_new_variable_without_a_row_fails(path: str, added: str) -> None:
     sources = repo_sources()
     sources[path] += "\n" + added + "\n"
 
-    problems = configuration_problems(sources, CONFIGURATION.read_text())
+    problems = new_problems(sources, CONFIGURATION.read_text())
 
-    assert problems == [
+    assert problems == {
         f"CONDUIT_NEW_SETTING is read by {path} and has no row in docs/configuration.md"
-    ]
+    }
 
 
 def test_a_shell_variable_the_script_assigns_is_not_an_environment_variable() -> None:
     sources = repo_sources()
     sources["tools/run.sh"] += '\nCONDUIT_LOCAL=1\necho "$CONDUIT_LOCAL"\n'
 
-    assert configuration_problems(sources, CONFIGURATION.read_text()) == []
+    assert new_problems(sources, CONFIGURATION.read_text()) == set()
 
 
 def test_a_row_nothing_reads_fails() -> None:
     markdown = CONFIGURATION.read_text() + "\n| `CONDUIT_NOBODY_READS_THIS` | `1` | nothing |\n"
 
-    assert configuration_problems(repo_sources(), markdown) == [
+    assert new_problems(repo_sources(), markdown) == {
         "CONDUIT_NOBODY_READS_THIS has a row in docs/configuration.md and nothing reads it"
-    ]
+    }
 
 
 # --- The ADR index -------------------------------------------------------------------------------
