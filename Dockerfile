@@ -28,7 +28,7 @@ COPY manage.py ./
 COPY config ./config
 COPY conduit ./conduit
 COPY static ./static
-COPY deploy/docker/entrypoint.sh ./deploy/docker/entrypoint.sh
+COPY deploy/docker/*.sh ./deploy/docker/
 
 # Hashed, compressed static files at build time; the key only lets settings import and is
 # thrown away with this stage.

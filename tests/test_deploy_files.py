@@ -3,6 +3,7 @@ Deployment has its probes on the right paths and resource requests and limits.""
 
 # ruff: noqa: S603, S607  (the commands are fixed: kubectl and this repo's own validator)
 
+import fnmatch
 import re
 import shutil
 import subprocess
@@ -132,3 +133,28 @@ def test_deploy_files_set_only_variables_the_app_reads() -> None:
         if names - read
     }
     assert not unknown, f"variables the app never reads (misspelt or renamed?): {unknown}"
+
+
+def test_the_image_has_every_script_its_entrypoint_runs() -> None:
+    """No Docker engine here to build the image: check what reaches it instead. A file is in the
+    image when .dockerignore lets it into the build context and a COPY names it (the entrypoint
+    once ran web-workers.sh, which neither did, so a container without arguments exited at once)."""
+    entrypoint = (ROOT / "deploy" / "docker" / "entrypoint.sh").read_text()
+    siblings = re.findall(r'\$\(dirname "\$0"\)/([\w.-]+)', entrypoint)
+    assert siblings, "the scan finds the scripts the entrypoint runs"
+    needed = ["deploy/docker/entrypoint.sh", *(f"deploy/docker/{name}" for name in siblings)]
+    admitted = [
+        line[1:]
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    copied = re.findall(r"^COPY (?!--from)(\S+) ", (ROOT / "Dockerfile").read_text(), re.M)
+    for path in needed:
+        assert (ROOT / path).is_file(), path
+        assert any(
+            fnmatch.fnmatch(path, p.rstrip("/") + ("*" if p.endswith("/") else ""))
+            for p in admitted
+        ), path
+        assert any(
+            fnmatch.fnmatch(path, p) or path.startswith(p.rstrip("/") + "/") for p in copied
+        ), path
