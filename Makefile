@@ -43,7 +43,7 @@ run: install ## serve the site and API on http://$(HOST):$(PORT) (SQLite, demo d
 test: install ## lint, type-check and run every test (PostgreSQL, then SQLite)
 	@bash tools/test.sh
 
-lint: install ## ruff, mypy and the migrations check only
+lint: install ## ruff, mypy, the migrations check and the deploy-file validation; no tests
 	@bash tools/test.sh --lint-only
 
 fresh-check: ## make run, then make test, from a clean clone of HEAD in a throwaway fresh Debian root (root)

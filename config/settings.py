@@ -137,7 +137,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif env.bool("DATABASE_POOL", default=False):
     # Django's native psycopg pool, one per process, instead of a connection kept per thread
-    # (ADR 0011 compares the two; persistent connections are the default).
+    # (ADR 0012 compares the two; persistent connections are the default).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
@@ -266,7 +266,7 @@ MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- Media and exports (ADR 0019, 0020) ---------------------------------------------------------
-# MEDIA_STORAGE=filesystem (default) or s3 (django-storages; AWS_* variables, see README).
+# MEDIA_STORAGE=filesystem (default) or s3 (django-storages; AWS_* variables, see docs/configuration.md).
 # Export zips are private: EXPORTS_ROOT is outside MEDIA_ROOT, so nothing serves them publicly.
 EXPORTS_ROOT = Path(env.str("EXPORTS_ROOT", default=str(VAR_DIR / "exports")))
 STORAGES = storages_from_env(

