@@ -37,7 +37,9 @@ class ArticlePreview(Base):
     slug = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()
-    tagList = serializers.ListField(child=serializers.CharField())
+    tagList = serializers.ListField(
+        child=serializers.CharField(), help_text="Sorted alphabetically, ignoring case."
+    )
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
     favorited = serializers.BooleanField()

@@ -6,6 +6,7 @@ from conduit.articles.models import (
     TAG_MAX_LENGTH,
     TAGS_PER_ARTICLE_MAX,
     TITLE_MAX_LENGTH,
+    sorted_tags,
 )
 from conduit.platform.validation import Checker
 
@@ -25,7 +26,7 @@ def check_body(checker: Checker, value: str | None) -> str | None:
 
 
 def check_tags(checker: Checker, values: list[str] | None) -> list[str]:
-    """Tags trimmed, blanks dropped, duplicates removed, the author's order kept."""
+    """Tags trimmed, blanks dropped, duplicates removed, sorted (``tag_order``)."""
     tags: list[str] = []
     for raw in values or []:
         tag = raw.strip()
@@ -41,4 +42,4 @@ def check_tags(checker: Checker, values: list[str] | None) -> list[str]:
     if len(tags) > TAGS_PER_ARTICLE_MAX:
         checker.add("tagList", f"an article has at most {TAGS_PER_ARTICLE_MAX} tags")
         return []
-    return tags
+    return sorted_tags(tags)
