@@ -9,13 +9,15 @@ from rest_framework import serializers
 
 Base = serializers.Serializer[dict[str, Any]]
 
+_IMAGE = "An absolute URL (a site path is shown on `SITE_URL`), or null."
+
 
 class User(Base):
     email = serializers.CharField()
     token = serializers.CharField()
     username = serializers.CharField()
     bio = serializers.CharField(allow_null=True)
-    image = serializers.CharField(allow_null=True)
+    image = serializers.CharField(allow_null=True, help_text=_IMAGE)
 
 
 class UserResponse(Base):
@@ -25,7 +27,7 @@ class UserResponse(Base):
 class Profile(Base):
     username = serializers.CharField()
     bio = serializers.CharField(allow_null=True)
-    image = serializers.CharField(allow_null=True)
+    image = serializers.CharField(allow_null=True, help_text=_IMAGE)
     following = serializers.BooleanField()
 
 

@@ -31,14 +31,15 @@ def errors(response) -> dict:
 
 
 def test_upload_shows_the_original_then_the_thumbnail(
-    auth_api, user, django_capture_on_commit_callbacks
+    auth_api, user, django_capture_on_commit_callbacks, settings
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = upload(auth_api, jpeg_with_gps())
     assert response.status_code == 200, response.content
     avatar = Avatar.objects.get(user=user)
     original = response.json()["user"]["image"]
-    assert original == storages["default"].url(avatar.original)
+    # Stored as the storage's site path; the API shows it on SITE_URL.
+    assert original == settings.SITE_URL + storages["default"].url(avatar.original)
     assert original.endswith("/original.jpg")
     assert avatar.thumbnails == {}
 
@@ -48,7 +49,7 @@ def test_upload_shows_the_original_then_the_thumbnail(
     assert set(avatar.thumbnails) == {"64.webp", "64.jpeg", "256.webp", "256.jpeg"}
     user.refresh_from_db()
     assert user.image == storages["default"].url(avatar.thumbnails["256.jpeg"])
-    assert auth_api.get("/api/user").json()["user"]["image"] == user.image
+    assert auth_api.get("/api/user").json()["user"]["image"] == settings.SITE_URL + user.image
     with storages["default"].open(avatar.thumbnails["256.jpeg"]) as file:
         data = file.read()
     with Image.open(io.BytesIO(data)) as image:
