@@ -33,13 +33,13 @@ def check_tags(checker: Checker, values: list[str] | None) -> list[str]:
         if not tag or tag in tags:
             continue
         if len(tag) > TAG_MAX_LENGTH:
-            checker.add("tagList", f"tags are at most {TAG_MAX_LENGTH} characters")
+            checker.add("tagList", f"has a tag longer than {TAG_MAX_LENGTH} characters")
             return []
         if "\x00" in tag or "," in tag:
-            checker.add("tagList", "tags may not contain commas or NUL characters")
+            checker.add("tagList", "has a tag with a comma or a NUL character")
             return []
         tags.append(tag)
     if len(tags) > TAGS_PER_ARTICLE_MAX:
-        checker.add("tagList", f"an article has at most {TAGS_PER_ARTICLE_MAX} tags")
+        checker.add("tagList", f"has more than {TAGS_PER_ARTICLE_MAX} tags")
         return []
     return sorted_tags(tags)
