@@ -35,8 +35,9 @@ COMMENT_KEYS = {"id", "createdAt", "updatedAt", "body", "author"}
 def assert_error(
     response: Any, status: int, key: str | None = None, message: str | None = None
 ) -> dict[str, list[str]]:
-    """``response`` is RealWorld's error: ``{"errors": {"body": [...], <key>: [...]}}``, with
-    ``body`` always present and non-empty, every value a non-empty list of non-empty strings."""
+    """``response`` is Conduit's error: ``{"errors": {<key>: [...]}}``, field-keyed only, every
+    value a non-empty list of non-empty strings, and no message repeated as another entry (as a
+    ``body`` summary of "<key> <message>" sentences did: clients show each entry that way)."""
     assert response.status_code == status, (response.status_code, response.content)
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
     assert "Location" not in response
@@ -44,11 +45,13 @@ def assert_error(
     assert set(data) == {"errors"}, data
     errors = data["errors"]
     assert isinstance(errors, dict)
-    assert "body" in errors, errors
+    assert errors, data
     for field, messages in errors.items():
         assert isinstance(messages, list), (field, messages)
         assert messages, (field, errors)
         assert all(isinstance(m, str) and m for m in messages), (field, messages)
+    sentences = {f"{field} {m}" for field, messages in errors.items() for m in messages}
+    assert not sentences & {m for messages in errors.values() for m in messages}, errors
     if key is not None:
         assert key in errors, (key, errors)
         if message is not None:

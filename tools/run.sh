@@ -25,6 +25,15 @@ if ! python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('$
     exit 1
 fi
 
+# Image URLs in API answers and links in emails start with SITE_URL: by default where this serves
+# (a front end on another origin then loads the demo avatars from here, not from its own host).
+if [[ -z "${SITE_URL:-}" ]]; then
+    site_host=$HOST
+    [[ $site_host == 0.0.0.0 || $site_host == "::" ]] && site_host=127.0.0.1
+    [[ $site_host == *:* ]] && site_host="[$site_host]"
+    export SITE_URL="http://$site_host:$PORT"
+fi
+
 # One process with the in-process cache, more with a shared one (the script says why).
 WEB_WORKERS=$(sh deploy/docker/web-workers.sh)
 

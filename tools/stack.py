@@ -651,6 +651,8 @@ def boot(state: dict[str, Any], record: Callable[..., None], n_apps: int) -> Non
         "DEBUG": "false",
         "DATABASE_POOL": "true",  # ADR 0017: measured ahead of persistent connections and pgbouncer
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Image URLs in API answers and links in emails: the load balancer's address.
+        "SITE_URL": os.environ.get("SITE_URL") or f"http://127.0.0.1:{http_port}",
         "LOG_FORMAT": "json",
         "STATIC_ROOT": str(static_root),
         "MEDIA_ROOT": str(media_root),

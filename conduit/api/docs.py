@@ -9,13 +9,15 @@ from rest_framework import serializers
 
 Base = serializers.Serializer[dict[str, Any]]
 
+_IMAGE = "An absolute URL (a site path is shown on `SITE_URL`), or null."
+
 
 class User(Base):
     email = serializers.CharField()
     token = serializers.CharField()
     username = serializers.CharField()
     bio = serializers.CharField(allow_null=True)
-    image = serializers.CharField(allow_null=True)
+    image = serializers.CharField(allow_null=True, help_text=_IMAGE)
 
 
 class UserResponse(Base):
@@ -25,7 +27,7 @@ class UserResponse(Base):
 class Profile(Base):
     username = serializers.CharField()
     bio = serializers.CharField(allow_null=True)
-    image = serializers.CharField(allow_null=True)
+    image = serializers.CharField(allow_null=True, help_text=_IMAGE)
     following = serializers.BooleanField()
 
 
@@ -37,7 +39,9 @@ class ArticlePreview(Base):
     slug = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()
-    tagList = serializers.ListField(child=serializers.CharField())
+    tagList = serializers.ListField(
+        child=serializers.CharField(), help_text="Sorted alphabetically, ignoring case."
+    )
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
     favorited = serializers.BooleanField()
@@ -78,14 +82,20 @@ class TagsResponse(Base):
     tags = serializers.ListField(child=serializers.CharField())
 
 
-class GenericErrorBody(Base):
-    body = serializers.ListField(child=serializers.CharField())
-
-
 class GenericErrorModel(Base):
     # Named like RealWorld's field; it shadows Serializer.errors, harmless for a docs-only class.
-    errors = GenericErrorBody(  # type: ignore[assignment]
-        help_text="Always has `body`; field-keyed messages (e.g. `title`) may sit beside it."
+    # Unlike RealWorld's openapi.yml, `errors` has no required `body` list (ADR 0006).
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField(), min_length=1),
+        help_text=(
+            "Messages by the field or thing they are about, and nothing else: a client shows "
+            'each as "<key> <message>" (`{"title": ["can\'t be blank"]}` reads "title can\'t be '
+            "blank\"). `body` is only ever an article's or comment's own `body` field. "
+            "Examples: `email`, `username` (409: `has already been taken`), `credentials` "
+            "(401: `invalid`), `token` (401: `is missing`, `is invalid`, `has expired`), "
+            "`article`, `comment`, `profile` (403: `forbidden`; 404: `not found`), `request` "
+            "(`is not valid JSON`)."
+        ),
     )
 
 

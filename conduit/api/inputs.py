@@ -10,6 +10,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from conduit.articles.models import TAGS_PER_ARTICLE_MAX
+
 
 class StrictCharField(serializers.CharField):
     default_error_messages = {"invalid": "must be a string"}
@@ -31,6 +33,7 @@ class TagListField(serializers.ListField):
     default_error_messages = {
         "not_a_list": "must be a list of strings",
         "null": "must be a list of strings",
+        "max_length": f"has more than {TAGS_PER_ARTICLE_MAX} tags",
     }
 
     def __init__(self, **kwargs: Any) -> None:

@@ -3,12 +3,34 @@ this is the hot path of every list (see ADR 0003)."""
 
 from typing import Any
 
+from django.conf import settings
+
 from conduit.api.renderers import ConduitJSONRenderer
 from conduit.articles.selectors import ArticleData
 from conduit.comments.selectors import CommentData
 from conduit.platform.timefmt import iso_ms
 from conduit.profiles.selectors import Profile
 from conduit.users.models import User
+
+
+def image_url(image: str | None) -> str | None:
+    """``image`` as the API shows it: a site path (the demo avatars under ``/static/``, uploads
+    under a site-relative ``MEDIA_URL``, a user's own ``/...``) becomes an absolute URL on
+    ``SITE_URL``, since a front end served from another origin would resolve the path against
+    its own host. An absolute URL (a user's ``https://...``, uploads under an absolute
+    ``MEDIA_URL`` or on S3) and ``null`` are shown as stored."""
+    if image and image[0] == "/" and not image.startswith("//"):
+        return f"{settings.SITE_URL}{image}"
+    return image
+
+
+def profile_dict(profile: Profile) -> dict[str, Any]:
+    return {
+        "username": profile["username"],
+        "bio": profile["bio"],
+        "image": image_url(profile["image"]),
+        "following": profile["following"],
+    }
 
 
 def user_json(user: User, token: str) -> dict[str, Any]:
@@ -18,13 +40,13 @@ def user_json(user: User, token: str) -> dict[str, Any]:
             "token": token,
             "username": user.username,
             "bio": user.bio,
-            "image": user.image,
+            "image": image_url(user.image),
         }
     }
 
 
 def profile_json(profile: Profile) -> dict[str, Any]:
-    return {"profile": dict(profile)}
+    return {"profile": profile_dict(profile)}
 
 
 def article_dict(article: ArticleData) -> dict[str, Any]:
@@ -41,7 +63,7 @@ def article_dict(article: ArticleData) -> dict[str, Any]:
         updatedAt=iso_ms(article["updatedAt"]),
         favorited=article["favorited"],
         favoritesCount=article["favoritesCount"],
-        author=dict(article["author"]),
+        author=profile_dict(article["author"]),
     )
     return data
 
@@ -59,7 +81,15 @@ def articles_json(articles: list[ArticleData], count: int) -> dict[str, Any]:
 # around them: ``{..."favorited":`` ``,"favoritesCount":...,"following":`` ``}}``. The bytes
 # are what ``ConduitJSONRenderer`` makes of ``articles_json`` (tests/api/test_rendered_lists.py).
 
-CARD_RENDERING = "api-json-1"  # the cache's name for this rendering: change it with the shape
+CARD_RENDERING = "api-json-2"  # the cache's name for this rendering: change it with the shape
+
+
+def card_rendering() -> str:
+    """The name cached renderings are kept under: the shape's, and the ``SITE_URL`` that the
+    authors' image URLs start with (a new ``SITE_URL`` never serves renderings of the old)."""
+    return f"{CARD_RENDERING} {settings.SITE_URL}"
+
+
 _FAVORITED = b',"favorited":false,'
 _FOLLOWING = b',"following":false}}'
 
@@ -93,5 +123,5 @@ def comment_dict(comment: CommentData) -> dict[str, Any]:
         "createdAt": iso_ms(comment["createdAt"]),
         "updatedAt": iso_ms(comment["updatedAt"]),
         "body": comment["body"],
-        "author": dict(comment["author"]),
+        "author": profile_dict(comment["author"]),
     }

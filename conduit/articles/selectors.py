@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Exists, F, Max, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 
-from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
+from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag, sorted_tags
 from conduit.platform.compiled import CompiledValuesQuery
 from conduit.platform.exceptions import NotFound
 from conduit.platform.validation import storable
@@ -75,7 +75,9 @@ def _to_data(row: dict[str, Any], *, with_body: bool) -> ArticleData:
         slug=row["slug"],
         title=row["title"],
         description=row["description"],
-        tagList=list(row["tag_list"] or []),
+        # Sorted here too: rows written before tags were sorted on write (and the demo loader's)
+        # keep their stored order. Every read of an article, cached or not, passes here.
+        tagList=sorted_tags(row["tag_list"] or []),
         createdAt=row["created_at"],
         updatedAt=row["updated_at"],
         favorited=bool(row["favorited"]),

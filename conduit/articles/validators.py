@@ -6,6 +6,7 @@ from conduit.articles.models import (
     TAG_MAX_LENGTH,
     TAGS_PER_ARTICLE_MAX,
     TITLE_MAX_LENGTH,
+    sorted_tags,
 )
 from conduit.platform.validation import Checker
 
@@ -25,20 +26,20 @@ def check_body(checker: Checker, value: str | None) -> str | None:
 
 
 def check_tags(checker: Checker, values: list[str] | None) -> list[str]:
-    """Tags trimmed, blanks dropped, duplicates removed, the author's order kept."""
+    """Tags trimmed, blanks dropped, duplicates removed, sorted (``tag_order``)."""
     tags: list[str] = []
     for raw in values or []:
         tag = raw.strip()
         if not tag or tag in tags:
             continue
         if len(tag) > TAG_MAX_LENGTH:
-            checker.add("tagList", f"tags are at most {TAG_MAX_LENGTH} characters")
+            checker.add("tagList", f"has a tag longer than {TAG_MAX_LENGTH} characters")
             return []
         if "\x00" in tag or "," in tag:
-            checker.add("tagList", "tags may not contain commas or NUL characters")
+            checker.add("tagList", "has a tag with a comma or a NUL character")
             return []
         tags.append(tag)
     if len(tags) > TAGS_PER_ARTICLE_MAX:
-        checker.add("tagList", f"an article has at most {TAGS_PER_ARTICLE_MAX} tags")
+        checker.add("tagList", f"has more than {TAGS_PER_ARTICLE_MAX} tags")
         return []
-    return tags
+    return sorted_tags(tags)

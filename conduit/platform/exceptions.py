@@ -1,7 +1,8 @@
 """Errors the domain raises; each channel (API, pages) turns them into its own responses.
 
 The domain never imports a channel, so these carry only what went wrong: the API maps them to
-RealWorld's ``{"errors": {"body": [...]}}`` with a status, the pages to form errors.
+field-keyed ``{"errors": {"title": ["can't be blank"]}}`` with a status, the pages to form
+errors. Either shows an entry as "<field> <message>", so a message is worded to follow its field.
 """
 
 

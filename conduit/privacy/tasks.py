@@ -16,7 +16,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.utils import timezone
 
-from conduit.articles.models import Article, Favorite
+from conduit.articles.models import Article, Favorite, sorted_tags
 from conduit.comments.models import Comment
 from conduit.media.models import Avatar
 from conduit.platform.tasks import TRANSIENT_ERRORS
@@ -63,7 +63,7 @@ def _articles(user: User) -> Iterable[dict[str, Any]]:
             "title": article.title,
             "description": article.description,
             "body": article.body,
-            "tagList": article.tag_list,
+            "tagList": sorted_tags(article.tag_list),
             "favoritesCount": article.favorites_count,
             "createdAt": iso_ms(article.created_at),
             "updatedAt": iso_ms(article.updated_at),

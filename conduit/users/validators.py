@@ -42,6 +42,13 @@ def _image_rule(value: str) -> str | None:
     return "must be an http(s) URL"
 
 
+def _password_message(error: ValidationError) -> str:
+    # Said of the field, as every other message is: shown as "password <message>".
+    if error.code == "password_too_short" and error.params:
+        return f"is too short (minimum is {error.params['min_length']} characters)"
+    return " ".join(error.messages)
+
+
 def check_username(checker: Checker, value: str | None, *, required: bool) -> str | None:
     return checker.text(
         "username", value, max_length=USERNAME_MAX_LENGTH, required=required, rule=_username_rule
@@ -62,8 +69,8 @@ def check_password(checker: Checker, value: str | None, *, required: bool) -> st
         try:
             password_validation.validate_password(password)
         except ValidationError as exc:
-            for message in exc.messages:
-                checker.add("password", message)
+            for error in exc.error_list:
+                checker.add("password", _password_message(error))
             return None
     return password
 

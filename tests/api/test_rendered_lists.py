@@ -16,8 +16,9 @@ AWKWARD = '"favorited":false, "following":false}} \u2028 \u00e9\u6f22 \\ </scrip
 
 @pytest.fixture
 def page(user: User) -> None:
-    writer = UserFactory(username="writer", bio=AWKWARD)
-    other = UserFactory(username="other", bio=None)
+    # A site-path avatar (shown on SITE_URL) and an absolute one (shown as stored).
+    writer = UserFactory(username="writer", bio=AWKWARD, image="/static/conduit/avatars/ada.svg")
+    other = UserFactory(username="other", bio=None, image='https://example.com/a.png?q="1"')
     first = make_article(writer, title=f"One {AWKWARD}", description=AWKWARD, tags=["t\u2028"])
     make_article(other, title="Two", tags=[])
     make_article(writer, title="Three", tags=["plain", "more"])

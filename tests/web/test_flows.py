@@ -90,9 +90,7 @@ def test_registering_a_short_password_says_why(client, db):
     doc = page(
         client.post("/register", {"username": "j", "email": "j@x.io", "password": "short"}), 422
     )
-    assert error_messages(doc) == [
-        "password This password is too short. It must contain at least 8 characters."
-    ]
+    assert error_messages(doc) == ["password is too short (minimum is 8 characters)"]
 
 
 def test_registering_a_taken_username_or_email_says_it_has_already_been_taken(client, alice):
@@ -284,7 +282,7 @@ def test_settings_errors_are_shown_with_the_entered_values_kept(client, alice):
     assert error_messages(doc) == [
         "username may contain only letters, digits and . _ -",
         "email is invalid",
-        "password This password is too short. It must contain at least 8 characters.",
+        "password is too short (minimum is 8 characters)",
         "image must be an http(s) URL",
     ]
     assert value_of(doc, "image") == "javascript:alert(1)"
@@ -339,7 +337,7 @@ def test_publishing_an_article_redirects_to_it(client, alice):
     doc = page(client.get("/article/hello-world"))
     assert doc.one(".banner h1").text == "Hello World"
     assert doc.one(".article-content h1").text == "Heading"
-    assert doc.texts(".article-content .tag-list li") == ["intro", "hello"]
+    assert doc.texts(".article-content .tag-list li") == ["hello", "intro"]
     assert article.author == alice
 
 
@@ -347,13 +345,13 @@ def test_tags_from_pills_and_typed_text_are_merged_and_deduplicated(client, alic
     client.force_login(alice)
     form = editor_form(tags=" django, python ,, django ,", tag=["python", "web", " ", "web"])
     redirect_target(client.post("/editor", form))
-    assert Article.objects.get().tag_list == ["python", "web", "django"]
+    assert Article.objects.get().tag_list == ["django", "python", "web"]
 
 
 def test_tags_from_pills_only(client, alice):
     client.force_login(alice)
     redirect_target(client.post("/editor", {**editor_form(), "tag": ["b", "a"]}))
-    assert Article.objects.get().tag_list == ["b", "a"]
+    assert Article.objects.get().tag_list == ["a", "b"]
 
 
 def test_publishing_with_errors_shows_them_and_keeps_every_value(client, alice):
@@ -398,10 +396,10 @@ def test_editing_a_title_gives_a_new_slug_and_redirects_to_it(client, alice):
         "New desc",
         "New body",
     )
-    assert article.tag_list == ["keep", "add"]
+    assert article.tag_list == ["add", "keep"]
     error_page(client.get("/article/old-title"), 404)
     doc = page(client.get("/article/new-title"))
-    assert doc.texts(".article-content .tag-list li") == ["keep", "add"]
+    assert doc.texts(".article-content .tag-list li") == ["add", "keep"]
 
 
 def test_editing_without_changing_the_title_keeps_the_slug(client, alice):

@@ -474,8 +474,8 @@ def test_article_page_renders_title_markdown_tags_and_author(client, article):
     assert content.one("h2").text == "Introducing RealWorld"
     assert content.one("em").text == "great"
     assert content.texts("ul.tag-list li.tag-default.tag-pill.tag-outline") == [
-        "realworld",
         "implementations",
+        "realworld",
     ]
     # The author's meta block, above the body and again after it.
     metas = article_page.select(".article-meta")

@@ -9,11 +9,11 @@ from rest_framework.response import Response
 
 from conduit.api import docs, inputs
 from conduit.api.presenters import (
-    CARD_RENDERING,
     article_fragments,
     article_json,
     articles_body,
     articles_json,
+    card_rendering,
 )
 from conduit.api.renderers import JSON_CONTENT_TYPE
 from conduit.api.views.base import (
@@ -74,7 +74,7 @@ class ArticlesView(AnonymousMicroCachedView):
             "offset": offset,
         }
         rendered = cards.article_list_rendered(
-            render=article_fragments, render_name=CARD_RENDERING, **query
+            render=article_fragments, render_name=card_rendering(), **query
         )
         if rendered is not None:  # the same bytes as below, joined from cached cards
             return HttpResponse(articles_body(*rendered), content_type=JSON_CONTENT_TYPE)
