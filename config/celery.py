@@ -12,8 +12,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("conduit", task_cls="conduit.platform.tasks:ConduitTask")
+app = Celery("conduit", task_cls="conduit.platform.tasks.enqueue:ConduitTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-import conduit.platform.celery_signals  # noqa: E402, F401  (connects the handlers)
+import conduit.platform.tasks.signals  # noqa: E402, F401  (connects the handlers)

@@ -16,8 +16,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from conduit.platform.cache_url import cache_config
-from conduit.platform.logs import stdout_logger_factory
+from conduit.platform.cache.url import cache_config
+from conduit.platform.observability.logs import stdout_logger_factory
 from conduit.platform.storages import storages_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,13 +78,13 @@ if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
     )
 
 MIDDLEWARE = [
-    "conduit.platform.request_id.RequestIdMiddleware",
+    "conduit.platform.http.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # No-op without read replicas; with them, a client that wrote reads from the primary.
-    "conduit.platform.read_your_writes.ReadYourWritesMiddleware",
+    "conduit.platform.db.read_your_writes.ReadYourWritesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -93,7 +93,7 @@ MIDDLEWARE = [
 ]
 if METRICS_ENABLED:
     # Outermost: it times and counts the queries of everything else (session and auth too).
-    MIDDLEWARE = ["conduit.platform.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
+    MIDDLEWARE = ["conduit.platform.observability.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -159,7 +159,7 @@ if env.bool("DATABASE_PGBOUNCER", default=False):
 # --- Read replicas (ADR 0017) ----------------------------------------------------------------
 # DATABASE_REPLICA_URLS (comma-separated) adds the aliases replica1, replica2, ... with the
 # primary's connection handling, and the router that sends reads outside a transaction to a
-# usable replica (conduit/platform/db_router.py). A replica is fenced while it is down or its
+# usable replica (conduit/platform/db/router.py). A replica is fenced while it is down or its
 # replay lag exceeds DATABASE_REPLICA_MAX_LAG, checked at most every ..._CHECK_INTERVAL seconds
 # per process. A client that wrote reads from the primary for DATABASE_REPLICA_PIN_SECONDS, marked
 # in the cache: with several processes the cache must be shared (CACHE_URL), see the ADR.
@@ -177,7 +177,7 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
     DATABASES[f"replica{_number}"] = _replica
     DATABASE_REPLICAS.append(f"replica{_number}")
 if DATABASE_REPLICAS:
-    DATABASE_ROUTERS = ["conduit.platform.db_router.ReplicaRouter"]
+    DATABASE_ROUTERS = ["conduit.platform.db.router.ReplicaRouter"]
 DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
 DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
 DATABASE_REPLICA_CHECK_TIMEOUT = env.float("DATABASE_REPLICA_CHECK_TIMEOUT", default=2.0)
@@ -246,7 +246,7 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # How deep a list may be paged with ``offset`` (a 422 beyond it): bounds the cost of the
 # deepest page (ADR 0010).
 API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=10_000)
-# `make bench` only: route /bench/bare, the bare-Django reference view (conduit/platform/bench.py).
+# `make bench` only: route /bench/bare, the bare-Django reference view (platform/http/bench.py).
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 
 # --- CORS (the API only) ----------------------------------------------------------------------
@@ -266,7 +266,7 @@ MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- Media and exports (ADR 0019, 0020) ---------------------------------------------------------
-# MEDIA_STORAGE=filesystem (default) or s3 (django-storages; AWS_* variables, see docs/configuration.md).
+# MEDIA_STORAGE=filesystem (default) or s3 (django-storages; AWS_* in docs/configuration.md).
 # Export zips are private: EXPORTS_ROOT is outside MEDIA_ROOT, so nothing serves them publicly.
 EXPORTS_ROOT = Path(env.str("EXPORTS_ROOT", default=str(VAR_DIR / "exports")))
 STORAGES = storages_from_env(
@@ -321,7 +321,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
-# Retries of transient errors (conduit.platform.tasks.TRANSIENT_ERRORS): exponential backoff
+# Retries of transient errors (conduit.platform.tasks.enqueue.TRANSIENT_ERRORS): exponential backoff
 # capped at CELERY_RETRY_BACKOFF_MAX seconds, full jitter, then the dead-letter record.
 CELERY_RETRY_MAX = env.int("CELERY_RETRY_MAX", default=6)
 CELERY_RETRY_BACKOFF_MAX = env.int("CELERY_RETRY_BACKOFF_MAX", default=600)
@@ -341,7 +341,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 4
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 # A publish that still fails keeps the task in the outbox table; beat's outbox_relay publishes
 # it every CELERY_OUTBOX_RELAY_INTERVAL s. For CELERY_OUTBOX_BYPASS_SECONDS after a failure the
-# process does not try the broker, so an outage slows one request, not all (conduit.platform.tasks).
+# process does not try the broker, so an outage slows one request, not all
+# (conduit.platform.tasks.enqueue).
 CELERY_OUTBOX_RELAY_INTERVAL = env.float("CELERY_OUTBOX_RELAY_INTERVAL", default=30.0)
 CELERY_OUTBOX_BYPASS_SECONDS = env.float("CELERY_OUTBOX_BYPASS_SECONDS", default=5.0)
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -359,7 +360,7 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
-# Worker metrics (conduit.platform.celery_metrics): the worker's main process serves them on
+# Worker metrics (conduit.platform.tasks.metrics): the worker's main process serves them on
 # this port (0 = off); its pool processes write to PROMETHEUS_MULTIPROC_DIR when it is set.
 CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
 CELERY_METRICS_ADDR = env.str("CELERY_METRICS_ADDR", default="127.0.0.1")
@@ -443,7 +444,7 @@ USE_TZ = True
 # structlog renders every line, Django's and the libraries' included (through the stdlib root
 # handler and structlog's ProcessorFormatter): JSON lines on stdout by default, a readable console
 # format when DEBUG. Request-scoped values (request_id, method, route) come from contextvars bound
-# by conduit.platform.request_id.RequestIdMiddleware.
+# by conduit.platform.http.request_id.RequestIdMiddleware.
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "console"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
@@ -487,7 +488,12 @@ LOGGING = {
             ],
         }
     },
-    "handlers": {"stdout": {"()": "conduit.platform.logs.StdoutHandler", "formatter": "structlog"}},
+    "handlers": {
+        "stdout": {
+            "()": "conduit.platform.observability.logs.StdoutHandler",
+            "formatter": "structlog",
+        }
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Django's defaults give these their own handlers; here they go to the root's instead.

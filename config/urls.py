@@ -3,24 +3,24 @@ import re
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from conduit.platform import bench, health
+from conduit.platform.http import bench, probes
 
 # Probes and metrics come first: no auth, no session, nothing the site's URLs might shadow.
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
+    path("healthz", probes.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
     path("api/", include("conduit.api.urls")),
     path("notifications/", include("conduit.notifications.urls")),
     path("", include("conduit.web.urls")),
 ]
 
 if settings.METRICS_ENABLED:
-    from conduit.platform import metrics
+    from conduit.platform.observability import metrics
 
     urlpatterns.insert(2, path("metrics", metrics.metrics, name="metrics"))
 
 if settings.MEDIA_SERVE:  # media on the file system: Conduit serves it (ADR 0019)
-    from conduit.platform.media import media
+    from conduit.platform.http.media import media
 
     prefix = settings.MEDIA_URL.lstrip("/")
     urlpatterns.insert(2, re_path(rf"^{re.escape(prefix)}(?P<path>.+)$", media, name="media"))

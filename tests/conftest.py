@@ -37,7 +37,8 @@ def _expected_database() -> None:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Each test starts with an empty cache and micro-cache: no cached state leaks between tests."""
-    from conduit.platform.cache import cache, micro_cache
+    from conduit.platform.cache.safe import cache
+    from conduit.platform.http.micro_cache import micro_cache
 
     cache.clear()
     micro_cache.clear()

@@ -96,7 +96,7 @@ class PgReplica:
     def wait_caught_up(self, timeout: float = 60.0) -> None:
         """Until the replica has replayed everything the primary has committed so far (the insert
         position: the suite's server commits asynchronously, so the flushed one lags behind)."""
-        from conduit.platform.replicas import PRIMARY_POSITION_SQL, record_boundary
+        from conduit.platform.db.replicas import PRIMARY_POSITION_SQL, record_boundary
 
         with psycopg.connect(**self.primary, autocommit=True, connect_timeout=5) as conn:
             row = conn.execute(PRIMARY_POSITION_SQL).fetchone()
@@ -203,21 +203,22 @@ def replica_alias(
 ) -> Iterator[PgReplica]:
     """The router and the read-your-writes middleware switched on for ``replica1``, as
     ``DATABASE_REPLICA_URLS`` does, and switched off after the test."""
-    from conduit.platform import health, replicas
+    from conduit.platform.db import replicas
+    from conduit.platform.http import probes
 
     pg_replica = replica_registered
     pg_replica.start()  # a test before this one may have stopped it
     settings.DATABASE_REPLICAS = [ALIAS]
-    settings.DATABASE_ROUTERS = ["conduit.platform.db_router.ReplicaRouter"]
+    settings.DATABASE_ROUTERS = ["conduit.platform.db.router.ReplicaRouter"]
     settings.DATABASE_REPLICA_CHECK_INTERVAL = 0.0
     settings.DATABASE_REPLICA_MAX_LAG = 300.0
     settings.DATABASE_REPLICA_CHECK_TIMEOUT = 2.0
     replicas.reset()
-    health.register_replica_check()
+    probes.register_replica_check()
     try:
         yield pg_replica
     finally:
-        health.unregister("replicas")
+        probes.unregister("replicas")
         replicas.reset()
         if pg_replica.server.running:
             pg_replica.resume()

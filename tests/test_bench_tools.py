@@ -14,7 +14,7 @@ from django.test import override_settings
 from django.urls import Resolver404, clear_url_caches, resolve
 
 import config.urls
-from conduit.platform import bench as bench_view
+from conduit.platform.http import bench as bench_view
 
 REPO = Path(__file__).resolve().parent.parent
 LUA = REPO / "tools" / "bench" / "lua"

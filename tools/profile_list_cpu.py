@@ -39,7 +39,8 @@ def main() -> None:
 
     app = get_wsgi_application()
     from conduit.api.authentication import token_for
-    from conduit.platform.cache import cache, micro_cache
+    from conduit.platform.cache.safe import cache
+    from conduit.platform.http.micro_cache import micro_cache
     from conduit.users.models import User
 
     settings.CACHE_ARTICLES = args.cache == "on"

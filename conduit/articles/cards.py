@@ -1,6 +1,6 @@
 """Article reads through the cache, and the invalidations the write services call (ADR 0016).
 
-What is cached (``conduit.platform.cache.cache``, keys versioned per release):
+What is cached (``conduit.platform.cache.safe.cache``, keys versioned per release):
 
 * ``card:<id>``: an article as a list shows it (author profile included), without the viewer's
   ``favorited``/``following`` flags; ``article:<slug>``: the same with the body, for one article.
@@ -38,7 +38,9 @@ from django.db import transaction
 from conduit.articles import selectors
 from conduit.articles.models import Article
 from conduit.articles.selectors import ArticleData, ArticlePage
-from conduit.platform.cache import cache, micro_cache, single_flight
+from conduit.platform.cache.flight import single_flight
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.platform.validation import storable
 from conduit.profiles.selectors import Profile
 

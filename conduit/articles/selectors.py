@@ -12,7 +12,7 @@ from django.db.models import Exists, F, Max, OuterRef, QuerySet, Subquery, Sum, 
 from django.db.models.expressions import RawSQL
 
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag, sorted_tags
-from conduit.platform.compiled import CompiledValuesQuery
+from conduit.platform.db.compiled import CompiledValuesQuery
 from conduit.platform.exceptions import NotFound
 from conduit.platform.validation import storable
 from conduit.profiles.models import Follow
@@ -249,7 +249,7 @@ def _list_page_query(
     )
 
 
-# Compiled once per shape (filter kind, signed in or not, offset, limit): see platform/compiled.py.
+# Compiled once per shape (filter kind, signed in or not, offset, limit): platform/db/compiled.py.
 _LIST_PAGE = CompiledValuesQuery(_list_page_query, json_fields=("tag_list",))
 
 

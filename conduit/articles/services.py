@@ -26,7 +26,7 @@ from conduit.articles.models import (
 )
 from conduit.notifications.tasks import new_article_fan_out
 from conduit.platform.exceptions import Forbidden, InvalidInput
-from conduit.platform.tasks import enqueue_on_commit
+from conduit.platform.tasks.enqueue import enqueue_on_commit
 from conduit.platform.validation import Checker, checked
 from conduit.users.cached import invalidate_users
 from conduit.users.models import User

@@ -4,7 +4,7 @@ import structlog
 from celery import shared_task
 
 from conduit.articles.counters import find_drift
-from conduit.platform.celery_metrics import counters_drift_gauge
+from conduit.platform.tasks.metrics import counters_drift_gauge
 
 logger = structlog.get_logger(__name__)
 

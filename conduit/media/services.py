@@ -14,7 +14,7 @@ from django.db import transaction
 
 from conduit.media import images
 from conduit.media.models import Avatar
-from conduit.platform.tasks import enqueue_on_commit
+from conduit.platform.tasks.enqueue import enqueue_on_commit
 from conduit.users.models import User
 from conduit.users.services import user_update
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from conduit.articles.models import Article
 from conduit.notifications.emails import NewArticle, Recipient, new_article_email
 from conduit.notifications.models import ArticleEmail, EmailPreference
-from conduit.platform.tasks import TRANSIENT_ERRORS
+from conduit.platform.tasks.enqueue import TRANSIENT_ERRORS
 from conduit.profiles.models import Follow
 from conduit.users.models import User
 

@@ -25,7 +25,7 @@ class DeadLetter(models.Model):
 class OutboxTask(models.Model):
     """A task whose publish failed after its transaction committed (the broker was down).
 
-    ``conduit.platform.tasks.publish`` writes it instead of losing the task; the beat task
+    ``conduit.platform.tasks.enqueue.publish`` writes it instead of losing the task; the beat task
     ``outbox_relay`` publishes it again once the broker is back and deletes it. Tasks are
     idempotent (ADR 0015), so a publish that failed only on the way back costs a duplicate run.
     """

@@ -15,7 +15,7 @@ from conduit.articles.services import article_delete, favorite_remove
 from conduit.comments.models import Comment
 from conduit.media.models import Avatar
 from conduit.platform.exceptions import InvalidInput
-from conduit.platform.tasks import enqueue_on_commit
+from conduit.platform.tasks.enqueue import enqueue_on_commit
 from conduit.privacy.models import ExportRequest
 from conduit.profiles.models import Follow
 from conduit.profiles.services import follow_remove

@@ -19,7 +19,7 @@ from django.utils import timezone
 from conduit.articles.models import Article, Favorite, sorted_tags
 from conduit.comments.models import Comment
 from conduit.media.models import Avatar
-from conduit.platform.tasks import TRANSIENT_ERRORS
+from conduit.platform.tasks.enqueue import TRANSIENT_ERRORS
 from conduit.platform.timefmt import iso_ms
 from conduit.privacy.models import ExportRequest
 from conduit.profiles.models import Follow

@@ -2,7 +2,7 @@
 
 A request with a token reads its user on every call; with the article lists served from the
 cache that read was half of the database work of a warm signed-in list. So the active user is
-kept as ``user:<id>`` in ``conduit.platform.cache.cache`` (``SafeCache``: an outage is a miss,
+kept as ``user:<id>`` in ``conduit.platform.cache.safe.cache`` (``SafeCache``: an outage is a miss,
 a lost invalidation renews the epoch), and *every* change of the row invalidates it:
 
 * ``post_save`` / ``post_delete`` on ``User`` (connected in ``UsersConfig.ready``), which covers
@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from conduit.platform.cache import cache
+from conduit.platform.cache.safe import cache
 from conduit.users.models import User
 
 USER_SECONDS = 300

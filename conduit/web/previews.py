@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from conduit.articles.selectors import ArticleData
-from conduit.platform.cache import cache
+from conduit.platform.cache.safe import cache
 
 FRAGMENT_SECONDS = 3600
 # Part of every key: change it when the fragment templates change within a release.

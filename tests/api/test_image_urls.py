@@ -9,7 +9,8 @@ import pytest
 from django.core.files.storage import InMemoryStorage, storages
 from rest_framework.test import APIClient
 
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
 from tests.factories import UserFactory, favorite, follow, make_article, make_comment
 from tests.media.pictures import picture

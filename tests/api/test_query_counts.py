@@ -186,7 +186,8 @@ WARM_QUERIES = {False: 0, True: 0}
 
 
 def read_twice(client: APIClient, path: str, params: dict[str, str] | None = None) -> None:
-    from conduit.platform.cache import cache, micro_cache
+    from conduit.platform.cache.safe import cache
+    from conduit.platform.http.micro_cache import micro_cache
 
     cache.clear()
     assert client.get(path, params).status_code == 200
@@ -242,7 +243,7 @@ def test_articles_flags_cold(n, change, user, auth_api, django_assert_num_querie
         profile_services.follow_remove(follower=user, followee=newest.author)
     # The write also buried the user's cached row and (a favorite) the article's card for a few
     # seconds, as it must (tests/cache covers them); as if those seconds were over:
-    from conduit.platform.cache import cache
+    from conduit.platform.cache.safe import cache
 
     buried = [f"user:{user.pk}"]
     if change == "favorite":

@@ -5,7 +5,8 @@ with text that could confuse the splitting (quotes, the flags' own key names, U+
 import pytest
 from rest_framework.test import APIClient
 
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
 from tests.factories import UserFactory, favorite, follow, make_article
 

@@ -7,7 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from conduit.articles.models import Article
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
 from tests.factories import UserFactory, favorite, follow, make_article
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from conduit.platform.cache import cache, micro_cache
-from conduit.platform.cache_url import cache_config
+from conduit.platform.cache.safe import cache
+from conduit.platform.cache.url import cache_config
+from conduit.platform.http.micro_cache import micro_cache
 from tests.services import RedisServer, ServerProcess, make_redis
 
 SOCKET_TIMEOUT = 0.25  # CACHE_SOCKET_TIMEOUT's default

@@ -3,7 +3,8 @@ or article still shows the erased author's articles, on each backend."""
 
 import pytest
 
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from tests.factories import UserFactory, favorite, make_article
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]

@@ -23,7 +23,8 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 from structlog.testing import capture_logs
 
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
 from tests.cache.conftest import SOCKET_TIMEOUT, use_cache
 from tests.factories import UserFactory, favorite, follow, make_article, make_comment

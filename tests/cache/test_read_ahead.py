@@ -1,4 +1,4 @@
-"""``SafeCache.reading_ahead`` (conduit/platform/cache.py) and its use by the article list: a warm
+"""``SafeCache.reading_ahead`` (platform/cache/safe.py) and its use by the article list: a warm
 signed-in list reads its user and its page's first keys in one cache round trip, and
 authentication still decides who gets the page. The round-trip counts run on every backend
 (tests/cache/conftest.py)."""
@@ -9,7 +9,8 @@ import pytest
 from django.core.cache import caches
 
 from conduit.api.authentication import token_for
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.cached import invalidate_users
 from conduit.users.models import User
 from tests.factories import UserFactory, favorite, follow, make_article

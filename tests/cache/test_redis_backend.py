@@ -1,5 +1,5 @@
-"""conduit/platform/redis_cache.py: Django's RedisCache with one ``redis.Redis`` per connection
-pool, holding one connection, against a real Redis."""
+"""conduit/platform/cache/redis_backend.py: Django's RedisCache with one ``redis.Redis`` per
+connection pool, holding one connection, against a real Redis."""
 
 import threading
 from typing import Any

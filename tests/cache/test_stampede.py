@@ -20,7 +20,8 @@ from django.db import connection
 
 from conduit.articles import cards, selectors
 from conduit.articles.models import Article
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
 from tests.cache.conftest import use_cache
 from tests.factories import UserFactory, favorite, follow, make_article

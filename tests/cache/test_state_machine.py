@@ -35,7 +35,8 @@ from hypothesis.stateful import (
 )
 from rest_framework.test import APIClient
 
-from conduit.platform.cache import cache, micro_cache
+from conduit.platform.cache.safe import cache
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
 from tests.factories import UserFactory
 

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from conduit.platform.cache import cache
+from conduit.platform.cache.safe import cache
 from conduit.privacy.services import account_erase
 from conduit.users.cached import USER_SECONDS, active_user
 from conduit.users.models import User

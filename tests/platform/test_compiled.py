@@ -6,7 +6,7 @@ from django.db.models import F, Value
 from django.db.models.expressions import RawSQL
 
 from conduit.articles import selectors
-from conduit.platform.compiled import CompiledValuesQuery
+from conduit.platform.db.compiled import CompiledValuesQuery
 from conduit.users.models import User, identity_key
 from tests.factories import UserFactory, favorite, follow, make_article
 

@@ -7,24 +7,24 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from conduit.platform import health
+from conduit.platform.http import probes
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def register_check() -> Iterator[Callable[[str, health.Check], None]]:
+def register_check() -> Iterator[Callable[[str, probes.Check], None]]:
     """``register_check(name, fn)``: a check for this test only; the registry is restored after."""
-    saved = health.registered()
+    saved = probes.registered()
 
-    def register(name: str, check: health.Check) -> None:
-        health.register(name, check)
+    def register(name: str, check: probes.Check) -> None:
+        probes.register(name, check)
 
     yield register
-    for name in set(health.registered()) - set(saved):
-        health.unregister(name)
+    for name in set(probes.registered()) - set(saved):
+        probes.unregister(name)
     for name, check in saved.items():
-        health.register(name, check)
+        probes.register(name, check)
 
 
 def test_healthz_is_ok_and_runs_no_query(client: Client) -> None:
@@ -47,7 +47,7 @@ def test_readyz_reports_every_check(client: Client) -> None:
 
 
 def test_readyz_is_503_with_the_error_when_the_database_check_fails(
-    client: Client, register_check: Callable[[str, health.Check], None]
+    client: Client, register_check: Callable[[str, probes.Check], None]
 ) -> None:
     def database_down() -> None:
         raise ConnectionError("could not connect to server")
@@ -62,7 +62,7 @@ def test_readyz_is_503_with_the_error_when_the_database_check_fails(
 
 
 def test_later_checks_join_through_the_registry(
-    client: Client, register_check: Callable[[str, health.Check], None]
+    client: Client, register_check: Callable[[str, probes.Check], None]
 ) -> None:
     register_check("broker", lambda: None)
     response = client.get("/readyz")
@@ -71,10 +71,10 @@ def test_later_checks_join_through_the_registry(
 
 
 def test_the_migrations_check_is_cached_once_everything_is_applied() -> None:
-    health.reset_migrations_cache()
-    health.check_migrations()  # computes the plan: all applied in the test database
+    probes.reset_migrations_cache()
+    probes.check_migrations()  # computes the plan: all applied in the test database
     with CaptureQueriesContext(connection) as queries:
-        health.check_migrations()
+        probes.check_migrations()
     assert len(queries) == 0
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.test.utils import override_settings
 
-from conduit.platform import health
+from conduit.platform.http import probes
 from tests.services import RedisServer, free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services, pytest.mark.timeout(60)]
@@ -16,11 +16,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.services, pytest.mark.timeout(6
 @pytest.fixture
 def broker_check() -> Iterator[None]:
     """The broker check registered as with CELERY_BROKER_URL set at start-up; removed after."""
-    had = "broker" in health.registered()
-    health.register_broker_check()
+    had = "broker" in probes.registered()
+    probes.register_broker_check()
     yield
     if not had:
-        health.unregister("broker")
+        probes.unregister("broker")
 
 
 def test_readyz_follows_a_redis_broker_going_down_and_up(
@@ -55,5 +55,5 @@ def test_readyz_is_503_when_an_amqp_broker_refuses_connections(
 
 
 def test_no_broker_check_without_a_broker(client: Client) -> None:
-    assert "broker" not in health.registered()  # the suite runs without CELERY_BROKER_URL
+    assert "broker" not in probes.registered()  # the suite runs without CELERY_BROKER_URL
     assert "broker" not in client.get("/readyz").json()["checks"]

@@ -3,7 +3,7 @@ position. The lag itself is measured on a real replica in tests/replicas."""
 
 import pytest
 
-from conduit.platform import replicas
+from conduit.platform.db import replicas
 
 BLOCK, SEGMENT = 8192, 16 * 1024 * 1024
 

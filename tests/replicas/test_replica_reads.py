@@ -14,8 +14,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from conduit.articles.models import Article
-from conduit.platform import replicas
-from conduit.platform.db_router import use_primary
+from conduit.platform.db import replicas
+from conduit.platform.db.router import use_primary
 from conduit.users.models import User
 from tests.factories import UserFactory
 from tests.pg_replica import ALIAS, PgReplica
@@ -126,7 +126,7 @@ def test_reads_go_to_the_replica_writes_and_transactions_to_the_primary(
 ) -> None:
     from django.db import transaction
 
-    from conduit.platform.db_router import pinned
+    from conduit.platform.db.router import pinned
 
     user = UserFactory()
     replica_alias.wait_caught_up()
@@ -179,7 +179,7 @@ def test_a_replica_that_is_down_gets_no_reads_and_readyz_stays_ready(
 def test_reads_in_a_transaction_run_on_the_primary(replica_alias: PgReplica) -> None:
     from django.db import transaction
 
-    from conduit.platform.db_router import pinned
+    from conduit.platform.db.router import pinned
 
     user = UserFactory()
     caught_up_and_paused(replica_alias)

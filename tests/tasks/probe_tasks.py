@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from conduit.platform.tasks import TRANSIENT_ERRORS
+from conduit.platform.tasks.enqueue import TRANSIENT_ERRORS
 
 
 @shared_task(

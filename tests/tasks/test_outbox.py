@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from conduit.articles.models import Article
 from conduit.notifications.tasks import new_article_fan_out
-from conduit.platform import tasks
 from conduit.platform.models import OutboxTask
+from conduit.platform.tasks import enqueue
 from conduit.users.models import User
 from tests.factories import UserFactory, follow, make_article
 from tests.services import free_port
@@ -36,9 +36,9 @@ FAN_OUT = "conduit.notifications.new_article_fan_out"
 @pytest.fixture(autouse=True)
 def broker_not_marked_down() -> Iterator[None]:
     """Each test starts with this process trying the broker (the bypass is per process)."""
-    tasks._broker_down_until = 0.0
+    enqueue._broker_down_until = 0.0
     yield
-    tasks._broker_down_until = 0.0
+    enqueue._broker_down_until = 0.0
 
 
 def _publish(client: APIClient, title: str, request_id: str) -> Article:
@@ -94,20 +94,20 @@ def test_the_relay_keeps_what_the_broker_still_refuses_and_sends_it_once_it_answ
     redis_broker: Broker,
 ) -> None:
     _point_app_at(f"redis://127.0.0.1:{free_port()}/1")  # nothing listens there
-    tasks.publish(new_article_fan_out, (41,), {})
-    tasks.publish(new_article_fan_out, (42,), {})
+    enqueue.publish(new_article_fan_out, (41,), {})
+    enqueue.publish(new_article_fan_out, (42,), {})
     assert OutboxTask.objects.count() == 2
 
-    assert tasks.outbox_relay() == 0  # it tries the broker, whatever publish's bypass says
+    assert enqueue.outbox_relay() == 0  # it tries the broker, whatever publish's bypass says
     rows = list(OutboxTask.objects.order_by("pk"))
     assert [(r.args, r.attempts) for r in rows] == [([41], 2), ([42], 2)]
     assert "Error" in rows[0].error
 
     _point_app_at(redis_broker.url)
-    assert tasks.outbox_relay() == 2
+    assert enqueue.outbox_relay() == 2
     assert not OutboxTask.objects.exists()
     assert redis_broker.queued("email") == 2
-    assert tasks.outbox_relay() == 0  # nothing is published twice
+    assert enqueue.outbox_relay() == 0  # nothing is published twice
 
 
 def test_an_inline_task_never_goes_to_the_outbox() -> None:

@@ -375,7 +375,7 @@ def rendered(response: Any, name: str) -> int:
 @VIEWERS
 @LIST_PAGES
 def test_list_pages_warm(client, world, signed_in, path, own_queries, django_assert_num_queries):
-    from conduit.platform.cache import cache
+    from conduit.platform.cache.safe import cache
 
     sign_in(client, world.bob if signed_in else None)
     cache.clear()
@@ -393,7 +393,7 @@ def test_list_pages_warm(client, world, signed_in, path, own_queries, django_ass
 def test_list_pages_cold(client, world, signed_in, path, own_queries, django_assert_num_queries):
     # An empty cache: the same queries as the tests above (the page, with the count, + the
     # popular tags on the home page or the profile on a profile page), every preview rendered.
-    from conduit.platform.cache import cache
+    from conduit.platform.cache.safe import cache
 
     sign_in(client, world.bob if signed_in else None)
     cache.clear()
@@ -407,7 +407,7 @@ def test_a_changed_card_renders_only_its_own_preview(client, world):
     # The fragments are keyed by the card's content: a new title is a new fragment, the other
     # previews on the page are still cached.
     from conduit.articles.services import article_update
-    from conduit.platform.cache import cache
+    from conduit.platform.cache.safe import cache
 
     cache.clear()
     client.get("/profile/alice")

@@ -827,7 +827,7 @@ class Bench:
         from django.conf import settings
         from django.db import connection
 
-        from conduit.platform.bench import bare_body_path
+        from conduit.platform.http.bench import bare_body_path
 
         args = self.args
         started_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -7,8 +7,9 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from conduit.api.authentication import token_user_id
-from conduit.platform.cache import anonymous_micro_cached, cache
+from conduit.platform.cache.safe import cache
 from conduit.platform.exceptions import InvalidInput
+from conduit.platform.http.micro_cache import anonymous_micro_cached
 from conduit.users.models import User
 
 

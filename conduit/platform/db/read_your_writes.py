@@ -27,7 +27,7 @@ from django.core.cache import cache
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponseBase
 
-from conduit.platform.db_router import pinned
+from conduit.platform.db.router import pinned
 
 logger = logging.getLogger(__name__)
 

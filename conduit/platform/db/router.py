@@ -8,7 +8,8 @@ them Django routes everything to ``default`` and this module costs nothing.
   pins the rest of the context to the primary (``pinned``).
 - Sessions are always read from the primary: a replica that has not yet replayed a sign-in would
   sign the user out.
-- Other reads go to a usable replica (``conduit.platform.replicas``), or the primary when none is.
+- Other reads go to a usable replica (``conduit.platform.db.replicas``), or the primary when none
+  is.
 - Across requests, ``ReadYourWritesMiddleware`` pins a client that wrote recently.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
-from conduit.platform import replicas
+from conduit.platform.db import replicas
 
 # Set by a write, by ReadYourWritesMiddleware for a recent writer, or by ``use_primary``. The
 # middleware restores it after each request; a task or command that writes stays on the primary

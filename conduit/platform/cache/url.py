@@ -22,7 +22,7 @@ def cache_config(
     scheme = urlsplit(url).scheme
     if scheme in ("redis", "rediss", "unix"):
         return {
-            "BACKEND": "conduit.platform.redis_cache.RedisCache",
+            "BACKEND": "conduit.platform.cache.redis_backend.RedisCache",
             "LOCATION": url,
             "OPTIONS": {
                 "socket_connect_timeout": socket_timeout,

@@ -126,7 +126,7 @@ register("cache", check_cache, critical=False)
 
 
 def check_replicas() -> None:
-    from conduit.platform import replicas  # psycopg: only where replicas are configured
+    from conduit.platform.db import replicas  # psycopg: only where replicas are configured
 
     replicas.check_replicas()
 

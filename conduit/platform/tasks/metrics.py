@@ -13,7 +13,7 @@
 The worker's pool processes record the counters; with ``PROMETHEUS_MULTIPROC_DIR`` set each
 writes its own files there and the main process sums them. The main process serves
 ``/metrics`` on ``CELERY_METRICS_PORT`` (``start_http_server``, started by ``worker_init`` in
-``conduit.platform.celery_signals``), queue lengths included.
+``conduit.platform.tasks.signals``), queue lengths included.
 """
 
 import time
@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, mult
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from conduit.platform.metrics import multiprocess_dir
+from conduit.platform.observability.metrics import multiprocess_dir
 
 TASKS = Counter(
     "conduit_celery_tasks_total", "Task executions by task name and outcome.", ["task", "state"]

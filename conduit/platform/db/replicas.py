@@ -28,7 +28,7 @@ import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from conduit.platform import db_metrics
+from conduit.platform.observability import db_metrics
 
 logger = logging.getLogger(__name__)
 

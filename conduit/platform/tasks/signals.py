@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from celery import signals
 
-from conduit.platform.celery_metrics import TASK_DURATION, TASKS
+from conduit.platform.tasks.metrics import TASK_DURATION, TASKS
 
 HEADER = "request_id"
 _STATES = {"SUCCESS": "succeeded", "RETRY": "retried", "FAILURE": "failed"}
@@ -68,7 +68,7 @@ def _keep_django_logging(**kwargs: Any) -> None:
 def _start_metrics_server(sender: Any = None, **kwargs: Any) -> None:
     from django.conf import settings
 
-    from conduit.platform.celery_metrics import start_metrics_server
+    from conduit.platform.tasks.metrics import start_metrics_server
 
     if settings.CELERY_METRICS_PORT:
         start_metrics_server(
@@ -83,7 +83,7 @@ def _start_metrics_server(sender: Any = None, **kwargs: Any) -> None:
 def _mark_process_dead(pid: int | None = None, **kwargs: Any) -> None:
     from prometheus_client import multiprocess
 
-    from conduit.platform.metrics import multiprocess_dir
+    from conduit.platform.observability.metrics import multiprocess_dir
 
     if multiprocess_dir():
         multiprocess.mark_process_dead(pid or os.getpid())

@@ -20,7 +20,7 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, models, transaction
 
-from conduit.platform.celery_metrics import DEAD_LETTERS, OUTBOX
+from conduit.platform.tasks.metrics import DEAD_LETTERS, OUTBOX
 
 logger = structlog.get_logger("conduit.tasks")
 

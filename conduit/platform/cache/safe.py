@@ -20,7 +20,6 @@ every key, and each process re-reads it at most once per ``EPOCH_CHECK_SECONDS``
 """
 
 import contextlib
-import functools
 import secrets
 import threading
 import time
@@ -33,7 +32,6 @@ import structlog
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCacheClient
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from prometheus_client import Counter
 
 log = structlog.get_logger(__name__)
@@ -276,128 +274,3 @@ def _add_many(backend: Any, values: Mapping[str, Any], timeout: float | None, ve
 
 
 cache = SafeCache()
-
-
-class _Flight:
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-
-class SingleFlight:
-    """One computation per key at a time in this process; callers that arrive while it runs wait
-    for it and share its result (or its exception) instead of computing again.
-
-    This is what stops a stampede when a hot cache key expires: the threads of one process
-    compute it once. It also works with the cache down (the waiters do not read the cache
-    again), so an outage does not queue requests behind each other. Processes do not
-    coordinate: N processes compute a key at most N times (ADR 0016 says why that is enough).
-    """
-
-    def __init__(self) -> None:
-        self._flights: dict[str, _Flight] = {}
-        self._guard = threading.Lock()
-
-    def do(self, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
-        """``(value, computed_here)``: ``computed_here`` is False for a caller that waited."""
-        with self._guard:
-            flight = self._flights.get(key)
-            leader = flight is None
-            if flight is None:
-                flight = self._flights[key] = _Flight()
-        if not leader:
-            flight.done.wait()
-            if flight.error is not None:
-                raise flight.error
-            return flight.value, False
-        try:
-            flight.value = compute()
-        except BaseException as exc:
-            flight.error = exc
-            raise
-        finally:
-            with self._guard:
-                del self._flights[key]
-            flight.done.set()
-        return flight.value, True
-
-
-single_flight = SingleFlight()
-
-
-class MicroCache:
-    """Whole responses kept in this process for a bounded time (anonymous reads only).
-
-    One thread recomputes an expired entry while the others for the same key wait for it, so a
-    hot key that expires under load is computed once per process, not once per request.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Any]] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-        # What entries expire by: tests move a clock of their own to check the staleness bound
-        # without sleeping.
-        self.clock: Callable[[], float] = time.monotonic
-
-    def get_or_compute(self, key: str, seconds: float, compute: Callable[[], Any | None]) -> Any:
-        """The stored value, or ``compute()``'s (stored unless it is None)."""
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] > self.clock():
-            return entry[1]
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            entry = self._entries.get(key)  # another thread may have just computed it
-            if entry is not None and entry[0] > self.clock():
-                return entry[1]
-            value = compute()
-            if value is not None:
-                if len(self._entries) > 10_000:  # bounded memory under many distinct URLs
-                    self._entries.clear()
-                    self._locks.clear()
-                self._entries[key] = (self.clock() + seconds, value)
-            return value
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-micro_cache = MicroCache()
-
-
-def anonymous_micro_cached(
-    view: Callable[..., HttpResponseBase],
-) -> Callable[..., HttpResponseBase]:
-    """Serve anonymous ``GET`` responses (200s) of ``view`` from ``micro_cache`` for
-    ``CACHE_ANONYMOUS_SECONDS``: the bound on how stale an anonymous read may be (ADR 0016).
-    A request with an ``Authorization`` header always reaches the view."""
-
-    @functools.wraps(view)  # keeps DRF's csrf_exempt and cls, which the schema reads
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        seconds = settings.CACHE_ANONYMOUS_SECONDS
-        if seconds <= 0 or request.method != "GET" or "HTTP_AUTHORIZATION" in request.META:
-            return view(request, *args, **kwargs)
-        produced: HttpResponseBase | None = None
-
-        def compute() -> tuple[bytes, str, str | None] | None:
-            nonlocal produced
-            produced = response = view(request, *args, **kwargs)
-            render = getattr(response, "render", None)
-            if render is not None:
-                render()
-            if response.status_code != 200 or not isinstance(response, HttpResponse):
-                return None
-            return response.content, response["Content-Type"], response.get("Vary")
-
-        stored = micro_cache.get_or_compute(request.get_full_path(), seconds, compute)
-        if produced is not None:
-            return produced
-        body, content_type, vary = stored
-        response = HttpResponse(body, content_type=content_type)
-        if vary:
-            response["Vary"] = vary
-        return response
-
-    return wrapper

@@ -1,0 +1,1 @@
+"""The database plumbing: the replica router and health, read-your-writes, compiled list queries."""

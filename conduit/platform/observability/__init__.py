@@ -1,0 +1,1 @@
+"""Logs and metrics: structlog's configuration, the HTTP and database metrics."""

@@ -1,0 +1,2 @@
+"""Background tasks: enqueueing on commit (with the outbox), Celery's signal handlers and
+metrics."""
