@@ -15,5 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("conduit", task_cls="conduit.platform.tasks.enqueue:ConduitTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The platform's tasks live in conduit/platform/tasks/enqueue.py, not in a tasks.py module.
+app.autodiscover_tasks(["conduit.platform.tasks"], related_name="enqueue")
 
 import conduit.platform.tasks.signals  # noqa: E402, F401  (connects the handlers)

@@ -41,3 +41,21 @@ def test_a_worker_without_q_consumes_every_queue_tasks_are_routed_to() -> None:
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
     assert routed <= defined
     assert app.conf.task_default_queue in defined
+
+
+def test_a_worker_knows_every_task_beat_schedules() -> None:
+    """A fresh process, as a worker starts: beat's tasks must be registered by the app's own
+    discovery, not by whatever this test process happened to import before."""
+    import subprocess
+    import sys
+
+    code = (
+        "from config.celery import app; app.loader.import_default_modules(); "
+        "print('\\n'.join(app.tasks))"
+    )
+    registered = subprocess.run(  # noqa: S603  (this interpreter, a fixed script)
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled
+    assert scheduled - set(registered) == set()
