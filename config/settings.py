@@ -78,7 +78,7 @@ if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
     )
 
 MIDDLEWARE = [
-    "conduit.platform.http.request_id.RequestIdMiddleware",
+    "conduit.platform.observability.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -444,7 +444,7 @@ USE_TZ = True
 # structlog renders every line, Django's and the libraries' included (through the stdlib root
 # handler and structlog's ProcessorFormatter): JSON lines on stdout by default, a readable console
 # format when DEBUG. Request-scoped values (request_id, method, route) come from contextvars bound
-# by conduit.platform.http.request_id.RequestIdMiddleware.
+# by conduit.platform.observability.request_id.RequestIdMiddleware.
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "console"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")

@@ -19,6 +19,8 @@ ruff check .
 ruff format --check .
 step "mypy"
 mypy
+step "import contracts (lint-imports: channels above domain apps above platform, no cycles)"
+lint-imports
 step "migrations are up to date"
 DEBUG=true python manage.py makemigrations --check --dry-run --verbosity 1
 step "deploy files (Dockerfile, compose, Kubernetes)"

@@ -14,17 +14,11 @@ from django.db import transaction
 
 from conduit.media import images
 from conduit.media.models import Avatar
+from conduit.media.paths import AVATAR_PREFIX, avatar_url
+from conduit.media.tasks import avatar_make_thumbnails
 from conduit.platform.tasks.enqueue import enqueue_on_commit
 from conduit.users.models import User
 from conduit.users.services import user_update
-
-AVATAR_PREFIX = "avatars"
-
-
-def avatar_url(avatar: Avatar) -> str:
-    """What ``User.image`` shows: the 256 px thumbnail once made, else the cleaned original."""
-    storage = storages["default"]
-    return storage.url(avatar.thumbnails.get("256.jpeg") or avatar.original)
 
 
 def _delete_files_on_commit(names: list[str]) -> None:
@@ -40,7 +34,6 @@ def _delete_files_on_commit(names: list[str]) -> None:
 def avatar_upload(*, user: User, data: IO[bytes], size: int) -> Avatar:
     """Check and store ``data`` as ``user``'s picture, replacing any previous one; the
     thumbnails follow from a task."""
-    from conduit.media.tasks import avatar_make_thumbnails  # tasks import this module
 
     clean = images.image_clean(
         data, size=size, max_bytes=settings.AVATAR_MAX_BYTES, max_pixels=settings.AVATAR_MAX_PIXELS

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from conduit.media import images
 from conduit.media.models import Avatar
-from conduit.media.services import AVATAR_PREFIX, avatar_url
+from conduit.media.paths import AVATAR_PREFIX, avatar_url
 from conduit.platform.tasks.enqueue import TRANSIENT_ERRORS
 from conduit.users.models import User
 from conduit.users.services import user_update

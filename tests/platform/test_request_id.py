@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
-from conduit.platform.http.request_id import request_id_from
+from conduit.platform.observability.request_id import request_id_from
 from conduit.users.models import User
 
 pytestmark = pytest.mark.django_db

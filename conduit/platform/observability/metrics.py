@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import CollectorRegistry, Histogram, multiprocess
 
-from conduit.platform.http.request_id import route_of
+from conduit.platform.observability.request_id import route_of
 
 REQUEST_DURATION = Histogram(
     "conduit_http_request_duration_seconds",
