@@ -1,0 +1,50 @@
+"""The home page: the global feed, your feed and a tag's feed, with the popular tags."""
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from conduit.articles import cards as article_cards
+from conduit.articles import selectors as article_selectors
+from conduit.web import previews
+from conduit.web.pagination import PAGE_SIZE
+from conduit.web.views.base import (
+    page_or_404,
+    pager_or_404,
+    viewer_id_of,
+)
+
+POPULAR_TAGS = 20  # tags in the home page's sidebar
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    viewer_id = viewer_id_of(request)
+    tag = request.GET.get("tag") or None
+    feed = request.GET.get("feed")
+    if feed == "your" and viewer_id is None:
+        return redirect_to_login(request.get_full_path(), login_url=reverse("web:login"))
+    tab = "tag" if tag else ("your" if feed == "your" else "global")
+    page = page_or_404(request)
+    offset = (page - 1) * PAGE_SIZE
+    if tab == "your" and viewer_id is not None:  # anonymous visitors were redirected above
+        result = article_selectors.article_feed(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset)
+    else:
+        result = article_cards.article_list(
+            viewer_id=viewer_id, tag=tag, limit=PAGE_SIZE, offset=offset
+        )
+    links = pager_or_404(request, page=page, count=result.count)
+    context = {
+        "nav": "home",
+        "tab": tab,
+        "tag": tag,
+        "articles": previews.with_fragments(result.articles),
+        "pager": links,
+        "tags": article_cards.tag_list(limit=POPULAR_TAGS),
+    }
+    return render(request, "web/home.html", context)
+
+
+# --- Sign in, sign up, sign out, settings -----------------------------------------------------
