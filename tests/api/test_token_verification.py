@@ -1,4 +1,4 @@
-"""A token is verified once per process and remembered (conduit/api/authentication.py): the
+"""A token is verified once per process and remembered (conduit/platform/tokens.py): the
 memory must never accept what verification would refuse."""
 
 import time
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conduit.api import authentication
+from conduit.platform import tokens
 from tests.api.test_errors import bearer, jwt_for
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ def test_a_remembered_token_is_refused_once_it_expires(user, monkeypatch):
     assert client.get("/api/user").status_code == 200
     assert client.get("/api/user").status_code == 200  # remembered
     later = time.time() + 31
-    monkeypatch.setattr(authentication.time, "time", lambda: later)
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
     response = client.get("/api/user")
     assert response.status_code == 401
     assert response.json()["errors"]["token"] == ["has expired"]
@@ -37,13 +37,13 @@ def test_only_verified_tokens_are_remembered(user):
     forged = jwt_for(user, key="not-the-secret-" + "y" * 40)
     for _ in range(2):
         assert bearer(forged).get("/api/user").status_code == 401
-    assert not [key for key in authentication._VERIFIED if key[0] == forged]
+    assert not [key for key in tokens._VERIFIED if key[0] == forged]
 
 
 def test_the_memory_is_bounded(user, monkeypatch):
-    monkeypatch.setattr(authentication, "_VERIFIED_MAX", 3)
-    authentication._VERIFIED.clear()
+    monkeypatch.setattr(tokens, "_VERIFIED_MAX", 3)
+    tokens._VERIFIED.clear()
     for seconds in range(5):
         token = jwt_for(user, exp=datetime.now(UTC) + timedelta(hours=1, seconds=seconds))
         assert bearer(token).get("/api/user").status_code == 200
-    assert len(authentication._VERIFIED) <= 3
+    assert len(tokens._VERIFIED) <= 3

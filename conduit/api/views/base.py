@@ -6,7 +6,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from conduit.api.authentication import token_user_id
+from conduit.platform import tokens
 from conduit.platform.cache.safe import cache
 from conduit.platform.exceptions import InvalidInput
 from conduit.platform.http.micro_cache import anonymous_micro_cached
@@ -51,7 +51,7 @@ class AnonymousMicroCachedView(ConduitView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         keys: list[str] = []
         if request.method == "GET":
-            viewer_id = token_user_id(request)  # None: anonymous, or a bad token (a 401)
+            viewer_id = tokens.user_id_of(request)  # None: anonymous, or a bad token (a 401)
             if viewer_id is not None:
                 keys = self.first_read(request, viewer_id, **kwargs)
         if not keys:

@@ -3,7 +3,8 @@
 After a successful unsafe request (POST, PUT, PATCH, DELETE; status below 400) the client is
 marked in the shared cache for ``DATABASE_REPLICA_PIN_SECONDS``; while marked, all its reads go to
 the primary, on whichever app server its next request lands. The client is who the credentials
-say, read without a query: the user id of an API token (a JWT, decoded here), and the session key
+say, read without a query: the user id of an API token (``conduit.platform.tokens``, which
+verifies it once per request for everyone), and the session key
 of a signed-in page user (the key, hashed, not the user: looking the user up would cost a query).
 A token issued less than the window ago pins its client too: a client that just registered or
 signed in holds a token the replica may not know the user of yet.
@@ -21,12 +22,12 @@ import logging
 import time
 from collections.abc import Callable
 
-import jwt
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponseBase
 
+from conduit.platform import tokens
 from conduit.platform.db.router import pinned
 
 logger = logging.getLogger(__name__)
@@ -35,30 +36,12 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_PREFIX = "conduit:rw:1:"  # namespaced and versioned
 
 
-def _token_claims(request: HttpRequest) -> tuple[int, float] | None:
-    """``(user id, issued at)`` of a valid ``Token``/``Bearer`` JWT in the request, else None."""
-    header = request.headers.get("Authorization", "").split()
-    if len(header) != 2 or header[0].lower() not in {"token", "bearer"}:
-        return None
-    # The API's token format (conduit.api.authentication): decoded, no user lookup.
-    try:
-        payload = jwt.decode(
-            header[1],
-            settings.SECRET_KEY,
-            algorithms=[settings.JWT_ALGORITHM],
-            options={"require": ["exp", "sub", "iat"]},
-        )
-        return int(payload["sub"]), float(payload["iat"])
-    except (jwt.InvalidTokenError, TypeError, ValueError):
-        return None
-
-
 def client_keys(request: HttpRequest) -> list[str]:
     """The cache keys that name this request's client (none for an anonymous one)."""
     keys = []
-    claims = _token_claims(request)
-    if claims is not None:
-        keys.append(f"{KEY_PREFIX}u:{claims[0]}")
+    user_id = tokens.user_id_of(request)
+    if user_id is not None:
+        keys.append(f"{KEY_PREFIX}u:{user_id}")
     session = getattr(request, "session", None)
     session_key = (
         session.session_key
@@ -72,8 +55,14 @@ def client_keys(request: HttpRequest) -> list[str]:
 
 
 def recently_wrote(request: HttpRequest) -> bool:
-    claims = _token_claims(request)
-    if claims is not None and time.time() - claims[1] < settings.DATABASE_REPLICA_PIN_SECONDS:
+    try:
+        claims = tokens.claims_of(request)
+    except tokens.TokenError:
+        claims = None
+    if (
+        claims is not None
+        and time.time() - claims.issued_at < settings.DATABASE_REPLICA_PIN_SECONDS
+    ):
         return True
     keys = client_keys(request)
     if not keys:
