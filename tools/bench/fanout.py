@@ -45,16 +45,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import (
-    RESULTS,
-    commit_info,
-    machine_busy_seconds,
-    machine_info,
-    port_is_free,
-    proc_stats,
-    tree_cpu,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchkit, also when loaded by path
+from benchkit import RESULTS
+from benchkit.cpu import machine_busy_seconds, proc_stats, tree_cpu
+from benchkit.facts import commit_info, machine_info
+from benchkit.net import port_is_free
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
