@@ -23,7 +23,7 @@ from tests.support import assert_counters_consistent
 REPO = Path(__file__).resolve().parent.parent
 LUA = REPO / "tools" / "bench" / "lua"
 sys.path.insert(0, str(REPO / "tools" / "bench"))  # as bench.py and fanout.py find it
-from benchkit import cleanup, dataset, report, scenarios, servers  # noqa: E402
+from benchkit import cleanup, dataset, net, report, scenarios, servers  # noqa: E402
 
 SAMPLE_WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/api/articles
@@ -301,6 +301,12 @@ def test_the_command_line_prints_seed_bulks_arguments_and_marks_a_data_dir(tool,
     tool.main(["mark", "--dir", str(tmp_path), "--size", "10k"])
     assert dataset.reusable(tmp_path, "10k")
     assert not dataset.reusable(tmp_path, "1m")
+
+
+def test_free_ports_are_distinct_and_free():
+    ports = net.free_ports(5)
+    assert len(set(ports)) == 5
+    assert all(net.port_is_free(port) for port in ports)
 
 
 def inputs() -> dataset.Inputs:

@@ -1,8 +1,8 @@
 """CPU accounting from /proc: seconds used by process trees and by the whole machine.
 
-``make bench`` snapshots them around each wrk run (``CpuWatch``); ``make bench-fanout`` uses the
-same readings. ``other`` is what the rest of the machine used meanwhile: on a shared machine,
-the part nobody here is responsible for.
+``make bench`` snapshots them around each wrk run (``CpuWatch``); ``make bench-fanout`` around
+its delivery phase (``cpu_snapshot``, ``cpu_cores``). Either way ``other`` is what the rest
+of the machine used meanwhile: on a shared machine, the part nobody here is responsible for.
 """
 
 from __future__ import annotations
@@ -94,3 +94,23 @@ class CpuWatch:
                 cores[name] = None  # not ours to watch (BENCH_TARGET)
         cores["wall_s"] = round(wall, 3)
         return cores
+
+
+def cpu_snapshot(pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far of each named group of process trees, of this process (fanout: the
+    SMTP sink and the prober) and of the whole machine."""
+    stats = proc_stats(reaped_children=True)
+    snapshot = {name: sum(tree_cpu(stats, pid) for pid in group) for name, group in pids.items()}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    snapshot["bench_process"] = usage.ru_utime + usage.ru_stime
+    snapshot["machine"] = machine_busy_seconds()
+    return snapshot
+
+
+def cpu_cores(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, float]:
+    """CPU seconds per second of wall time between two ``cpu_snapshot``; ``other`` is the
+    rest of the machine."""
+    used = {name: (after[name] - before[name]) / wall for name in before}
+    machine = used.pop("machine")
+    used["other"] = max(0.0, machine - sum(used.values()))
+    return {name: round(value, 2) for name, value in used.items()}

@@ -1,6 +1,6 @@
 """The data a bench runs on: ``seed_bulk``'s sizes, the marker that lets ``BENCH_KEEP_DB=1``
-reuse a seeded database, the inputs the scenarios pick from it, its row counts and query plans.
-Django must be set up for all but the sizes and marker."""
+reuse a seeded database, the inputs the scenarios pick from it, its row counts and query plans,
+and ``make bench-fanout``'s followers. Django must be set up for all but the sizes and marker."""
 
 from __future__ import annotations
 
@@ -159,3 +159,34 @@ def run_check_plans(run_dir: Path) -> dict[str, Any]:
         "failing": failing,
         "message": (done.stdout + done.stderr).strip().splitlines()[-1:],
     }
+
+
+def seed_followers(followers: int) -> tuple[Any, Any, list[str]]:
+    """``make bench-fanout``'s data: an author with ``followers`` followers and one with none,
+    counters consistent; returns both authors and the followers' email addresses."""
+    from django.db import transaction
+
+    from conduit.profiles.models import Follow
+    from conduit.users.models import User, identity_key
+
+    def user(name: str) -> Any:
+        email = f"{name}@bench.example"
+        return User(
+            username=name,
+            email=email,
+            username_key=identity_key(name),
+            email_key=identity_key(email),
+            password="!",  # unusable: these accounts never sign in  # noqa: S106
+        )
+
+    with transaction.atomic():
+        popular, lonely = User.objects.bulk_create([user("fanout-author"), user("lonely-author")])
+        fans = User.objects.bulk_create(
+            [user(f"fan{n:05d}") for n in range(followers)], batch_size=2000
+        )
+        Follow.objects.bulk_create(
+            [Follow(follower=fan, followee=popular) for fan in fans], batch_size=2000
+        )
+        User.objects.filter(pk=popular.pk).update(followers_count=followers)
+        User.objects.filter(pk__in=[f.pk for f in fans]).update(following_count=1)
+    return popular, lonely, [f.email for f in fans]

@@ -19,6 +19,13 @@ def port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def port_answers(port: int) -> bool:
+    """Something accepts connections on 127.0.0.1:``port`` (within 0.2 s)."""
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def free_port(avoid: set[int]) -> int:
     while True:
         with socket.socket() as sock:
@@ -26,6 +33,14 @@ def free_port(avoid: set[int]) -> int:
             port = int(sock.getsockname()[1])
         if port not in avoid:
             return port
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports."""
+    ports: list[int] = []
+    for _ in range(count):
+        ports.append(free_port(set(ports)))
+    return ports
 
 
 def loopback_only(url: str) -> None:

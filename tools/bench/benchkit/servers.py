@@ -1,8 +1,18 @@
-"""Throw-away configs for the servers run.sh starts for a bench: nginx and pgbouncer."""
+"""The servers a bench starts for itself: throw-away configs for nginx and pgbouncer (run.sh
+starts them), the app server's command line, and processes started and stopped by PID."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from benchkit import REPO
 
 
 def nginx_conf(directory: Path, port: int) -> Path:
@@ -62,3 +72,97 @@ ignore_startup_parameters = extra_float_digits,options
 """
     )
     return conf
+
+
+def granian_command(venv_bin: Path, *, port: int, workers: int, threads: int) -> list[str]:
+    """The app on its production server config: tools/run.sh's granian command (run.sh builds
+    the same one in bash), on 127.0.0.1:``port``."""
+    return [
+        str(venv_bin / "granian"),
+        "--interface", "wsgi",
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--workers", str(workers),
+        "--blocking-threads", str(threads),
+        "--no-ws",
+        "--respawn-failed-workers",
+        "--workers-kill-timeout", "30",
+        "--log-level", "warning",
+        "config.wsgi:application",
+    ]  # fmt: skip
+
+
+@dataclass
+class Proc:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    stop_signal: int = signal.SIGTERM
+
+    def logged(self, text: bytes) -> Callable[[], bool]:
+        """A readiness check for ``Processes.wait_for``: ``text`` is in the process's log."""
+        return lambda: text in self.log.read_bytes()
+
+
+class Processes:
+    """Every process started here, stopped by PID (process group) in reverse order."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.procs: list[Proc] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str], sig: int = 15) -> Proc:
+        log = self.run_dir / f"{name}.log"
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=REPO,
+                start_new_session=True,
+            )
+        proc = Proc(name, process, log, sig)
+        self.procs.append(proc)
+        return proc
+
+    def wait_for(self, proc: Proc, ready: Callable[[], bool], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.process.poll() is not None:
+                raise SystemExit(
+                    f"{proc.name} exited: see {proc.log}\n{proc.log.read_text()[-2000:]}"
+                )
+            try:
+                if ready():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit(f"{proc.name} not ready in {timeout:.0f} s: see {proc.log}")
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.process.poll() is None:
+                proc.process.send_signal(proc.stop_signal)
+                try:
+                    proc.process.wait(30)
+                except subprocess.TimeoutExpired:
+                    print(f"{proc.name} (pid {proc.process.pid}) did not stop: SIGKILL", flush=True)
+            # the group: a worker's pool processes, granian's workers
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.process.pid, signal.SIGKILL)
+            proc.process.wait(10)
+
+
+def redis_command(port: int, directory: Path) -> list[str]:
+    """A Redis broker with make stack's persistence (append-only file) in ``directory``."""
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "yes", "--dir", str(directory)]  # fmt: skip
+
+
+def celery_worker_command(venv_bin: Path, name: str, concurrency: int) -> list[str]:
+    """A Celery worker on the queues a deployment runs (email, default)."""
+    return [str(venv_bin / "celery"), "-A", "config", "worker", "-Q", "email,default",
+            "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-mingle",
+            "--without-gossip", "--hostname", f"{name}@%h"]  # fmt: skip
