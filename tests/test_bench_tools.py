@@ -1,6 +1,7 @@
 """``make bench``'s pieces that can be checked without running a load: the bare reference view is
-routed only when ``BENCH_ENDPOINTS`` is on, the wrk Lua scripts are there, and the helper turns
-wrk's output into the documented result document (tools/bench/bench.py, bench/README.md)."""
+routed only when ``BENCH_ENDPOINTS`` is on, the wrk Lua scripts are there, wrk's output becomes
+the documented result document, and the writes are undone through the services (tools/bench/
+bench.py and its ``benchkit`` package, bench/README.md)."""
 
 import importlib
 import importlib.util
@@ -14,10 +15,19 @@ from django.test import override_settings
 from django.urls import Resolver404, clear_url_caches, resolve
 
 import config.urls
+<<<<<<< HEAD
 from conduit.platform.http import bench as bench_view
+=======
+from conduit.articles.models import Article, Favorite
+from conduit.platform.http import bench as bench_view
+from tests.factories import UserFactory, favorite, make_article
+from tests.support import assert_counters_consistent
+>>>>>>> i15-bench
 
 REPO = Path(__file__).resolve().parent.parent
 LUA = REPO / "tools" / "bench" / "lua"
+sys.path.insert(0, str(REPO / "tools" / "bench"))  # as bench.py and fanout.py find it
+from benchkit import cleanup, dataset, net, report, scenarios, servers  # noqa: E402
 
 SAMPLE_WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/api/articles
@@ -135,23 +145,23 @@ def test_every_scenario_script_reports_through_report_lua(name):
     assert "latency:percentile(99)" in report
 
 
-def test_wrk_output_is_parsed_from_the_report_line(tool):
-    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+def test_wrk_output_is_parsed_from_the_report_line():
+    raw = scenarios.parse_wrk_output(SAMPLE_WRK_OUTPUT)
     assert raw["requests"] == 11873
     assert raw["latency_ms"]["p95"] == 45.1
     assert raw["errors"]["status"] == 3
 
 
-def test_wrk_output_without_a_report_line_is_an_error(tool):
+def test_wrk_output_without_a_report_line_is_an_error():
     with pytest.raises(ValueError, match="BENCH_RESULT"):
-        tool.parse_wrk_output("Running 10s test @ http://127.0.0.1:8000/\n")
+        scenarios.parse_wrk_output("Running 10s test @ http://127.0.0.1:8000/\n")
 
 
-def test_scenario_entry_has_the_documented_numbers_and_ratios(tool):
-    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+def test_scenario_entry_has_the_documented_numbers_and_ratios():
+    raw = scenarios.parse_wrk_output(SAMPLE_WRK_OUTPUT)
     cpu = {"app": 1.1, "db": 0.3, "nginx": 0.0, "wrk": 0.2, "machine_busy": 1.9, "other": 0.3}
 
-    entry = tool.scenario_entry(
+    entry = report.scenario_entry(
         raw, {"nginx_static": 40_000.0, "bare_django": 11_861.0}, cpu, "GET /api/articles"
     )
 
@@ -164,18 +174,18 @@ def test_scenario_entry_has_the_documented_numbers_and_ratios(tool):
     assert entry["bytes_per_response"] == round(91445000 / 11873)
 
 
-def test_a_missing_reference_gives_no_ratio(tool):
-    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
-    entry = tool.scenario_entry(raw, {"nginx_static": None, "bare_django": 2000.0})
+def test_a_missing_reference_gives_no_ratio():
+    raw = scenarios.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    entry = report.scenario_entry(raw, {"nginx_static": None, "bare_django": 2000.0})
     assert entry["ratio"] == {"nginx_static": None, "bare_django": pytest.approx(0.593, abs=1e-3)}
 
 
-def test_result_document_has_the_documented_keys_and_prints_as_a_table(tool):
-    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+def test_result_document_has_the_documented_keys_and_prints_as_a_table():
+    raw = scenarios.parse_wrk_output(SAMPLE_WRK_OUTPUT)
     refs = {"nginx_static": 40_000.0, "bare_django": 11_861.0}
-    entry = tool.scenario_entry(raw, refs, {"app": 1.0, "wrk": 0.1, "db": 0.2, "other": 0.1})
+    entry = report.scenario_entry(raw, refs, {"app": 1.0, "wrk": 0.1, "db": 0.2, "other": 0.1})
 
-    result = tool.build_result(
+    result = report.build_result(
         commit={"id": "abc1234", "sha": "abc1234" + "0" * 33, "dirty": False},
         size={
             "name": "10k",
@@ -206,24 +216,24 @@ def test_result_document_has_the_documented_keys_and_prints_as_a_table(tool):
         "started_at",
         "notes",
     } <= set(result)
-    text = tool.table(result)
+    text = report.table(result)
     assert "global_list" in text
     assert "1,186" in text
     assert "bare_django" in text
     assert "not run" in text
-    assert tool.plans_summary(result["check_plans"]) == "check_plans: passed (22 queries)"
+    assert report.plans_summary(result["check_plans"]) == "check_plans: passed (22 queries)"
 
 
-def test_sizes_match_the_documented_seed_arguments(tool):
-    assert tool.SIZES == {
+def test_sizes_match_the_documented_seed_arguments():
+    assert dataset.SIZES == {
         "10k": (1_000, 10_000),
         "100k": (10_000, 100_000),
         "1m": (100_000, 1_000_000),
     }
 
 
-def test_nginx_config_is_loopback_keepalive_no_access_log(tool, tmp_path):
-    conf = tool.nginx_conf(tmp_path, 18080).read_text()
+def test_nginx_config_is_loopback_keepalive_no_access_log(tmp_path):
+    conf = servers.nginx_conf(tmp_path, 18080).read_text()
     assert "listen 127.0.0.1:18080;" in conf
     assert "access_log off;" in conf
     assert "worker_processes 1;" in conf
@@ -231,12 +241,12 @@ def test_nginx_config_is_loopback_keepalive_no_access_log(tool, tmp_path):
     assert (tmp_path / "www" / "api").is_dir()
 
 
-def test_a_run_where_wrk_was_near_its_one_core_gets_a_note(tool):
-    raw = tool.parse_wrk_output(SAMPLE_WRK_OUTPUT)
-    busy = tool.scenario_entry(raw, {}, {"wrk": 0.93, "app": 0.9})
-    calm = tool.scenario_entry(raw, {}, {"wrk": 0.05, "app": 1.6})
+def test_a_run_where_wrk_was_near_its_one_core_gets_a_note():
+    raw = scenarios.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    busy = report.scenario_entry(raw, {}, {"wrk": 0.93, "app": 0.9})
+    calm = report.scenario_entry(raw, {}, {"wrk": 0.05, "app": 1.6})
 
-    notes = tool.generator_notes({"nginx_static": busy, "global_list": calm, "bare_django": None})
+    notes = report.generator_notes({"nginx_static": busy, "global_list": calm, "bare_django": None})
 
     assert len(notes) == 1
     assert notes[0].startswith("nginx_static: wrk used 0.93 cores")
@@ -266,15 +276,104 @@ def test_a_run_where_wrk_was_near_its_one_core_gets_a_note(tool):
         ),
     ],
 )
-def test_the_result_file_is_named_after_its_variant(tool, variant, suffix):
-    assert tool.variant_suffix(variant) == suffix
+def test_the_result_file_is_named_after_its_variant(variant, suffix):
+    assert report.variant_suffix(variant) == suffix
 
 
-def test_pgbouncer_config_is_loopback_transaction_mode(tool, tmp_path):
-    conf = tool.pgbouncer_conf(tmp_path, 6543, 5432, 20).read_text()
+def test_pgbouncer_config_is_loopback_transaction_mode(tmp_path):
+    conf = servers.pgbouncer_conf(tmp_path, 6543, 5432, 20).read_text()
     assert "listen_addr = 127.0.0.1\n" in conf
     assert "listen_port = 6543\n" in conf
     assert "pool_mode = transaction\n" in conf
     assert "default_pool_size = 20\n" in conf
     assert "port=5432" in conf
     assert (tmp_path / "userlist.txt").exists()
+
+
+# --- the command line, the scenarios and the clean-up ------------------------------------------
+
+
+def test_the_command_line_prints_seed_bulks_arguments_and_marks_a_data_dir(tool, tmp_path, capsys):
+    tool.main(["seed-args", "100k"])
+    assert capsys.readouterr().out == "--users 10000 --articles 100000\n"
+    with pytest.raises(SystemExit, match="BENCH_SIZE must be one of 10k, 100k, 1m"):
+        tool.main(["seed-args", "5k"])
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "PG_VERSION").write_text("15\n")
+    assert not dataset.reusable(tmp_path, "10k")  # no marker yet
+    tool.main(["mark", "--dir", str(tmp_path), "--size", "10k"])
+    assert dataset.reusable(tmp_path, "10k")
+    assert not dataset.reusable(tmp_path, "1m")
+
+
+def test_free_ports_are_distinct_and_free():
+    ports = net.free_ports(5)
+    assert len(set(ports)) == 5
+    assert all(net.port_is_free(port) for port in ports)
+
+
+def inputs() -> dataset.Inputs:
+    return dataset.Inputs(
+        tag="django", tag_articles=10, author="a", author_articles=3, favoriter="f",
+        favoriter_favorites=7, reader="r", reader_following=10, writer="w", fav_actor="x",
+        detail_slugs=["one", "two"], profile_usernames=["a", "r"], favorite_slugs=["one"],
+    )  # fmt: skip
+
+
+def test_every_scenario_runs_a_lua_script_that_exists(tmp_path):
+    tokens = {"reader": "R", "writer": "W", "fav_actor": "X"}
+    every = scenarios.all_scenarios(inputs(), tokens, tmp_path, "run1")
+
+    assert [s.name for s in every] == [
+        "global_list", "by_tag", "by_author", "favorited_by", "signed_in_list", "feed",
+        "article_detail", "comments", "profile", "favorite_unfavorite", "create_article",
+        "mix_90_10",
+    ]  # fmt: skip
+    assert {s.script for s in every} <= set(SCRIPTS)
+    assert scenarios.read_lines(tmp_path, "detail.txt") == [
+        "/api/articles/one",
+        "/api/articles/two",
+    ]
+
+
+def test_bench_scenarios_picks_a_subset_in_the_bench_order(tmp_path):
+    tokens = {"reader": "R", "writer": "W", "fav_actor": "X"}
+    every = scenarios.all_scenarios(inputs(), tokens, tmp_path, "run1")
+
+    assert scenarios.selected(every, "") == every
+    picked = scenarios.selected(every, "create_article,global_list")
+    assert [s.name for s in picked] == ["global_list", "create_article"]
+    with pytest.raises(SystemExit, match=r"unknown \['nope'\]"):
+        scenarios.selected(every, "global_list,nope")
+
+
+def test_each_reference_gets_its_ratio_to_both():
+    raw = scenarios.parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    nginx = report.scenario_entry(raw, {})
+    references = {"nginx_static": nginx, "bare_django": None}
+
+    report.cross_ratios(references, {"nginx_static": 1186.1, "bare_django": None})
+
+    assert nginx["ratio"] == {"nginx_static": 1.0, "bare_django": None}
+
+
+@pytest.mark.django_db
+def test_undo_writes_removes_the_bench_writes_through_the_services():
+    writer, actor, other = (UserFactory(username=n) for n in ("writer", "actor", "other"))
+    seeded = make_article(other, title="Seeded", tags=["django"])
+    kept = make_article(writer, title="The writer's own", tags=["bench"])
+    written = [
+        make_article(writer, title=f"{cleanup.WRITE_TITLE}run1 {n}", tags=["bench", "django"])
+        for n in range(3)
+    ]
+    favorite(actor, seeded)  # now: after the bulk data's date, so the bench's
+    favorite(other, written[0])
+
+    undone = cleanup.undo_writes("writer", "actor")
+
+    assert undone == {"favorites_removed": 1, "articles_deleted": 3, "counter_drift": []}
+    assert set(Article.objects.values_list("pk", flat=True)) == {seeded.pk, kept.pk}
+    assert not Favorite.objects.filter(user=actor).exists()
+    assert_counters_consistent()
+    assert cleanup.undo_writes("writer", "actor")["articles_deleted"] == 0

@@ -29,7 +29,7 @@ that started before it.
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -112,19 +112,35 @@ def _now_and_on_commit(action: Any) -> None:
     transaction.on_commit(action, robust=True)
 
 
-def invalidate_article(*, article_id: int, slugs: Iterable[str] = ()) -> None:
-    """The article's card and detail changed (edit, favorite count, deletion)."""
-    keys = [
-        _card_key(article_id),
-        _rendered_key(article_id),
-        *(_detail_key(slug) for slug in slugs),
-    ]
+def _bury(keys: list[str]) -> None:
+    """Tombstones for ``keys``, at once and on commit, in one cache write each time."""
 
     def bury() -> None:
         cache.set_many(dict.fromkeys(keys, _TOMBSTONE + secrets.token_hex(6)), TOMBSTONE_SECONDS)
         micro_cache.clear()
 
     _now_and_on_commit(bury)
+
+
+def invalidate_article(*, article_id: int, slugs: Iterable[str] = ()) -> None:
+    """The article's card and detail changed (edit, favorite count, deletion)."""
+    invalidate_articles(slugs_by_id={article_id: slugs})
+
+
+def invalidate_articles(*, slugs_by_id: Mapping[int, Iterable[str]]) -> None:
+    """Several articles' cards and details changed (a bulk deletion): ``slugs_by_id`` maps each
+    article's id to the slugs its detail was cached under."""
+    _bury(
+        [
+            key
+            for article_id, slugs in slugs_by_id.items()
+            for key in (
+                _card_key(article_id),
+                _rendered_key(article_id),
+                *(_detail_key(slug) for slug in slugs),
+            )
+        ]
+    )
 
 
 def invalidate_author(*, user_id: int, lists: bool = False) -> None:
@@ -133,12 +149,7 @@ def invalidate_author(*, user_id: int, lists: bool = False) -> None:
     rows = list(Article.objects.filter(author_id=user_id).values_list("id", "slug"))
     keys = [_card_key(i) for i, _ in rows] + [_rendered_key(i) for i, _ in rows]
     keys += [_detail_key(slug) for _, slug in rows]
-
-    def bury() -> None:
-        cache.set_many(dict.fromkeys(keys, _TOMBSTONE + secrets.token_hex(6)), TOMBSTONE_SECONDS)
-        micro_cache.clear()
-
-    _now_and_on_commit(bury)
+    _bury(keys)
     if lists:
         invalidate_lists()
 

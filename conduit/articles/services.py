@@ -9,9 +9,11 @@ inserted or deleted, so retries and races never drift them.
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -25,8 +27,13 @@ from conduit.articles.models import (
     Tag,
 )
 from conduit.notifications.tasks import new_article_fan_out
+<<<<<<< HEAD
 from conduit.platform.exceptions import Forbidden, InvalidInput
 from conduit.platform.tasks.enqueue import enqueue_on_commit
+=======
+from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
+from conduit.platform.tasks.enqueue import enqueue_on_commit
+>>>>>>> i15-bench
 from conduit.platform.validation import Checker, checked
 from conduit.users.cached import invalidate_users
 from conduit.users.models import User
@@ -204,25 +211,83 @@ def article_update(
 def article_delete(*, article: Article, user: User) -> None:
     if article.author_id != user.pk:
         raise Forbidden("article", "only the author may delete this article")
+    if not _delete_articles([article.pk]):
+        raise NotFound("article")  # deleted meanwhile (a second click, another tab)
+
+
+def article_delete_many(*, ids: Iterable[int]) -> int:
+    """Delete the articles with these ids that exist, whoever wrote them, and return how many.
+
+    For maintenance (``make bench`` undoing its writes), not for a request: no author is checked.
+    It runs the code path of ``article_delete``, so the counters move exactly as if each article
+    had been deleted on its own, and its query count does not grow with the number of articles;
+    the caller chooses how many go in one transaction.
+    """
+    return _delete_articles(list(ids))
+
+
+def _count_per_row(rows: QuerySet[Any], column: str) -> Coalesce:
+    """How many of ``rows`` point at the updated row through ``column``: an UPDATE subtracts
+    it, so that one statement moves every counter by its own amount."""
+    per_row = (
+        rows.filter(**{column: OuterRef("pk")})
+        .order_by()
+        .values(column)
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_row, output_field=IntegerField()), 0)
+
+
+def _delete_articles(ids: list[int]) -> int:
+    """Delete the articles ``ids`` (those that exist) with their tag links, favorites, comments
+    and delivery records, every counter moved by what went; a constant number of queries."""
     with transaction.atomic():
-        article = Article.objects.select_for_update().get(pk=article.pk)
-        _unlink_tags(article, list(article.tag_list))
-        fan_ids = Favorite.objects.filter(article=article).values("user_id")
-        # Lock the author and every fan in id order before changing their counters, so that two
-        # deletes of articles with the same fans queue instead of deadlocking.
+        # Locks in the order of every other write: the articles, their tags, then the users,
+        # each in id order, so that concurrent deletes sharing tags or fans queue, not deadlock.
+        rows = list(
+            Article.objects.filter(pk__in=ids)
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", "slug", "author_id")
+        )
+        if not rows:
+            return 0
+        found = [pk for pk, _, _ in rows]
+        author_ids = sorted({author_id for _, _, author_id in rows})
+        links = ArticleTag.objects.filter(article_id__in=found)
+        tag_ids = list(
+            Tag.objects.filter(pk__in=links.values("tag_id"))
+            .order_by("id")
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        if tag_ids:
+            Tag.objects.filter(pk__in=tag_ids).update(
+                articles_count=F("articles_count") - _count_per_row(links, "tag_id")
+            )
+        favorites = Favorite.objects.filter(article_id__in=found)
+        fan_ids = favorites.values("user_id")
         locked = list(
-            User.objects.filter(Q(pk__in=fan_ids) | Q(pk=article.author_id))
+            User.objects.filter(Q(pk__in=fan_ids) | Q(pk__in=author_ids))
             .order_by("pk")
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        User.objects.filter(pk__in=fan_ids).update(favorites_count=F("favorites_count") - 1)
-        User.objects.filter(pk=article.author_id).update(articles_count=F("articles_count") - 1)
+        User.objects.filter(pk__in=fan_ids).update(
+            favorites_count=F("favorites_count") - _count_per_row(favorites, "user_id")
+        )
+        User.objects.filter(pk__in=author_ids).update(
+            articles_count=F("articles_count")
+            - _count_per_row(Article.objects.filter(pk__in=found), "author_id")
+        )
         invalidate_users(locked)  # .update() sends no signal (conduit/users/cached.py)
-        _bump_site_articles(-1)
-        cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
+        _bump_site_articles(-len(rows))
+        cards.invalidate_articles(slugs_by_id={pk: [slug] for pk, slug, _ in rows})
         cards.invalidate_lists()  # the fans' favorites lists too: every list has this generation
-        article.delete()
+        # The cascade: tag links, favorites, comments, delivery records, then the articles.
+        Article.objects.filter(pk__in=found).only("pk").delete()
+    return len(rows)
 
 
 def favorite_add(*, user: User, article: Article) -> None:

@@ -1,25 +1,34 @@
 """Article, tag and favorite services: validation, slugs, timestamps and exact counters."""
 
+import contextlib
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.db import transaction
 
+from conduit.articles import cards
+from conduit.articles.counters import find_drift
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.articles.services import (
     RESERVED_SLUGS,
     article_create,
     article_delete,
+    article_delete_many,
     article_update,
     favorite_add,
     favorite_remove,
     slug_base,
 )
 from conduit.comments.models import Comment
-from conduit.platform.exceptions import Forbidden, InvalidInput
+from conduit.platform.cache.safe import cache
+from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.platform.timefmt import iso_ms
 from conduit.users.models import User
 from tests.factories import UserFactory, favorite, make_article, make_comment
-from tests.support import assert_counters_consistent, site_articles, unchanged
+from tests.support import assert_counters_consistent, db_state, site_articles, unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -329,6 +338,145 @@ def test_only_the_author_may_delete(author, reader):
     with pytest.raises(Forbidden) as exc, unchanged():
         article_delete(article=article, user=reader)
     assert exc.value.what == "article"
+
+
+def test_deleting_an_article_deleted_meanwhile_is_not_found(author):
+    article = create(author)
+    Article.objects.filter(pk=article.pk).delete()
+    with pytest.raises(NotFound), unchanged():
+        article_delete(article=article, user=author)
+
+
+# --- bulk delete (maintenance: make bench undoes its writes with it) --------------------------
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def doomed_world(author, reader):
+    """Articles by two authors sharing tags and fans, with comments; one article is kept."""
+    other = UserFactory(username="other")
+    kept = create(author, title="Kept", tags=["shared"])
+    doomed = [
+        create(author, title="One", tags=["shared", "own"]),
+        create(other, title="Two", tags=["shared", "theirs"]),
+        create(other, title="Three"),
+    ]
+    for fan in (reader, other):
+        favorite(fan, doomed[0])
+        favorite(fan, doomed[1])
+    favorite(reader, kept)
+    favorite(author, doomed[2])
+    make_comment(reader, doomed[0])
+    make_comment(author, doomed[1])
+    return other, kept, doomed
+
+
+def test_delete_many_moves_every_counter_back(author, reader):
+    other, kept, doomed = doomed_world(author, reader)
+    ids = [a.pk for a in doomed]
+    before = site_articles()
+
+    assert article_delete_many(ids=[*ids, max(ids) + 1000]) == 3  # an unknown id is skipped
+
+    assert not Article.objects.filter(pk__in=ids).exists()
+    for dependent in (ArticleTag, Favorite, Comment):
+        assert not dependent.objects.filter(article_id__in=ids).exists(), dependent
+    assert (fresh(author).articles_count, fresh(author).favorites_count) == (1, 0)
+    assert (fresh(other).articles_count, fresh(other).favorites_count) == (0, 0)
+    assert fresh(reader).favorites_count == 1
+    assert fresh(kept).favorites_count == 1
+    assert site_articles() == before - 3
+    assert tag_counts() == {"shared": 1, "own": 0, "theirs": 0}
+    assert find_drift() == []  # manage.py check_counters' check
+    assert_counters_consistent()
+
+
+def state_rolled_back(write: Callable[[], object]) -> dict[str, Any]:
+    """The database as ``write()`` leaves it; then rolled back."""
+    state: dict[str, Any] = {}
+    with contextlib.suppress(_RolledBack), transaction.atomic():
+        write()
+        state = db_state()
+        raise _RolledBack
+    return state
+
+
+def test_delete_many_leaves_exactly_what_one_delete_at_a_time_leaves(author, reader):
+    _, _, doomed = doomed_world(author, reader)
+    one_at_a_time = state_rolled_back(
+        lambda: [article_delete(article=a, user=a.author) for a in doomed]
+    )
+    assert one_at_a_time["articles"] != db_state()["articles"]
+
+    article_delete_many(ids=[a.pk for a in doomed])
+
+    assert db_state() == one_at_a_time
+
+
+@pytest.mark.parametrize("n", [1, 12])
+def test_delete_many_runs_the_same_queries_for_one_article_or_many(n, django_assert_num_queries):
+    fans = [UserFactory(username=f"fan{i}") for i in range(3)]
+    ids = []
+    for i in range(n):
+        article = create(UserFactory(username=f"writer{i}"), title=f"T{i}", tags=["all", f"t{i}"])
+        for fan in fans:
+            favorite(fan, article)
+        make_comment(fans[0], article)
+        ids.append(article.pk)
+    # SAVEPOINT; the articles (FOR UPDATE); their tags (FOR UPDATE), decremented in one UPDATE;
+    # the authors and fans (FOR UPDATE), the fans decremented, the authors, the site counter;
+    # the cascade (the articles' ids, DELETE tag links, favorites, comments, delivery records,
+    # articles); RELEASE.
+    with django_assert_num_queries(15):
+        assert article_delete_many(ids=ids) == n
+    assert_counters_consistent()
+
+
+def test_delete_many_of_nothing_changes_nothing(author, django_assert_num_queries):
+    unknown = create(author, tags=["a"]).pk + 1
+    with unchanged(), django_assert_num_queries(3):  # SAVEPOINT, the articles, RELEASE
+        assert article_delete_many(ids=[unknown]) == 0
+
+
+@pytest.fixture
+def empty_cache():
+    cache.clear()
+    micro_cache.clear()
+    yield
+    cache.clear()
+    micro_cache.clear()
+
+
+def test_delete_many_takes_the_articles_out_of_every_cached_read(
+    empty_cache, author, reader, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    kept = create(author, title="Kept", tags=["shared"])
+    doomed = [create(author, title=f"Doomed {i}", tags=["shared"]) for i in range(2)]
+    favorite(reader, doomed[0])
+    favorite(reader, kept)
+    filters = [{}, {"tag": "shared"}, {"author": "author"}, {"favorited": "reader"}]
+
+    def lists() -> list[tuple[list[str], int]]:
+        pages = [cards.article_list(viewer_id=None, limit=20, offset=0, **f) for f in filters]
+        return [([a["slug"] for a in page.articles], page.count) for page in pages]
+
+    cache.clear()  # the setup's writes left tombstones
+    warm = lists()
+    for article in doomed:
+        cards.article_get(slug=article.slug, viewer_id=None)
+    with django_assert_num_queries(0):  # served from the cache from now on
+        assert lists() == warm
+        assert cards.article_get(slug=doomed[0].slug, viewer_id=None)["slug"] == "doomed-0"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        article_delete_many(ids=[a.pk for a in doomed])
+
+    assert lists() == [(["kept"], 1)] * 4
+    for article in doomed:
+        with pytest.raises(NotFound):
+            cards.article_get(slug=article.slug, viewer_id=None)
 
 
 # --- favorites -------------------------------------------------------------------------------

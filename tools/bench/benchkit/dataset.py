@@ -1,0 +1,192 @@
+"""The data a bench runs on: ``seed_bulk``'s sizes, the marker that lets ``BENCH_KEEP_DB=1``
+reuse a seeded database, the inputs the scenarios pick from it, its row counts and query plans,
+and ``make bench-fanout``'s followers. Django must be set up for all but the sizes and marker."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchkit import REPO
+from benchkit.facts import git
+
+MARKER = "bench-dataset.json"
+RNG_SEED = 7  # the same random articles and users for every run on the same data
+
+# BENCH_SIZE -> seed_bulk arguments (favorites and comments: seed_bulk's defaults, 5x and 2x).
+SIZES: dict[str, tuple[int, int]] = {
+    "10k": (1_000, 10_000),
+    "100k": (10_000, 100_000),
+    "1m": (100_000, 1_000_000),
+}
+
+
+def reusable(data_dir: Path, size: str) -> bool:
+    marker = data_dir / MARKER
+    if not (marker.exists() and (data_dir / "data" / "PG_VERSION").exists()):
+        return False
+    return bool(json.loads(marker.read_text()).get("size") == size)
+
+
+def mark(data_dir: Path, size: str) -> None:
+    """Record that ``data_dir`` holds a database seeded at ``size`` (``reusable`` reads it)."""
+    users, articles = SIZES[size]
+    marker = {"size": size, "users": users, "articles": articles,
+              "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "commit": git("rev-parse", "--short", "HEAD")}  # fmt: skip
+    (data_dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+
+
+@dataclass
+class Inputs:
+    """What the scenarios ask for, picked from the database."""
+
+    tag: str
+    tag_articles: int
+    author: str
+    author_articles: int
+    favoriter: str
+    favoriter_favorites: int
+    reader: str
+    reader_following: int
+    writer: str
+    fav_actor: str
+    detail_slugs: list[str]
+    profile_usernames: list[str]
+    favorite_slugs: list[str]
+
+
+def _random_ids(rng: random.Random, low: int, high: int, k: int) -> list[int]:
+    population = range(low, high + 1)
+    return rng.sample(population, min(len(population), k))
+
+
+def pick_inputs(count: int = 1_000) -> Inputs:
+    from conduit.articles.models import Article, Favorite, Tag
+    from conduit.users.models import User
+
+    rng = random.Random(RNG_SEED)  # noqa: S311 - reproducible choices, not secrets
+    # The two users who write are fixed by id, before anything is chosen by a counter: their
+    # writes move counters (a run cut short leaves them moved), and the clean-up must find them.
+    actors = list(User.objects.order_by("pk").values_list("pk", "username")[:2])
+    if len(actors) < 2:
+        sys.exit("need at least 5 users: seed the database with manage.py seed_bulk")
+    (writer_pk, writer), (fav_actor_pk, fav_actor) = actors
+    others = User.objects.exclude(pk__in=[writer_pk, fav_actor_pk])
+
+    tag = Tag.objects.filter(articles_count__gt=0).order_by("-articles_count", "name").first()
+    authors = others.filter(articles_count__gt=0).order_by("articles_count", "pk")
+    n_authors = authors.count()
+    favoriter = others.order_by("-favorites_count", "pk").first()
+    reader = (
+        others.filter(following_count__gte=10).order_by("following_count", "pk").first()
+        or others.order_by("-following_count", "pk").first()
+    )
+    if tag is None or not n_authors or favoriter is None or reader is None:
+        sys.exit("the database has no articles: seed it with manage.py seed_bulk")
+    author = authors[n_authors // 2]  # the median author: typical, neither prolific nor rare
+
+    bounds = Article.objects.order_by("pk").values_list("pk", flat=True)
+    low, high = bounds.first() or 0, bounds.last() or 0
+
+    def articles(k: int, exclude: set[int]) -> list[str]:
+        ids = [i for i in _random_ids(rng, low, high, k * 2) if i not in exclude]
+        slugs = dict(Article.objects.filter(pk__in=ids).values_list("pk", "slug"))
+        return [slugs[i] for i in ids if i in slugs][:k]
+
+    detail = articles(count, set())
+    favorited = set(
+        Favorite.objects.filter(user_id=fav_actor_pk).values_list("article_id", flat=True)
+    )
+    favorite = articles(count, favorited)
+    user_bounds = User.objects.order_by("pk").values_list("pk", flat=True)
+    user_ids = _random_ids(rng, user_bounds.first() or 0, user_bounds.last() or 0, count * 2)
+    names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    profiles = [names[i] for i in user_ids if i in names][:count]
+    return Inputs(
+        tag=tag.name, tag_articles=tag.articles_count,
+        author=author.username, author_articles=author.articles_count,
+        favoriter=favoriter.username, favoriter_favorites=favoriter.favorites_count,
+        reader=reader.username, reader_following=reader.following_count,
+        writer=writer, fav_actor=fav_actor,
+        detail_slugs=detail, profile_usernames=profiles, favorite_slugs=favorite,
+    )  # fmt: skip
+
+
+def dataset_counts() -> dict[str, int]:
+    from conduit.articles.models import Article, Favorite, Tag
+    from conduit.comments.models import Comment
+    from conduit.profiles.models import Follow
+    from conduit.users.models import User
+
+    return {
+        "users": User.objects.count(),
+        "articles": Article.objects.count(),
+        "favorites": Favorite.objects.count(),
+        "comments": Comment.objects.count(),
+        "follows": Follow.objects.count(),
+        "tags": Tag.objects.count(),
+    }
+
+
+def run_check_plans(run_dir: Path) -> dict[str, Any]:
+    """``manage.py check_plans`` on the seeded data: its verdict is recorded, never fatal."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {"passed": None, "skipped": f"needs PostgreSQL, the database is {connection.vendor}"}
+    out = run_dir / "check_plans.json"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check_plans", "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    print(done.stdout + done.stderr, end="", flush=True)
+    cases = json.loads(out.read_text()) if out.exists() else []
+    failing = [
+        {"case": c["case"], "problems": c["problems"], "ms": c["ms"], "sql": c["sql"][:300]}
+        for c in cases
+        if c["problems"]
+    ]
+    return {
+        "passed": done.returncode == 0,
+        "queries": len(cases),
+        "failing": failing,
+        "message": (done.stdout + done.stderr).strip().splitlines()[-1:],
+    }
+
+
+def seed_followers(followers: int) -> tuple[Any, Any, list[str]]:
+    """``make bench-fanout``'s data: an author with ``followers`` followers and one with none,
+    counters consistent; returns both authors and the followers' email addresses."""
+    from django.db import transaction
+
+    from conduit.profiles.models import Follow
+    from conduit.users.models import User, identity_key
+
+    def user(name: str) -> Any:
+        email = f"{name}@bench.example"
+        return User(
+            username=name,
+            email=email,
+            username_key=identity_key(name),
+            email_key=identity_key(email),
+            password="!",  # unusable: these accounts never sign in  # noqa: S106
+        )
+
+    with transaction.atomic():
+        popular, lonely = User.objects.bulk_create([user("fanout-author"), user("lonely-author")])
+        fans = User.objects.bulk_create(
+            [user(f"fan{n:05d}") for n in range(followers)], batch_size=2000
+        )
+        Follow.objects.bulk_create(
+            [Follow(follower=fan, followee=popular) for fan in fans], batch_size=2000
+        )
+        User.objects.filter(pk=popular.pk).update(followers_count=followers)
+        User.objects.filter(pk__in=[f.pk for f in fans]).update(following_count=1)
+    return popular, lonely, [f.email for f in fans]

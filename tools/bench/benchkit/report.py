@@ -1,0 +1,177 @@
+"""The result document (bench/README.md: docs/performance.md, plot.py and ratio.py read it), its
+notes, the table printed at the end of a run, and the result file's name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+REFERENCES = ("nginx_static", "bare_django")
+GENERATOR_BOUND_CORES = 0.8  # wrk -t1 cannot use more than one core
+
+NOTES = [
+    "Generator: one wrk thread (-t1), so it can use at most one of the cores it shares with the "
+    "server; requests are built once in Lua init() where possible, and no response() callback "
+    "is defined, so wrk never copies headers or bodies into Lua. Each run records the CPU "
+    "seconds of wrk itself (getrusage of the child), of the app server's and PostgreSQL's "
+    "process trees and of nginx (/proc/<pid>/stat), and the whole machine's busy time "
+    "(/proc/stat): cpu_cores.other is what the rest of the machine used during the run. A "
+    "scenario whose wrk + app + db cores add up to nproc was CPU-bound on the shared machine, "
+    "not limited by the server alone.",
+    "Errors: connect/read/write/timeout are wrk's socket errors; non_2xx is wrk's count of "
+    "responses with a status above 399 (no 3xx is expected: APPEND_SLASH is off). Each scenario's "
+    "first request is also sent once from Python before the run and must answer 2xx.",
+    "Reads are anonymous except the feed; writes are signed in (Authorization: Token, from POST "
+    "/api/users/login with the bulk password). favorite_unfavorite POSTs a favorite on each of "
+    "1,000 articles, then DELETEs them, and around again: the POST and DELETE of one article are "
+    "1,000 requests apart, so they never race and every answer should be a 200.",
+    "Writes are undone after the run through the domain's services (the bench's favorites with "
+    "favorite_remove, its articles with article_delete_many, which moves every counter as a "
+    "single delete does), so a kept database stays as seeded.",
+    "References: nginx_static is nginx (1 worker, keepalive, access_log off) serving a captured "
+    "copy of GET /api/articles; bare_django is /bench/bare on the same app server config "
+    "returning the same bytes from memory behind the same middleware. ratio = scenario req/s / "
+    "reference req/s.",
+]
+
+
+def scenario_entry(
+    raw: dict[str, Any],
+    references: dict[str, float | None],
+    cpu: dict[str, float | None] | None = None,
+    request: str = "",
+) -> dict[str, Any]:
+    """One scenario (or reference) in the result document, from a parsed wrk result."""
+    errors = raw["errors"]
+    socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+    rps = float(raw["requests_per_s"])
+    requests = int(raw["requests"])
+    return {
+        "request": request,
+        "requests_per_s": round(rps, 1),
+        "latency_ms": {k: raw["latency_ms"][k] for k in ("p50", "p95", "p99", "mean", "max")},
+        "requests": requests,
+        "duration_s": round(float(raw["duration_s"]), 3),
+        "bytes_per_response": round(raw["bytes"] / requests) if requests else 0,
+        "errors": socket_errors + errors["status"],
+        "non_2xx": errors["status"],
+        "socket_errors": {k: errors[k] for k in ("connect", "read", "write", "timeout")},
+        "ratio": {name: (round(rps / ref, 4) if ref else None) for name, ref in references.items()},
+        "cpu_cores": cpu,
+    }
+
+
+def cross_ratios(
+    references: dict[str, dict[str, Any] | None], ref_rps: dict[str, float | None]
+) -> None:
+    """Each measured reference's ratio to both references (itself included: 1.0)."""
+    for entry in references.values():
+        if entry is not None:
+            entry["ratio"] = {
+                n: (round(entry["requests_per_s"] / r, 4) if r else None)
+                for n, r in ref_rps.items()
+            }
+
+
+def generator_notes(entries: dict[str, dict[str, Any] | None]) -> list[str]:
+    """A note for each run where wrk itself was close to its one core: that req/s is a floor
+    set by the generator, not the server's ceiling."""
+    notes = []
+    for name, entry in entries.items():
+        if entry is None:
+            continue
+        wrk = (entry.get("cpu_cores") or {}).get("wrk")
+        if wrk is not None and wrk >= GENERATOR_BOUND_CORES:
+            notes.append(
+                f"{name}: wrk used {wrk:.2f} cores (its one thread can use at most 1): its "
+                f"{entry['requests_per_s']:,.0f} req/s is what the generator could send, a floor "
+                "for the server, and the ratios against it are upper bounds."
+            )
+    return notes
+
+
+def build_result(
+    *,
+    commit: dict[str, Any],
+    size: dict[str, Any],
+    server: dict[str, Any],
+    machine: dict[str, Any],
+    generator: dict[str, Any],
+    check_plans: dict[str, Any],
+    references: dict[str, dict[str, Any] | None],
+    scenarios: dict[str, dict[str, Any]],
+    started_at: str,
+    notes: list[str],
+    **extra: Any,
+) -> dict[str, Any]:
+    """The document written to bench/results/<commit>-<size>.json (see bench/README.md)."""
+    return {
+        "commit": commit,
+        "size": size,
+        "server": server,
+        "machine": machine,
+        "generator": generator,
+        "check_plans": check_plans,
+        "references": references,
+        "scenarios": scenarios,
+        "started_at": started_at,
+        "notes": notes,
+        **extra,
+    }
+
+
+def variant_suffix(variant: dict[str, Any]) -> str:
+    """The result file's name after ``<commit>-<size>``: empty for the default variant."""
+    parts = []
+    if variant["cache"] != "locmem":
+        parts.append(f"cache-{variant['cache']}")
+    if variant["replica"]:
+        parts.append("replica")
+    if variant["db"] != "persistent":
+        parts.append(variant["db"])
+    if variant["redis_killed"]:
+        parts.append("redis-killed")
+    if variant.get("broker", "redis") != "redis":
+        parts.append(f"tasks-{variant['broker']}")
+    return "".join(f"-{part}" for part in parts)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return format("-", spec.split(".")[0]) if value is None else format(value, spec)
+
+
+def table(result: dict[str, Any]) -> str:
+    """The human-readable summary printed at the end of a run. CPU is in cores (CPU seconds per
+    second of the run): "server" is the app server, or nginx for its reference row."""
+    head = (
+        f"{'':20} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6} "
+        f"{'/nginx':>7} {'/bare':>6} | cores: {'wrk':>4} {'server':>6} {'db':>4} {'other':>5}"
+    )
+    lines = [head, "-" * len(head)]
+
+    def row(name: str, entry: dict[str, Any] | None) -> str:
+        if entry is None:
+            return f"{name:20} {'not run':>8}"
+        lat, ratio, cpu = entry["latency_ms"], entry["ratio"], entry.get("cpu_cores") or {}
+        server = None if cpu.get("app") is None else cpu["app"] + (cpu.get("nginx") or 0.0)
+        return (
+            f"{name:20} {entry['requests_per_s']:>8,.0f} {lat['p50']:>8.2f} {lat['p95']:>8.2f} "
+            f"{lat['p99']:>8.2f} {entry['errors']:>6} {_fmt(ratio.get('nginx_static'), '>7.3f')} "
+            f"{_fmt(ratio.get('bare_django'), '>6.3f')} |        "
+            f"{_fmt(cpu.get('wrk'), '>4.2f')} {_fmt(server, '>6.2f')} "
+            f"{_fmt(cpu.get('db'), '>4.2f')} {_fmt(cpu.get('other'), '>5.2f')}"
+        )
+
+    lines += [row(name, result["references"].get(name)) for name in REFERENCES]
+    lines.append("")
+    lines += [row(name, entry) for name, entry in result["scenarios"].items()]
+    return "\n".join(lines)
+
+
+def plans_summary(check_plans: dict[str, Any]) -> str:
+    if check_plans.get("passed") is None:
+        return f"check_plans: not run ({check_plans.get('skipped')})"
+    if check_plans["passed"]:
+        return f"check_plans: passed ({check_plans['queries']} queries)"
+    failing = "; ".join(f"{c['case']}: {', '.join(c['problems'])}" for c in check_plans["failing"])
+    count = f"{len(check_plans['failing'])} of {check_plans['queries']} queries"
+    return f"check_plans: FAILED, {count} ({failing})"

@@ -1,0 +1,137 @@
+"""The wrk scenarios: what each requests, with which Lua script (tools/bench/lua/) and arguments,
+and running wrk on one of them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchkit import LUA
+from benchkit.cpu import CpuWatch
+from benchkit.dataset import Inputs
+
+
+@dataclass
+class Scenario:
+    name: str
+    script: str
+    path: str  # the URL's path (what wrk's static requests ask for)
+    args: list[str]
+    request: str  # what it does, for the JSON
+    check: tuple[str, str, str | None] | None  # a request to try first: method, path, token
+
+
+def write_lines(run_dir: Path, name: str, lines: list[str]) -> str:
+    """A file of paths or slugs for a Lua script (one per line); returns its path."""
+    path = run_dir / name
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def read_lines(run_dir: Path, name: str) -> list[str]:
+    return (run_dir / name).read_text().split()
+
+
+def all_scenarios(
+    inputs: Inputs, tokens: dict[str, str], run_dir: Path, run_id: str
+) -> list[Scenario]:
+    """Every scenario, in the order they run; writes the files the Lua scripts read."""
+    q = urllib.parse.quote
+    details = [f"/api/articles/{q(s)}" for s in inputs.detail_slugs]
+    comments = [f"{d}/comments" for d in details]
+    profiles = [f"/api/profiles/{q(u)}" for u in inputs.profile_usernames]
+    reader, writer, actor = tokens["reader"], tokens["writer"], tokens["fav_actor"]
+
+    def lines(name: str, values: list[str]) -> str:
+        return write_lines(run_dir, name, values)
+
+    return [
+        Scenario("global_list", "static.lua", "/api/articles", [],
+                 "GET /api/articles (anonymous)", ("GET", "/api/articles", None)),
+        Scenario("by_tag", "static.lua", f"/api/articles?tag={q(inputs.tag)}", [],
+                 f"GET /api/articles?tag= the most used tag ({inputs.tag}, "
+                 f"{inputs.tag_articles} articles)", None),
+        Scenario("by_author", "static.lua", f"/api/articles?author={q(inputs.author)}", [],
+                 f"GET /api/articles?author= the median author ({inputs.author}, "
+                 f"{inputs.author_articles} articles)", None),
+        Scenario("favorited_by", "static.lua", f"/api/articles?favorited={q(inputs.favoriter)}",
+                 [], f"GET /api/articles?favorited= the heaviest favoriter "
+                 f"({inputs.favoriter}, {inputs.favoriter_favorites} favorites)", None),
+        Scenario("signed_in_list", "static.lua", "/api/articles", [reader],
+                 f"GET /api/articles signed in as {inputs.reader}",
+                 ("GET", "/api/articles", reader)),
+        Scenario("feed", "static.lua", "/api/articles/feed", [reader],
+                 f"GET /api/articles/feed signed in as {inputs.reader} (follows "
+                 f"{inputs.reader_following})", ("GET", "/api/articles/feed", reader)),
+        Scenario("article_detail", "paths.lua", "/", [lines("detail.txt", details)],
+                 f"GET /api/articles/<slug> over {len(details)} random articles",
+                 ("GET", details[0], None)),
+        Scenario("comments", "paths.lua", "/", [lines("comments.txt", comments)],
+                 f"GET /api/articles/<slug>/comments over the same {len(details)} articles",
+                 ("GET", comments[0], None)),
+        Scenario("profile", "paths.lua", "/", [lines("profiles.txt", profiles)],
+                 f"GET /api/profiles/<username> over {len(profiles)} random users",
+                 ("GET", profiles[0], None)),
+        Scenario("favorite_unfavorite", "favorite.lua", "/",
+                 [lines("favorite.txt", inputs.favorite_slugs), actor],
+                 f"POST then DELETE /api/articles/<slug>/favorite as {inputs.fav_actor} over "
+                 f"{len(inputs.favorite_slugs)} articles", None),
+        Scenario("create_article", "create.lua", "/", [writer, run_id],
+                 f"POST /api/articles as {inputs.writer}, a unique title each", None),
+        Scenario("mix_90_10", "mix.lua", "/", [lines("mix.txt", details), writer,
+                 f"{run_id}m"], "9 in 10: anonymous GET /api/articles or an article "
+                 "(alternately); 1 in 10: POST /api/articles as the writer", None),
+    ]  # fmt: skip
+
+
+def selected(scenarios: list[Scenario], names: str) -> list[Scenario]:
+    """``names`` (BENCH_SCENARIOS, comma-separated): a subset, in the bench's order; all when
+    empty. An unknown name ends the run."""
+    wanted = [name for name in names.split(",") if name]
+    unknown = set(wanted) - {scenario.name for scenario in scenarios}
+    if unknown:
+        sys.exit(f"BENCH_SCENARIOS: unknown {sorted(unknown)}; known: "
+                 f"{', '.join(scenario.name for scenario in scenarios)}")  # fmt: skip
+    return [scenario for scenario in scenarios if not wanted or scenario.name in wanted]
+
+
+def parse_wrk_output(text: str) -> dict[str, Any]:
+    """The ``BENCH_RESULT {...}`` line printed by lua/report.lua's done()."""
+    for line in text.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            result: dict[str, Any] = json.loads(line.removeprefix("BENCH_RESULT "))
+            return result
+    raise ValueError("no BENCH_RESULT line in wrk's output:\n" + text[-2000:])
+
+
+@dataclass
+class Wrk:
+    """wrk -t1 with the run's connections and timeout, its CPU and the servers' watched."""
+
+    connections: int
+    timeout: int
+    watch: CpuWatch
+
+    def run(
+        self, url: str, script: str, args: list[str], duration: int
+    ) -> tuple[dict[str, Any], dict[str, float | None]]:
+        command = [
+            "wrk", "-t1", f"-c{self.connections}", f"-d{duration}s", "--latency",
+            "--timeout", f"{self.timeout}s", "-s", str(LUA / script), url, "--", *args,
+        ]  # fmt: skip
+        self.watch.start()
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=duration + 60, check=False
+            )
+        except subprocess.TimeoutExpired:
+            sys.exit(f"wrk did not finish within {duration + 60:.0f} s: {' '.join(command)}")
+        cpu = self.watch.stop()
+        if done.returncode != 0:
+            sys.exit(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        return parse_wrk_output(done.stdout), cpu
