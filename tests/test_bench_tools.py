@@ -15,14 +15,10 @@ from django.test import override_settings
 from django.urls import Resolver404, clear_url_caches, resolve
 
 import config.urls
-<<<<<<< HEAD
-from conduit.platform.http import bench as bench_view
-=======
 from conduit.articles.models import Article, Favorite
 from conduit.platform.http import bench as bench_view
 from tests.factories import UserFactory, favorite, make_article
 from tests.support import assert_counters_consistent
->>>>>>> i15-bench
 
 REPO = Path(__file__).resolve().parent.parent
 LUA = REPO / "tools" / "bench" / "lua"

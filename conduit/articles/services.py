@@ -27,13 +27,8 @@ from conduit.articles.models import (
     Tag,
 )
 from conduit.notifications.tasks import new_article_fan_out
-<<<<<<< HEAD
-from conduit.platform.exceptions import Forbidden, InvalidInput
-from conduit.platform.tasks.enqueue import enqueue_on_commit
-=======
 from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
 from conduit.platform.tasks.enqueue import enqueue_on_commit
->>>>>>> i15-bench
 from conduit.platform.validation import Checker, checked
 from conduit.users.cached import invalidate_users
 from conduit.users.models import User
