@@ -91,8 +91,18 @@ EOF
         for _ in $(seq 40); do kill -0 "$run_pid" 2>/dev/null || break; sleep 1; done
         kill -KILL -- "-$run_pid" 2>/dev/null || true
         wait "$run_pid" 2>/dev/null || true
-        if [[ -n $answer ]]; then
-            echo "make run: /api/articles answered after ${run_seconds} s: $answer; stopped with SIGINT"
+        # Ctrl-C must stop the server too, not only make: nothing may answer on the port after.
+        left=""
+        for _ in $(seq 20); do
+            "$PYPREFIX/bin/python3" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $PORT)) != 0)" || { left=""; break; }
+            left=yes
+            sleep 0.5
+        done
+        if [[ -n $left ]]; then
+            status=1
+            echo "make run: a server still answers on port $PORT after Ctrl-C's signal" >&2
+        elif [[ -n $answer ]]; then
+            echo "make run: /api/articles answered after ${run_seconds} s: $answer; Ctrl-C's signal stopped it"
         else
             status=1
             echo "make run: no demo data at /api/articles after ${run_seconds} s; its last output:" >&2
