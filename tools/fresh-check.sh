@@ -23,6 +23,9 @@
 #   FRESH_CHECK_RUN_TIMEOUT=900 (seconds for make run's first answer)  FRESH_CHECK_REBUILD=0
 #   FRESH_CHECK_MAX_AGE_DAYS=7  FRESH_CHECK_KEEP=0
 set -euo pipefail
+# One compound command: bash reads all of it before running any, so editing this file while a
+# check runs (it takes minutes) cannot change what the running check does next.
+{
 cd "$(dirname "$0")/.."
 REPO=$PWD
 
@@ -228,3 +231,4 @@ if [[ -f $DIR/make-test.log ]]; then
 fi
 echo "total: $((SECONDS - started)) s; $([[ $status -eq 0 ]] && echo PASSED || echo FAILED)"
 exit $status
+}
