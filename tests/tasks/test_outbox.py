@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from conduit.articles.models import Article
 from conduit.notifications.tasks import new_article_fan_out
 from conduit.platform.models import OutboxTask
-from conduit.platform.tasks.enqueue import enqueue
+from conduit.platform.tasks import enqueue
 from conduit.users.models import User
 from tests.factories import UserFactory, follow, make_article
 from tests.services import free_port
