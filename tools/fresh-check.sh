@@ -227,7 +227,9 @@ say "summary ($commit)"
 [[ -f $DIR/times ]] && sed 's/=/: /; s/$/ s/' "$DIR/times"
 if [[ -f $DIR/make-test.log ]]; then
     echo "pytest's summaries:"
-    grep -E '^=+ .*[0-9]+ (passed|failed|errors?)\b.* in [0-9.]+s' "$DIR/make-test.log" || echo "  (none)"
+    # pytest's closing lines: "=== N passed ... in Ts ===", and the quiet pass's undecorated one.
+    grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)\b.* in [0-9.]+s' "$DIR/make-test.log" \
+        || echo "  (none)"
 fi
 echo "total: $((SECONDS - started)) s; $([[ $status -eq 0 ]] && echo PASSED || echo FAILED)"
 exit $status
