@@ -53,7 +53,7 @@ promtool check rules deploy/prometheus/alerts.yml >"$out/promtool.out" \
 (cd deploy/prometheus && promtool test rules alerts.test.yml >"$out/promtool-test.out") \
     || { cat "$out/promtool-test.out"; fail "alert unit tests fail"; }
 
-echo "haproxy -c and nginx -t on the configs tools/stack.py generates"
+echo "haproxy -c and nginx -t on the configs tools/stack generates"
 haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
 "$VENV_BIN/python" -c "import sys; sys.path.insert(0, 'tools'); import stack, pathlib; \
 d = pathlib.Path(sys.argv[1]); (d / 'tmp').mkdir(parents=True); \

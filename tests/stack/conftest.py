@@ -1,5 +1,5 @@
 """A small ``make stack`` for the tests: two granian app servers on free ports behind nginx or
-HAProxy, configured by tools/stack.py's own functions, on the suite's PostgreSQL test database.
+HAProxy, configured by tools/stack's own functions, on the suite's PostgreSQL test database.
 
 The app servers are real processes on the test database, so the tests that use them need live
 data (``transactional_db``): what the servers write is committed and flushed after each test.
@@ -28,7 +28,7 @@ from tests.services import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-import stack  # noqa: E402  (tools/stack.py)
+import stack  # noqa: E402  (tools/stack/)
 
 SECRET_KEY = "stack-test-secret-key-" + "0123456789abcdef" * 4
 
