@@ -6,8 +6,9 @@ PostgreSQL 15 primary + streaming replica, Redis (cache and Celery broker), an S
 STACK_APPS granian app servers behind nginx or HAProxy (STACK_LB=haproxy) on
 http://127.0.0.1:8080, a Celery worker (every queue) and beat, Debian's node exporter and
 Prometheus scraping them all with the alert rules of deploy/prometheus/alerts.yml. Each process runs
-in its own session and is recorded by PID in var/stack/state.json; `stop` stops exactly those.
-A second `start` while everything recorded is alive only prints the table.
+in its own session and is recorded by PID in var/stack/state.json; `stop` stops exactly those (and
+what is left in their process groups). A second `start` while everything recorded is alive only
+prints the table.
 
 Ports (0 = any free port; a port given here must be free):
     STACK_HTTP_PORT=8080  STACK_PG_PORT=0  STACK_PG_REPLICA_PORT=0  STACK_REDIS_PORT=0
@@ -25,7 +26,6 @@ fresh (migrate + seed_demo) at each start.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -153,11 +153,10 @@ def stop_all(state: State) -> bool:
     for c in reversed(state["components"]):
         if pid_alive(c["pid"], c["match"]):
             print(f"stopping {c['name']} (pid {c['pid']})", flush=True)
-            with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
-                # An app server may take STACK_DRAIN_TIMEOUT to finish its requests: no SIGKILL
-                # before.
-                grace = apps.DRAIN_TIMEOUT + 5 if c["match"] == "granian" else 30
-                stop_pid(c["pid"], getattr(signal, f"SIG{c['stop']}"), c["match"], grace)
+        # An app server may take STACK_DRAIN_TIMEOUT to finish its requests: no SIGKILL before.
+        grace = apps.DRAIN_TIMEOUT + 5 if c["match"] == "granian" else 30
+        # Also when the process itself is gone: what it left in its process group is stopped.
+        stop_pid(c["pid"], getattr(signal, f"SIG{c['stop']}"), c["match"], grace)
     left = [c for c in state["components"] if pid_alive(c["pid"], c["match"])]
     for c in left:
         print(f"still alive: {c['name']} (pid {c['pid']})", file=sys.stderr)

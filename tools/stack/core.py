@@ -4,6 +4,7 @@ records it all (var/stack/state.json)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -75,7 +76,8 @@ def pid_alive(pid: int, match: str = "") -> bool:
 
 
 def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> int:
-    """Start ``cmd`` in its own session (its PID is the server's), output appended to ``log``."""
+    """Start ``cmd`` in its own session (its PID is the server's, and the ID of the process group
+    its children join), output appended to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -85,19 +87,53 @@ def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> int:
     return proc.pid
 
 
-def stop_pid(pid: int, sig: int, match: str, timeout: float = 30) -> None:
-    if not pid_alive(pid, match):
-        return
-    os.kill(pid, sig)
+def left_in_group(pgid: int, match: str) -> list[int]:
+    """Processes of ours still in the process group ``pgid`` (a spawned process's PID): what a
+    main process leaves behind when it dies without stopping its children. A granian server
+    SIGKILLed (a crash, the OOM killer) leaves its worker serving the port."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # the fields after "(comm)": state, ppid, pgrp, ...
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        pid = int(stat.parent.name)
+        if int(pgrp) == pgid and state != "Z" and match in (_cmdline(pid) or ""):
+            found.append(pid)
+    return found
+
+
+def _wait_gone(pids: list[int], match: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while pid_alive(pid, match) and time.monotonic() < deadline:
+    while any(pid_alive(p, match) for p in pids):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.1)
+    return True
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+            os.kill(pid, sig)
+
+
+def stop_pid(pid: int, sig: int, match: str, timeout: float = 30) -> None:
+    """Stop a spawned process with its own graceful signal, SIGKILL after ``timeout`` seconds;
+    then whatever of ours is left in its process group (SIGTERM, SIGKILL after 10 s)."""
     if pid_alive(pid, match):
-        print(f"pid {pid} did not stop in {timeout:.0f} s: SIGKILL", file=sys.stderr)
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while pid_alive(pid, match) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _signal([pid], sig)
+        if not _wait_gone([pid], match, timeout):
+            print(f"pid {pid} did not stop in {timeout:.0f} s: SIGKILL", file=sys.stderr)
+            _signal([pid], signal.SIGKILL)
+            _wait_gone([pid], match, 10)
+    left = left_in_group(pid, match)
+    if left:
+        print(f"pid {pid} left {left} in its process group: SIGTERM", file=sys.stderr)
+        _signal(left, signal.SIGTERM)
+        if not _wait_gone(left, match, 10):
+            _signal(left, signal.SIGKILL)
+            _wait_gone(left, match, 10)
 
 
 def wait_for(what: str, ready: Callable[[], bool], log: Path, pid: int, match: str = "") -> None:
