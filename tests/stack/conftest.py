@@ -187,7 +187,8 @@ def start_balancer(kind: str, workdir: Path, app_ports: list[int]) -> Balancer:
     if kind == "nginx":
         (workdir / "tmp").mkdir(exist_ok=True)
         # A failed server is skipped for 1 s (5 s in make stack) so the rejoin test is short.
-        conf = stack.nginx_conf(workdir, port, app_ports, ROOT / "static", fail_timeout=1)
+        # nginx serves ROOT/static/ itself (the servers run without collectstatic).
+        conf = stack.nginx_conf(workdir, port, app_ports, ROOT, fail_timeout=1)
         argv = [stack.binary("nginx"), "-p", str(workdir), "-c", str(conf),
                 "-e", str(workdir / "error.log"), "-g", "daemon off;"]  # fmt: skip
         stop_signal = signal.SIGQUIT

@@ -1,5 +1,5 @@
 """The load balancer in front of the app servers: nginx (the default) or HAProxy (STACK_LB=haproxy),
-configured by configs.py. Each config is checked (`nginx -t`, `haproxy -c`) before the
+configured from deploy/ (configs.py). Each config is checked (`nginx -t`, `haproxy -c`) before the
 balancer starts; it is ready once /healthz answers through it."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def start_nginx(stack: Stack, port: int, app_ports: list[int]) -> None:
     print(f"== nginx on 127.0.0.1:{port}", flush=True)
     prefix = STACK / "nginx"
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-    conf = nginx_conf(prefix, port, app_ports, STACK / "static", media_root=STACK / "media")
+    conf = nginx_conf(prefix, port, app_ports, STACK)
     log = prefix / "error.log"
     nginx = binary("nginx")
     _check("nginx", conf, [nginx, "-t", "-q", "-p", str(prefix), "-c", str(conf), "-e", str(log)])

@@ -21,7 +21,8 @@ Ports (0 = any free port; a port given here must be free):
 
 PostgreSQL's data lives under /tmp/conduit-stack-<hash of the checkout>/ (the postgres user
 cannot enter /root-owned directories); everything else under var/stack/. The database is made
-fresh (migrate + seed_demo) at each start.
+fresh (migrate + seed_demo) at each start. The nginx, HAProxy and Prometheus configurations are
+made from deploy/ (ADR 0021).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Debian's node exporter and Prometheus for `make stack`, with the alert rules of
-deploy/prometheus/alerts.yml."""
+deploy/prometheus/alerts.yml (through deploy/prometheus/prometheus.yml, configs.py)."""
 
 from __future__ import annotations
 
