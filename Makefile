@@ -50,13 +50,13 @@ fresh-check: ## make run, then make test, from a clean clone of HEAD in a throwa
 	@bash tools/fresh-check.sh
 
 stack: install ## PostgreSQL + replica, Redis, STACK_APPS app servers behind nginx on :8080, Prometheus
-	@$(PY) tools/stack.py start
+	@$(PY) tools/stack start
 
 stack-stop: ## stop exactly what make stack started (by PID)
-	@$(PY) tools/stack.py stop
+	@$(PY) tools/stack stop
 
 stack-status: ## what make stack runs where, up or down
-	@$(PY) tools/stack.py status
+	@$(PY) tools/stack status
 
 bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack
 	@if [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi

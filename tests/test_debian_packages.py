@@ -62,7 +62,7 @@ def test_test_sh_installs_the_list_before_any_other_step() -> None:
 def test_the_validators_and_the_stack_install_only_listed_packages() -> None:
     from_scripts = named_in_scripts(ROOT / "tools" / "validate-deploy.sh")
     assert {"nginx", "haproxy", "prometheus", "docker-compose"} <= from_scripts
-    stack = (ROOT / "tools" / "stack.py").read_text()
+    stack = (ROOT / "tools" / "stack" / "cli.py").read_text()
     packages_block = re.search(r"PACKAGES = \[(.*?)\]", stack, re.DOTALL)
     assert packages_block is not None
     from_stack = set(re.findall(r'"([a-z0-9.+-]+)"', packages_block.group(1)))

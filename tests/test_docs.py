@@ -7,8 +7,8 @@ What counts as reading a variable (``variables_read``):
   ``env.bool("X")``... and ``env.get("X")`` (conduit/platform/storages.py reads ``os.environ`` as a
   mapping named ``env``); ``os.environ.get("X")``, ``os.environ["X"]``, ``os.environ.setdefault``,
   ``os.getenv``; and a call of any function that looks its own parameter up in ``os.environ``
-  (``env_int("X")`` in tools/bench/fanout.py, ``ports.take("X")`` in tools/stack.py). Those helpers
-  are found with ``ast``, so a new one is followed without editing this file.
+  (``env_int("X")`` in tools/bench/fanout.py, ``ports.take("X")`` in tools/stack/cli.py). Those
+  helpers are found with ``ast``, so a new one is followed without editing this file.
 * Shell (``tools/**/*.sh``, ``deploy/**/*.sh``, and the Python of their heredocs): ``${X:-...}``
   (any default operator), and ``$X`` or ``${X}`` of a name the script never assigns.
 * The Makefile: ``X ?= ...``, and ``$${X...}`` in recipes.
@@ -184,7 +184,7 @@ def test_the_scan_sees_every_kind_of_read() -> None:
     expected = {
         "SECRET_KEY": "config/settings.py",  # env.str
         "AWS_STORAGE_BUCKET_NAME": "conduit/platform/storages.py",  # a mapping's env.get
-        "STACK_PG_REPLICA_PORT": "tools/stack.py",  # ports.take, a helper
+        "STACK_PG_REPLICA_PORT": "tools/stack/cli.py",  # ports.take, a helper
         "BENCH_ROUNDS": "tools/bench/ratio.py",  # positive, a helper
         "GRANIAN_LOG_LEVEL": "tools/run.sh",  # ${X:-default}
         "PYTHON313": "Makefile",  # ?=
@@ -232,9 +232,9 @@ def new_problems(sources: Mapping[str, str], markdown: str) -> set[str]:
         ("config/settings.py", 'NEW = os.environ.get("CONDUIT_NEW_SETTING")'),
         ("config/settings.py", 'NEW = os.environ["CONDUIT_NEW_SETTING"]'),
         ("config/settings.py", 'NEW = os.getenv("CONDUIT_NEW_SETTING")'),
-        ("tools/stack.py", 'NEW = TIMEOUT + int(os.environ.get("CONDUIT_NEW_SETTING", "0"))'),
+        ("tools/stack/core.py", 'NEW = TIMEOUT + int(os.environ.get("CONDUIT_NEW_SETTING", "0"))'),
         (
-            "tools/stack.py",
+            "tools/stack/core.py",
             'def knob(name: str) -> str:\n    return os.environ.get(name, "")\n\n\n'
             'NEW = knob("CONDUIT_NEW_SETTING")',
         ),

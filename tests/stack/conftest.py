@@ -1,5 +1,5 @@
 """A small ``make stack`` for the tests: two granian app servers on free ports behind nginx or
-HAProxy, configured by tools/stack.py's own functions, on the suite's PostgreSQL test database.
+HAProxy, configured by tools/stack's own functions, on the suite's PostgreSQL test database.
 
 The app servers are real processes on the test database, so the tests that use them need live
 data (``transactional_db``): what the servers write is committed and flushed after each test.
@@ -28,7 +28,7 @@ from tests.services import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-import stack  # noqa: E402  (tools/stack.py)
+import stack  # noqa: E402  (tools/stack/)
 
 SECRET_KEY = "stack-test-secret-key-" + "0123456789abcdef" * 4
 
@@ -187,7 +187,8 @@ def start_balancer(kind: str, workdir: Path, app_ports: list[int]) -> Balancer:
     if kind == "nginx":
         (workdir / "tmp").mkdir(exist_ok=True)
         # A failed server is skipped for 1 s (5 s in make stack) so the rejoin test is short.
-        conf = stack.nginx_conf(workdir, port, app_ports, ROOT / "static", fail_timeout=1)
+        # nginx serves ROOT/static/ itself (the servers run without collectstatic).
+        conf = stack.nginx_conf(workdir, port, app_ports, ROOT, fail_timeout=1)
         argv = [stack.binary("nginx"), "-p", str(workdir), "-c", str(conf),
                 "-e", str(workdir / "error.log"), "-g", "daemon off;"]  # fmt: skip
         stop_signal = signal.SIGQUIT

@@ -1,4 +1,4 @@
-"""Graceful shutdown: on SIGTERM an app server (granian with tools/stack.py's production argv)
+"""Graceful shutdown: on SIGTERM an app server (granian with tools/stack's production argv)
 stops accepting connections at once and lets the requests in flight finish before it exits.
 
 The slow requests are a test-only view in a test-only URLconf (tests/stack/drain_urls.py), served

@@ -1,6 +1,6 @@
-"""The load balancer in front of the app servers (tools/stack.py's nginx and HAProxy configs):
-an app server that dies is routed around without failed requests, one that comes back gets
-traffic again, and the app servers share no state, so any of them serves any request."""
+"""The load balancer in front of the app servers (tools/stack's nginx and HAProxy configs, made
+from deploy/): an app server that dies is routed around without failed requests, one that comes
+back gets traffic again, and the app servers share no state, so any of them serves any request."""
 
 from __future__ import annotations
 

@@ -1,0 +1,54 @@
+"""Redis (the cache and the Celery broker) and the SMTP sink for `make stack`."""
+
+from __future__ import annotations
+
+import socket
+
+from .core import LOGS, PY, STACK, Stack, spawn, wait_for
+
+
+def redis_ping(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(64).startswith(b"+PONG")
+
+
+def smtp_banner(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        ok = sock.recv(256).startswith(b"220")
+        sock.sendall(b"QUIT\r\n")
+        return ok
+
+
+def start_redis(stack: Stack, port: int) -> None:
+    """One Redis for the cache (db 0) and the broker (db 1), with an append-only file under
+    var/stack/redis/ (a queued task survives a restart)."""
+    print(f"== Redis on 127.0.0.1:{port}", flush=True)
+    directory = STACK / "redis"
+    directory.mkdir(exist_ok=True)
+    log = LOGS / "redis.log"
+    pid = spawn(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "yes", "--dir", str(directory), "--daemonize", "no"],
+        log,
+    )  # fmt: skip
+    stack.record("redis", pid, f"127.0.0.1:{port}", log, "redis-server", "TERM")
+    wait_for("Redis", lambda: redis_ping(port), log, pid, "redis-server")
+
+
+def start_smtp_sink(stack: Stack, port: int) -> None:
+    """aiosmtpd filing every message in var/stack/mail/ (a Maildir)."""
+    print(f"== SMTP sink on 127.0.0.1:{port} (mail in var/stack/mail/)", flush=True)
+    mail_dir = STACK / "mail"
+    # A Maildir: aiosmtpd's Mailbox handler creates one only where no directory exists yet, and
+    # fails every delivery (SMTP 500) into a bare directory.
+    for sub in ("tmp", "new", "cur"):
+        (mail_dir / sub).mkdir(parents=True, exist_ok=True)
+    log = LOGS / "smtp.log"
+    pid = spawn(
+        [str(PY), "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "aiosmtpd.handlers.Mailbox", str(mail_dir)],
+        log,
+    )  # fmt: skip
+    stack.record("smtp-sink", pid, f"127.0.0.1:{port}", log, "aiosmtpd", "TERM")
+    wait_for("SMTP sink", lambda: smtp_banner(port), log, pid, "aiosmtpd")
