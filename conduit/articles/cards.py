@@ -1,4 +1,5 @@
-"""Article reads through the cache, and the invalidations the write services call (ADR 0016).
+"""Article reads through the cache (ADR 0016); the key scheme and invalidation are in
+``invalidation.py``.
 
 What is cached (``conduit.platform.cache.safe.cache``, keys versioned per release):
 
@@ -17,80 +18,42 @@ A list response is then two cache round trips: the generations, the viewer's rel
 the page's ids; then the cards and the viewer's flags. The flags are one query only when the
 viewer has not seen these cards since their last favorite or follow.
 
-Invalidation happens twice: at once, and again when the transaction commits. The second one covers
-a reader that read the old rows while the write was in flight. An invalidated card is replaced by
-a short-lived *tombstone* rather than deleted, and cards are filled with "add" (never overwriting):
-a reader that read the row before the commit cannot put the old version back afterwards.
-
 Concurrent misses of one key in a process load it once (``_shared_load``: no stampede when a hot
 key expires); a tombstone carries a fresh token so that a read after a write never shares a load
 that started before it.
 """
 
-import hashlib
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from conduit.articles import selectors
-from conduit.articles.models import Article
+from conduit.articles.invalidation import (
+    CARD_SECONDS,
+    FLAGS_SECONDS,
+    LISTS_GENERATION,
+    PAGE_SECONDS,
+    RELATIONS_SECONDS,
+    card_key,
+    detail_key,
+    digest,
+    favorites_generation,
+    flags_key,
+    is_tombstone,
+    relations_key,
+    rendered_key,
+)
 from conduit.articles.selectors import ArticleData, ArticlePage
 from conduit.platform.cache.flight import single_flight
 from conduit.platform.cache.safe import cache
-from conduit.platform.http.micro_cache import micro_cache
 from conduit.platform.validation import storable
 from conduit.profiles.selectors import Profile
-
-CARD_SECONDS = 3600
-PAGE_SECONDS = 600
-FLAGS_SECONDS = 600
-# A relations token outlives the flags stored under it; when it expires a new one is made, and
-# the flags under the old one are never read again.
-RELATIONS_SECONDS = 86400
-# Longer than any read takes from its query to storing what it read (see the module doc).
-TOMBSTONE_SECONDS = 5
-_TOMBSTONE = "\x00gone:"  # + a token: each invalidation writes a new one (see _flight_key)
-LISTS_GENERATION = "gen:lists"
-
-
-def _digest(text: str) -> str:
-    # Tags, slugs and usernames may hold any script; Memcached keys must be short ASCII.
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
-
-
-def _card_key(article_id: int) -> str:
-    return f"card:{article_id}"
-
-
-def _rendered_key(article_id: int) -> str:
-    return f"card-rendered:{article_id}"
-
-
-def _detail_key(slug: str) -> str:
-    return f"article:{_digest(slug)}"
-
-
-def _favorites_generation(username_key: str) -> str:
-    return f"gen:fav:{_digest(username_key)}"
-
-
-def _relations_key(user_id: int) -> str:
-    return f"rel:{user_id}"
-
-
-def _flags_key(viewer_id: int, relations: str, article_ids: Iterable[int]) -> str:
-    return f"flags:{viewer_id}:{relations}:{_digest(','.join(map(str, article_ids)))}"
 
 
 def _enabled() -> bool:
     return bool(settings.CACHE_ARTICLES)
-
-
-def _is_tombstone(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(_TOMBSTONE)
 
 
 def _shared_load[T](key: str, load: Callable[[], T]) -> tuple[T, bool]:
@@ -102,78 +65,6 @@ def _shared_load[T](key: str, load: Callable[[], T]) -> tuple[T, bool]:
         return load(), True
     result: tuple[T, bool] = single_flight.do(key, load)
     return result
-
-
-# --- Invalidation: called by the write services ---------------------------------------------
-
-
-def _now_and_on_commit(action: Any) -> None:
-    action()
-    transaction.on_commit(action, robust=True)
-
-
-def _bury(keys: list[str]) -> None:
-    """Tombstones for ``keys``, at once and on commit, in one cache write each time."""
-
-    def bury() -> None:
-        cache.set_many(dict.fromkeys(keys, _TOMBSTONE + secrets.token_hex(6)), TOMBSTONE_SECONDS)
-        micro_cache.clear()
-
-    _now_and_on_commit(bury)
-
-
-def invalidate_article(*, article_id: int, slugs: Iterable[str] = ()) -> None:
-    """The article's card and detail changed (edit, favorite count, deletion)."""
-    invalidate_articles(slugs_by_id={article_id: slugs})
-
-
-def invalidate_articles(*, slugs_by_id: Mapping[int, Iterable[str]]) -> None:
-    """Several articles' cards and details changed (a bulk deletion): ``slugs_by_id`` maps each
-    article's id to the slugs its detail was cached under."""
-    _bury(
-        [
-            key
-            for article_id, slugs in slugs_by_id.items()
-            for key in (
-                _card_key(article_id),
-                _rendered_key(article_id),
-                *(_detail_key(slug) for slug in slugs),
-            )
-        ]
-    )
-
-
-def invalidate_author(*, user_id: int, lists: bool = False) -> None:
-    """The author's profile changed: every card of theirs shows it. ``lists``: their username
-    changed, so lists filtered by it change too."""
-    rows = list(Article.objects.filter(author_id=user_id).values_list("id", "slug"))
-    keys = [_card_key(i) for i, _ in rows] + [_rendered_key(i) for i, _ in rows]
-    keys += [_detail_key(slug) for _, slug in rows]
-    _bury(keys)
-    if lists:
-        invalidate_lists()
-
-
-def invalidate_lists(*, favorites_of: str | None = None) -> None:
-    """List membership or counts changed (an article added or removed, tags changed); with
-    ``favorites_of`` (a username's identity key) only that user's favorites list."""
-    key = LISTS_GENERATION if favorites_of is None else _favorites_generation(favorites_of)
-
-    def renew() -> None:
-        cache.set(key, secrets.token_hex(6), None)
-        micro_cache.clear()
-
-    _now_and_on_commit(renew)
-
-
-def invalidate_relations(*, user_id: int) -> None:
-    """What ``user_id`` favorites or follows changed: the flags they see are read again."""
-    key = _relations_key(user_id)
-
-    def renew() -> None:
-        cache.set(key, secrets.token_hex(6), RELATIONS_SECONDS)
-
-    _now_and_on_commit(renew)
 
 
 # --- Reads -------------------------------------------------------------------------------------
@@ -203,7 +94,7 @@ def _generations(keys: list[str]) -> str:
 
 
 def _relations(viewer_id: int, found: dict[str, Any] | None = None) -> str:
-    key = _relations_key(viewer_id)
+    key = relations_key(viewer_id)
     return _tokens([key], found)[key]
 
 
@@ -243,7 +134,7 @@ def _keep_flags(viewer_id: int | None, relations: str | None, articles: list[Art
     if viewer_id is None or relations is None or not articles:
         return
     _store_flags(
-        _flags_key(viewer_id, relations, (a["id"] for a in articles)),
+        flags_key(viewer_id, relations, (a["id"] for a in articles)),
         favorited=(a["id"] for a in articles if a["favorited"]),
         followed={a["authorId"] for a in articles if a["author"]["following"]},
     )
@@ -255,7 +146,7 @@ def _with_flags(
     """``cards`` with the viewer's flags (``relations``: their token, if already read)."""
     if viewer_id is None or not cards:
         return cards
-    key = _flags_key(viewer_id, relations or _relations(viewer_id), (c["id"] for c in cards))
+    key = flags_key(viewer_id, relations or _relations(viewer_id), (c["id"] for c in cards))
     favorited, followed = _viewer_flags(
         viewer_id=viewer_id,
         key=key,
@@ -273,11 +164,11 @@ def _with_flags(
 
 def _cards(ids: list[int]) -> list[ArticleData]:
     """Cards for ``ids`` in order: from the cache, the missing ones in one query (and stored)."""
-    found = cache.get_many([_card_key(i) for i in ids])
+    found = cache.get_many([card_key(i) for i in ids])
     cards: dict[int, ArticleData] = {}
     for i in ids:
-        value = found.get(_card_key(i))
-        if value is not None and not _is_tombstone(value):
+        value = found.get(card_key(i))
+        if value is not None and not is_tombstone(value):
             cards[i] = value
     missing = [i for i in ids if i not in cards]
     if missing:
@@ -286,15 +177,15 @@ def _cards(ids: list[int]) -> list[ArticleData]:
             loaded = selectors.article_cards(ids=missing)
             cache.add_many(
                 {
-                    _card_key(a["id"]): a
+                    card_key(a["id"]): a
                     for a in loaded
-                    if not _is_tombstone(found.get(_card_key(a["id"])))
+                    if not is_tombstone(found.get(card_key(a["id"])))
                 },
                 CARD_SECONDS,
             )
             return loaded
 
-        seen = ",".join(f"{i}{found.get(_card_key(i)) or ''}" for i in missing)
+        seen = ",".join(f"{i}{found.get(card_key(i)) or ''}" for i in missing)
         loaded, _ = _shared_load(f"cards:{seen}", load)
         cards.update((a["id"], a) for a in loaded)
     return [cards[i] for i in ids if i in cards]  # a deleted article drops out
@@ -317,9 +208,9 @@ def _page_keys(
     kind, text = selectors.list_filter(tag=tag, author=author, favorited=favorited)
     generation_keys = [LISTS_GENERATION]
     if kind == "favorited" and text is not None:
-        generation_keys.append(_favorites_generation(text))
-    relations_key = _relations_key(viewer_id) if viewer_id is not None else None
-    return generation_keys, relations_key, f"ids:{kind}:{_digest(text or '')}:{offset}:{limit}"
+        generation_keys.append(favorites_generation(text))
+    rel_key = relations_key(viewer_id) if viewer_id is not None else None
+    return generation_keys, rel_key, f"ids:{kind}:{digest(text or '')}:{offset}:{limit}"
 
 
 def list_first_read(
@@ -338,8 +229,8 @@ def list_first_read(
     )
     if keys is None:
         return []
-    generation_keys, relations_key, page_key = keys
-    return [*generation_keys, *([relations_key] if relations_key else []), page_key]
+    generation_keys, rel_key, page_key = keys
+    return [*generation_keys, *([rel_key] if rel_key else []), page_key]
 
 
 def _cached_page(
@@ -360,16 +251,16 @@ def _cached_page(
     )
     if keys is None:
         return None
-    generation_keys, relations_key, page_key = keys
+    generation_keys, rel_key, page_key = keys
     # One round trip: the generations, the viewer's relations token and the page, which holds
     # the generation it was read under. The generation is read before the database: a write
     # that lands meanwhile renews it, and this page is then never taken for the new one. The
     # relations token likewise for the flags.
-    token_keys = generation_keys + ([relations_key] if relations_key else [])
+    token_keys = generation_keys + ([rel_key] if rel_key else [])
     found = cache.get_many([*token_keys, page_key])
     tokens = _tokens(token_keys, found)
     generation = ".".join(tokens[key] for key in generation_keys)
-    relations = tokens[relations_key] if relations_key else None
+    relations = tokens[rel_key] if rel_key else None
     stored = found.get(page_key)
     if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == generation):
 
@@ -384,7 +275,7 @@ def _cached_page(
             )
             ids = [a["id"] for a in page.articles]
             cache.set(page_key, (generation, ids, page.count), PAGE_SECONDS)
-            cache.add_many({_card_key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
+            cache.add_many({card_key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
             _keep_flags(viewer_id, relations, page.articles)
             return page
 
@@ -443,7 +334,7 @@ def _rendered_cards[R](
     the cache held under their keys), the missing ones rendered from their cards (and stored, by
     "add", unless a tombstone was seen: they are buried with the cards, see
     ``invalidate_article``)."""
-    keys = {i: _rendered_key(i) for i in ids}
+    keys = {i: rendered_key(i) for i in ids}
     rendered: dict[int, tuple[str, int, int, R]] = {}
     for i, key in keys.items():
         value = found.get(key)
@@ -456,7 +347,7 @@ def _rendered_cards[R](
             for card in _cards(missing)
         }
         cache.add_many(
-            {keys[i]: value for i, value in fresh.items() if not _is_tombstone(found.get(keys[i]))},
+            {keys[i]: value for i, value in fresh.items() if not is_tombstone(found.get(keys[i]))},
             CARD_SECONDS,
         )
         rendered.update(fresh)
@@ -494,20 +385,20 @@ def article_list_rendered[R](
             (render(_card(a)), a["favorited"], a["author"]["following"]) for a in found.articles
         ], found.count
     ids, count, relations = found
-    keys = [_rendered_key(i) for i in ids]
-    flags_key = None
+    keys = [rendered_key(i) for i in ids]
+    viewer_flags_key = None
     if viewer_id is not None and relations is not None:
-        flags_key = _flags_key(viewer_id, relations, ids)
-        keys.append(flags_key)
+        viewer_flags_key = flags_key(viewer_id, relations, ids)
+        keys.append(viewer_flags_key)
     fetched = cache.get_many(keys)
     rendered = _rendered_cards(ids, render, render_name, fetched)
-    if viewer_id is None or flags_key is None or not rendered:
+    if viewer_id is None or viewer_flags_key is None or not rendered:
         return [(value, False, False) for _, _, _, value in rendered], count
     favorited_ids, followed = _viewer_flags(
         viewer_id=viewer_id,
-        key=flags_key,
+        key=viewer_flags_key,
         cards=[(i, author_id) for _, i, author_id, _ in rendered],
-        stored=fetched.get(flags_key),
+        stored=fetched.get(viewer_flags_key),
         store=len(rendered) == len(ids),  # the key names the page's ids; one was just deleted
     )
     return [
@@ -520,7 +411,7 @@ def article_first_read(*, slug: str, viewer_id: int | None) -> list[str]:
     fetch them ahead, with its authentication's read (``cache.reading_ahead``)."""
     if not _enabled() or not storable(slug):
         return []
-    return [_detail_key(slug), *([_relations_key(viewer_id)] if viewer_id is not None else [])]
+    return [detail_key(slug), *([relations_key(viewer_id)] if viewer_id is not None else [])]
 
 
 def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
@@ -532,7 +423,7 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
     found = cache.get_many(first_read)
     stored = found.get(key)
     relations = _relations(viewer_id, found) if viewer_id is not None else None
-    if stored is None or _is_tombstone(stored):
+    if stored is None or is_tombstone(stored):
 
         def load() -> ArticleData:
             article = selectors.article_get(slug=slug, viewer_id=viewer_id)

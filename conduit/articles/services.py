@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
-from conduit.articles import cards, validators
+from conduit.articles import invalidation, validators
 from conduit.articles.models import (
     SLUG_MAX_LENGTH,
     Article,
@@ -147,7 +147,7 @@ def article_create(
         User.objects.filter(pk=author.pk).update(articles_count=F("articles_count") + 1)
         invalidate_users([author.pk])
         _bump_site_articles(+1)
-        cards.invalidate_lists()
+        invalidation.invalidate_lists()
         # Followers' emails: one task after commit; it fans out (conduit.notifications.tasks).
         enqueue_on_commit(new_article_fan_out, article.pk)
     return article
@@ -179,7 +179,7 @@ def article_update(
 
     with transaction.atomic():
         article = Article.objects.select_for_update().get(pk=article.pk)
-        cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
+        invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
         if description is not None and "description" in fields:
             article.description = description
         if body is not None and "body" in fields:
@@ -189,7 +189,7 @@ def article_update(
             _unlink_tags(article, [t for t in old if t not in new_tags])
             _link_tags(article, [t for t in new_tags if t not in old])
             article.tag_list = new_tags
-            cards.invalidate_lists()
+            invalidation.invalidate_lists()
         # Strictly later than before, at the millisecond precision the API shows, so a client
         # can always tell that an edit happened.
         article.updated_at = max(timezone.now(), article.updated_at + timedelta(milliseconds=1))
@@ -197,7 +197,7 @@ def article_update(
             article.title = title
             if slug_base(title) != slug_base(article.slug):
                 _save_with_unique_slug(article, title)
-                cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
+                invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
                 return article
         article.save()
     return article
@@ -278,8 +278,9 @@ def _delete_articles(ids: list[int]) -> int:
         )
         invalidate_users(locked)  # .update() sends no signal (conduit/users/cached.py)
         _bump_site_articles(-len(rows))
-        cards.invalidate_articles(slugs_by_id={pk: [slug] for pk, slug, _ in rows})
-        cards.invalidate_lists()  # the fans' favorites lists too: every list has this generation
+        invalidation.invalidate_articles(slugs_by_id={pk: [slug] for pk, slug, _ in rows})
+        # the fans' favorites lists too: every list has this generation
+        invalidation.invalidate_lists()
         # The cascade: tag links, favorites, comments, delivery records, then the articles.
         Article.objects.filter(pk__in=found).only("pk").delete()
     return len(rows)
@@ -313,6 +314,6 @@ def favorite_remove(*, user: User, article: Article) -> None:
 
 def _favorites_changed(*, user: User, article: Article) -> None:
     # The article's count is on its card; the user's favorites list and flags changed too.
-    cards.invalidate_article(article_id=article.pk, slugs=[article.slug])
-    cards.invalidate_lists(favorites_of=user.username_key)
-    cards.invalidate_relations(user_id=user.pk)
+    invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
+    invalidation.invalidate_lists(favorites_of=user.username_key)
+    invalidation.invalidate_relations(user_id=user.pk)

@@ -4,7 +4,7 @@ repeated request, or a race with another one, never drifts them."""
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from conduit.articles import cards
+from conduit.articles import invalidation
 from conduit.platform.exceptions import InvalidInput
 from conduit.profiles.models import Follow
 from conduit.users.cached import invalidate_users
@@ -40,4 +40,4 @@ def _move_counters(*, follower: User, followee: User, delta: int) -> None:
     for pk, counter in updates:
         User.objects.filter(pk=pk).update(**{counter: F(counter) + delta})
     invalidate_users([follower.pk, followee.pk])  # .update() sends no signal
-    cards.invalidate_relations(user_id=follower.pk)  # the follower's `following` flags
+    invalidation.invalidate_relations(user_id=follower.pk)  # the follower's `following` flags

@@ -11,7 +11,7 @@ a lost invalidation renews the epoch), and *every* change of the row invalidates
 * the write services that change user rows with a queryset ``.update()`` (counters) call
   ``invalidate_users`` themselves: ``.update()`` sends no signal.
 
-As for article cards (conduit/articles/cards.py), an invalidation writes a short-lived
+As for article cards (conduit/articles/invalidation.py), an invalidation writes a short-lived
 *tombstone*, at once and again on commit, and a read fills the entry with "add" only when it saw
 no tombstone: a reader that read the row before a deactivation committed cannot put the active
 user back. Only active users are stored, without their password hash (deferred: loaded from the

@@ -5,7 +5,7 @@ from functools import cache
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
-from conduit.articles import cards
+from conduit.articles import invalidation
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
 from conduit.platform.validation import Checker, checked
 from conduit.users import validators
@@ -115,5 +115,5 @@ def user_update(
             raise AlreadyExists.field("username", TAKEN) from None
         if {"username", "bio", "image"} & set(changes):
             # Every card of this author shows their profile; lists filter by their username.
-            cards.invalidate_author(user_id=user.pk, lists="username" in changes)
+            invalidation.invalidate_author(user_id=user.pk, lists="username" in changes)
     return user

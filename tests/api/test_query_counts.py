@@ -217,9 +217,9 @@ def test_articles_some_cards_cold(n, signed_in, user, viewer_api, django_assert_
     # loads the missing cards, whatever their number.
     articles = articles_by_many_authors(user, n)
     read_twice(viewer_api, "/api/articles")
-    from conduit.articles import cards
+    from conduit.articles import invalidation
 
-    cards.invalidate_article(article_id=articles[0].pk)
+    invalidation.invalidate_article(article_id=articles[0].pk)
     with django_assert_num_queries(WARM_QUERIES[signed_in] + 1):
         response = viewer_api.get("/api/articles")
     assert_list(response, n, signed_in=signed_in)
