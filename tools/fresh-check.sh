@@ -216,7 +216,10 @@ trap 'exit 130' INT TERM
 # process in the namespace; the mounts go with the mount namespace.
 started=$SECONDS
 export ROOT DIR PORT STEPS RUN_TIMEOUT TRUST_ENV
-unshare --mount --pid --fork --kill-child --propagation private \
+# SIGINT back to its default inside: whatever started this script in the background (CI, a
+# script's `&`) started it with SIGINT ignored, everything inside would inherit that (Python then
+# installs no KeyboardInterrupt), and no fresh machine runs so.
+env --default-signal=INT unshare --mount --pid --fork --kill-child --propagation private \
     bash "$REPO/tools/fresh-check.sh" --inside "$PYPREFIX" &
 inside_pid=$!
 status=0

@@ -41,8 +41,11 @@ def test_stop_pid_stops_what_a_crashed_main_process_left_in_its_group(tmp_path: 
 def test_stop_pid_stops_a_live_process_with_its_own_signal(tmp_path: Path) -> None:
     marker = str(tmp_path / "stack-stop-test")
     # Exits 0 on SIGINT (KeyboardInterrupt caught), and would ignore SIGTERM.
+    # Its SIGINT handler is set explicitly: a process started with SIGINT ignored (anything a
+    # non-interactive shell ran in the background) inherits that, and Python then sets none.
     code = (
         "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "try:\n    time.sleep(120)\nexcept KeyboardInterrupt:\n    sys.exit(0)\n"
     )
