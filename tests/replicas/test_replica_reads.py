@@ -129,7 +129,7 @@ def test_reads_go_to_the_replica_writes_and_transactions_to_the_primary(
     from conduit.platform.db.router import pinned
 
     user = UserFactory()
-    replica_alias.wait_caught_up()
+    usable_again(replica_alias)  # caught up, and a check has seen it so (not only replayed)
     token = pinned.set(False)  # as at the start of a request
     try:
         assert Article.objects.all().db == ALIAS
