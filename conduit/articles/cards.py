@@ -45,7 +45,7 @@ from conduit.articles.invalidation import (
     relations_key,
     rendered_key,
 )
-from conduit.articles.selectors import ArticleData, ArticlePage
+from conduit.articles.selectors import ArticleData, ArticlePage, ListQuery
 from conduit.platform.cache.flight import single_flight
 from conduit.platform.cache.safe import cache
 from conduit.platform.validation import storable
@@ -191,64 +191,38 @@ def _cards(ids: list[int]) -> list[ArticleData]:
     return [cards[i] for i in ids if i in cards]  # a deleted article drops out
 
 
-def _page_keys(
-    *,
-    viewer_id: int | None,
-    tag: str | None,
-    author: str | None,
-    favorited: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[str], str | None, str] | None:
+def _page_keys(query: ListQuery) -> tuple[list[str], str | None, str] | None:
     """A cached list page's first read: its generation keys, the viewer's relations key and the
     page key; None when the list is not cached (see ``_cached_page``)."""
-    filters = [f for f in (tag, author, favorited) if f is not None]
+    filters = query.filters
     if not _enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
         return None
-    kind, text = selectors.list_filter(tag=tag, author=author, favorited=favorited)
+    kind, text = selectors.list_filter(query)
     generation_keys = [LISTS_GENERATION]
     if kind == "favorited" and text is not None:
         generation_keys.append(favorites_generation(text))
+    viewer_id = query.viewer_id
     rel_key = relations_key(viewer_id) if viewer_id is not None else None
-    return generation_keys, rel_key, f"ids:{kind}:{digest(text or '')}:{offset}:{limit}"
+    page_key = f"ids:{kind}:{digest(text or '')}:{query.offset}:{query.limit}"
+    return generation_keys, rel_key, page_key
 
 
-def list_first_read(
-    *,
-    viewer_id: int | None,
-    tag: str | None = None,
-    author: str | None = None,
-    favorited: str | None = None,
-    limit: int,
-    offset: int,
-) -> list[str]:
+def list_first_read(query: ListQuery) -> list[str]:
     """The keys a cached list page reads first (none when the list is not cached): a view can
     fetch them ahead, with its authentication's read (``cache.reading_ahead``)."""
-    keys = _page_keys(
-        viewer_id=viewer_id, tag=tag, author=author, favorited=favorited, limit=limit, offset=offset
-    )
+    keys = _page_keys(query)
     if keys is None:
         return []
     generation_keys, rel_key, page_key = keys
     return [*generation_keys, *([rel_key] if rel_key else []), page_key]
 
 
-def _cached_page(
-    *,
-    viewer_id: int | None,
-    tag: str | None,
-    author: str | None,
-    favorited: str | None,
-    limit: int,
-    offset: int,
-) -> ArticlePage | tuple[list[int], int, str | None] | None:
+def _cached_page(query: ListQuery) -> ArticlePage | tuple[list[int], int, str | None] | None:
     """A list page through the cache: None if this list is not cached (one filter at most;
     combined filters and a disabled cache go to the database), the page itself (with the
     viewer's flags) if it was read from the database here, else its ids, count and the
     signed-in viewer's relations token (read in the same round trip as the generations)."""
-    keys = _page_keys(
-        viewer_id=viewer_id, tag=tag, author=author, favorited=favorited, limit=limit, offset=offset
-    )
+    keys = _page_keys(query)
     if keys is None:
         return None
     generation_keys, rel_key, page_key = keys
@@ -265,18 +239,11 @@ def _cached_page(
     if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == generation):
 
         def load() -> ArticlePage:
-            page = selectors.article_list(
-                viewer_id=viewer_id,
-                tag=tag,
-                author=author,
-                favorited=favorited,
-                limit=limit,
-                offset=offset,
-            )
+            page = selectors.article_list(query)
             ids = [a["id"] for a in page.articles]
             cache.set(page_key, (generation, ids, page.count), PAGE_SECONDS)
             cache.add_many({card_key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
-            _keep_flags(viewer_id, relations, page.articles)
+            _keep_flags(query.viewer_id, relations, page.articles)
             return page
 
         # Concurrent misses of this page in this process wait for one query (no stampede). The
@@ -290,38 +257,16 @@ def _cached_page(
     return list(ids), count, relations
 
 
-def article_list(
-    *,
-    viewer_id: int | None,
-    tag: str | None = None,
-    author: str | None = None,
-    favorited: str | None = None,
-    limit: int,
-    offset: int,
-) -> ArticlePage:
+def article_list(query: ListQuery) -> ArticlePage:
     """``selectors.article_list`` through the cache (one filter at most; combined filters and a
     disabled cache go to the database)."""
-    found = _cached_page(
-        viewer_id=viewer_id,
-        tag=tag,
-        author=author,
-        favorited=favorited,
-        limit=limit,
-        offset=offset,
-    )
+    found = _cached_page(query)
     if found is None:
-        return selectors.article_list(
-            viewer_id=viewer_id,
-            tag=tag,
-            author=author,
-            favorited=favorited,
-            limit=limit,
-            offset=offset,
-        )
+        return selectors.article_list(query)
     if isinstance(found, ArticlePage):
         return found
     ids, count, relations = found
-    return ArticlePage(_with_flags(_cards(ids), viewer_id, relations), count)
+    return ArticlePage(_with_flags(_cards(ids), query.viewer_id, relations), count)
 
 
 # --- Rendered cards: a channel's form of a card, cached beside it ---------------------------
@@ -355,29 +300,14 @@ def _rendered_cards[R](
 
 
 def article_list_rendered[R](
-    *,
-    render: Callable[[ArticleData], R],
-    render_name: str,
-    viewer_id: int | None,
-    tag: str | None = None,
-    author: str | None = None,
-    favorited: str | None = None,
-    limit: int,
-    offset: int,
+    query: ListQuery, *, render: Callable[[ArticleData], R], render_name: str
 ) -> tuple[list[tuple[R, bool, bool]], int] | None:
     """A list page as ``([(render(card), favorited, following), ...], count)``, for a channel
     that serves the same cards to every viewer (``render`` sees a card without the viewer's
     flags, which come apart): a warm page is then cached renderings and the signed-in viewer's
     cached flags, in one ``get_many``. ``render_name`` names the rendering (change it when it
     changes). None when this list is not cached: use ``article_list``."""
-    found = _cached_page(
-        viewer_id=viewer_id,
-        tag=tag,
-        author=author,
-        favorited=favorited,
-        limit=limit,
-        offset=offset,
-    )
+    found = _cached_page(query)
     if found is None:
         return None
     if isinstance(found, ArticlePage):
@@ -385,6 +315,7 @@ def article_list_rendered[R](
             (render(_card(a)), a["favorited"], a["author"]["following"]) for a in found.articles
         ], found.count
     ids, count, relations = found
+    viewer_id = query.viewer_id
     keys = [rendered_key(i) for i in ids]
     viewer_flags_key = None
     if viewer_id is not None and relations is not None:

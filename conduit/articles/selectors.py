@@ -45,6 +45,24 @@ class ArticlePage:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What a list page asks for, from the channel that reads the request to the query: who is
+    looking (``None``: anonymous), the filters (a tag, an author's or a favoriting user's name)
+    and the page."""
+
+    viewer_id: int | None
+    limit: int
+    offset: int
+    tag: str | None = None
+    author: str | None = None
+    favorited: str | None = None
+
+    @property
+    def filters(self) -> list[str]:
+        return [f for f in (self.tag, self.author, self.favorited) if f is not None]
+
+
 _CARD_FIELDS = (
     "id",
     "slug",
@@ -124,30 +142,17 @@ def _ids_newest_first(qs: QuerySet[Any], column: str, offset: int, limit: int) -
     return qs.order_by(f"-{column}").values(column)[offset : offset + limit]
 
 
-def article_list(
-    *,
-    viewer_id: int | None,
-    tag: str | None = None,
-    author: str | None = None,
-    favorited: str | None = None,
-    limit: int,
-    offset: int,
-) -> ArticlePage:
+def article_list(query: ListQuery) -> ArticlePage:
     """Articles newest first, optionally filtered by tag, author username or favoriting username."""
-    filters = [f for f in (tag, author, favorited) if f is not None]
+    filters = query.filters
     if not all(storable(f) for f in filters):
         return ArticlePage([], 0)  # no tag or username contains NUL
     if len(filters) > 1:
-        return _article_list_combined(
-            viewer_id=viewer_id,
-            tag=tag,
-            author=author,
-            favorited=favorited,
-            limit=limit,
-            offset=offset,
-        )
-    kind, text = list_filter(tag=tag, author=author, favorited=favorited)
-    rows = _LIST_PAGE.rows(number=viewer_id, text=text, kind=kind, offset=offset, limit=limit)
+        return _article_list_combined(query)
+    kind, text = list_filter(query)
+    rows = _LIST_PAGE.rows(
+        number=query.viewer_id, text=text, kind=kind, offset=query.offset, limit=query.limit
+    )
     if rows:
         total = rows[0]["listed_total"]
     else:  # an empty page: ask the counter on its own
@@ -156,17 +161,15 @@ def article_list(
     return ArticlePage([_to_data(row, with_body=False) for row in rows], total or 0)
 
 
-def list_filter(
-    *, tag: str | None, author: str | None, favorited: str | None
-) -> tuple[str, str | None]:
+def list_filter(query: ListQuery) -> tuple[str, str | None]:
     """The list's kind and its filter text (a tag name or a username's identity key), for a list
     with at most one filter."""
-    if tag is not None:
-        return "tag", tag
-    if author is not None:
-        return "author", identity_key(author)
-    if favorited is not None:
-        return "favorited", identity_key(favorited)
+    if query.tag is not None:
+        return "tag", query.tag
+    if query.author is not None:
+        return "author", identity_key(query.author)
+    if query.favorited is not None:
+        return "favorited", identity_key(query.favorited)
     return "global", None
 
 
@@ -253,28 +256,20 @@ def _list_page_query(
 _LIST_PAGE = CompiledValuesQuery(_list_page_query, json_fields=("tag_list",))
 
 
-def _article_list_combined(
-    *,
-    viewer_id: int | None,
-    tag: str | None,
-    author: str | None,
-    favorited: str | None,
-    limit: int,
-    offset: int,
-) -> ArticlePage:
+def _article_list_combined(query: ListQuery) -> ArticlePage:
     """Two or more filters at once. No counter covers an intersection, so the count is taken from
     a bounded scan of matching ids (exact up to ``COMBINED_COUNT_MAX``)."""
     qs = Article.objects.all()
-    if tag is not None:
-        qs = qs.filter(tag_links__tag__name=tag)
-    if author is not None:
-        qs = qs.filter(author__username_key=identity_key(author))
-    if favorited is not None:
-        qs = qs.filter(
-            favorites__user__in=User.objects.filter(username_key=identity_key(favorited))
-        )
+    if query.tag is not None:
+        qs = qs.filter(tag_links__tag__name=query.tag)
+    if query.author is not None:
+        qs = qs.filter(author__username_key=identity_key(query.author))
+    if query.favorited is not None:
+        favoriting = User.objects.filter(username_key=identity_key(query.favorited))
+        qs = qs.filter(favorites__user__in=favoriting)
     count = len(qs.order_by().values_list("id", flat=True)[:COMBINED_COUNT_MAX])
-    return ArticlePage(_page(qs, viewer_id, offset=offset, limit=limit), count)
+    page = _page(qs, query.viewer_id, offset=query.offset, limit=query.limit)
+    return ArticlePage(page, count)
 
 
 # The feed's page comes from one of two plans (ADR 0010). Per author: at most offset+limit newest

@@ -11,6 +11,7 @@ from django.db import transaction
 from conduit.articles import cards
 from conduit.articles.counters import find_drift
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
+from conduit.articles.selectors import ListQuery
 from conduit.articles.services import (
     RESERVED_SLUGS,
     article_create,
@@ -459,7 +460,9 @@ def test_delete_many_takes_the_articles_out_of_every_cached_read(
     filters = [{}, {"tag": "shared"}, {"author": "author"}, {"favorited": "reader"}]
 
     def lists() -> list[tuple[list[str], int]]:
-        pages = [cards.article_list(viewer_id=None, limit=20, offset=0, **f) for f in filters]
+        pages = [
+            cards.article_list(ListQuery(viewer_id=None, limit=20, offset=0, **f)) for f in filters
+        ]
         return [([a["slug"] for a in page.articles], page.count) for page in pages]
 
     cache.clear()  # the setup's writes left tombstones

@@ -20,6 +20,7 @@ from django.db import connection
 
 from conduit.articles import cards, selectors
 from conduit.articles.models import Article
+from conduit.articles.selectors import ListQuery
 from conduit.platform.cache.safe import cache
 from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
@@ -99,6 +100,11 @@ def readers(cache_backend: str) -> tuple[list[User], list[Article]]:
     return viewers, articles
 
 
+def page_for(viewers: list[User], i: int) -> ListQuery:
+    """The first page of the global list, as the i-th concurrent reader sees it."""
+    return ListQuery(viewer_id=viewer_of(viewers, i), limit=20, offset=0)
+
+
 def viewer_of(viewers: list[User], i: int) -> int | None:
     return viewers[i % 8].pk if i % 8 < len(viewers) else None
 
@@ -106,26 +112,24 @@ def viewer_of(viewers: list[User], i: int) -> int | None:
 def test_a_list_page_is_loaded_once(readers, counted):
     viewers, _ = readers
     spy = counted("article_list")
-    pages = at_once(
-        lambda i: cards.article_list(viewer_id=viewer_of(viewers, i), limit=20, offset=0)
-    )
+    pages = at_once(lambda i: cards.article_list(page_for(viewers, i)))
     assert spy.calls == 1
     for i, page in enumerate(pages):
-        truth = spy.function(viewer_id=viewer_of(viewers, i), limit=20, offset=0)
+        truth = spy.function(page_for(viewers, i))
         assert page == truth, i
 
 
 def test_missing_cards_are_loaded_once(readers, counted):
     viewers, articles = readers
-    cards.article_list(viewer_id=None, limit=20, offset=0)  # the page's ids, and its cards
+    cards.article_list(
+        ListQuery(viewer_id=None, limit=20, offset=0)
+    )  # the page's ids, and its cards
     cache.delete_many([f"card:{a.pk}" for a in articles[:3]])  # three cards expired
     spy = counted("article_cards")
-    pages = at_once(
-        lambda i: cards.article_list(viewer_id=viewer_of(viewers, i), limit=20, offset=0)
-    )
+    pages = at_once(lambda i: cards.article_list(page_for(viewers, i)))
     assert spy.calls == 1
     for i, page in enumerate(pages):
-        assert page == selectors.article_list(viewer_id=viewer_of(viewers, i), limit=20, offset=0)
+        assert page == selectors.article_list(page_for(viewers, i))
 
 
 def test_an_article_is_loaded_once(readers, counted):
@@ -234,7 +238,7 @@ def test_across_processes_a_key_is_loaded_at_most_once_per_process(cache_redis, 
         def read() -> None:
             try:
                 barrier.wait(20)
-                page = cards.article_list(viewer_id=None, limit=20, offset=0)
+                page = cards.article_list(ListQuery(viewer_id=None, limit=20, offset=0))
                 assert page.count == 5
             except BaseException as exc:
                 failures.append(exc)

@@ -22,6 +22,7 @@ from conduit.api.views.base import (
     page_params,
 )
 from conduit.articles import cards, selectors, services
+from conduit.articles.selectors import ListQuery
 from conduit.platform.exceptions import InvalidInput
 
 PAGE_PARAMETERS = [
@@ -36,20 +37,26 @@ def _filter_param(request: Request | HttpRequest, name: str) -> str | None:
     return request.GET.get(name) or None  # DRF's query_params, also before DRF wraps the request
 
 
+def _list_query(request: HttpRequest, viewer_id: int | None) -> ListQuery:
+    """The list a GET asks for; ``InvalidInput`` for a bad limit or offset."""
+    limit, offset = page_params(request)
+    return ListQuery(
+        viewer_id=viewer_id,
+        limit=limit,
+        offset=offset,
+        tag=_filter_param(request, "tag"),
+        author=_filter_param(request, "author"),
+        favorited=_filter_param(request, "favorited"),
+    )
+
+
 class ArticlesView(AnonymousMicroCachedView):
     def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
         try:
-            limit, offset = page_params(request)
-        except InvalidInput:  # the view answers it
+            query = _list_query(request, viewer_id)
+        except InvalidInput:  # the view answers it, with its 422
             return []
-        return cards.list_first_read(
-            viewer_id=viewer_id,
-            tag=_filter_param(request, "tag"),
-            author=_filter_param(request, "author"),
-            favorited=_filter_param(request, "favorited"),
-            limit=limit,
-            offset=offset,
-        )
+        return cards.list_first_read(query)
 
     @extend_schema(
         operation_id="GetArticles",
@@ -64,21 +71,13 @@ class ArticlesView(AnonymousMicroCachedView):
         responses={200: docs.MultipleArticlesResponse, **docs.errors(401, 422)},
     )
     def get(self, request: Request) -> Response | HttpResponse:
-        limit, offset = page_params(request)
-        query: dict[str, Any] = {
-            "viewer_id": self.viewer_id(request),
-            "tag": _filter_param(request, "tag"),
-            "author": _filter_param(request, "author"),
-            "favorited": _filter_param(request, "favorited"),
-            "limit": limit,
-            "offset": offset,
-        }
+        query = _list_query(request, self.viewer_id(request))
         rendered = cards.article_list_rendered(
-            render=article_fragments, render_name=card_rendering(), **query
+            query, render=article_fragments, render_name=card_rendering()
         )
         if rendered is not None:  # the same bytes as below, joined from cached cards
             return HttpResponse(articles_body(*rendered), content_type=JSON_CONTENT_TYPE)
-        page = cards.article_list(**query)
+        page = cards.article_list(query)
         return Response(articles_json(page.articles, page.count))
 
     @extend_schema(

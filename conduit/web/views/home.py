@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from conduit.articles import cards as article_cards
 from conduit.articles import selectors as article_selectors
+from conduit.articles.selectors import ListQuery
 from conduit.web import previews
 from conduit.web.pagination import PAGE_SIZE
 from conduit.web.views.base import (
@@ -33,7 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
         result = article_selectors.article_feed(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset)
     else:
         result = article_cards.article_list(
-            viewer_id=viewer_id, tag=tag, limit=PAGE_SIZE, offset=offset
+            ListQuery(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset, tag=tag)
         )
     links = pager_or_404(request, page=page, count=result.count)
     context = {

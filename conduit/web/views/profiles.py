@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from conduit.articles import cards as article_cards
+from conduit.articles.selectors import ListQuery
 from conduit.profiles import selectors as profile_selectors
 from conduit.profiles import services as profile_services
 from conduit.users.selectors import user_get_by_username
@@ -27,9 +28,15 @@ def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> Ht
     viewer_id = viewer_id_of(request)
     profile = profile_selectors.profile_get(username=username, viewer_id=viewer_id)
     page = page_or_404(request)
-    filters = {"favorited": profile["username"]} if favorites else {"author": profile["username"]}
+    name = profile["username"]
     result = article_cards.article_list(
-        viewer_id=viewer_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
+        ListQuery(
+            viewer_id=viewer_id,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            favorited=name if favorites else None,
+            author=None if favorites else name,
+        )
     )
     links = pager_or_404(request, page=page, count=result.count)
     context = {

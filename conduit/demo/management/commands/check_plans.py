@@ -137,9 +137,8 @@ def _cases() -> Iterator[tuple[str, Callable[[], object]]]:
     def listing(
         viewer_id: int | None, offset: int = 0, **filters: str | None
     ) -> Callable[[], object]:
-        return lambda: selectors.article_list(
-            viewer_id=viewer_id, limit=20, offset=offset, **filters
-        )
+        query = selectors.ListQuery(viewer_id=viewer_id, limit=20, offset=offset, **filters)
+        return lambda: selectors.article_list(query)
 
     yield "global list, anonymous", listing(None)
     yield "global list, signed in", listing(viewer)
