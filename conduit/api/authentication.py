@@ -37,7 +37,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
         user = active_user(claims.user_id)
         if user is None:
             raise exceptions.AuthenticationFailed("is invalid")
-        return user, tokens.in_header(request) or ""
+        return user, claims.token
 
     def authenticate_header(self, request: Request) -> str:
         return 'Token realm="api"'

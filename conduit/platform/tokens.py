@@ -28,6 +28,7 @@ HEADER_ENCODING = "iso-8859-1"  # what HTTP headers are, as DRF reads them
 
 @dataclass(frozen=True, slots=True)
 class Claims:
+    token: str
     user_id: int
     issued_at: float
     expires_at: float
@@ -79,7 +80,7 @@ def _decode(token: str) -> Claims:
     except jwt.InvalidTokenError:
         raise TokenError("is invalid") from None
     try:
-        return Claims(int(payload["sub"]), float(payload["iat"]), float(payload["exp"]))
+        return Claims(token, int(payload["sub"]), float(payload["iat"]), float(payload["exp"]))
     except (TypeError, ValueError):
         raise TokenError("is invalid") from None
 
