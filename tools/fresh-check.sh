@@ -40,6 +40,7 @@ ROOT=$DIR/root
 
 say() { printf '\n=== fresh-check: %s\n' "$*"; }
 die() { echo "fresh-check: $*" >&2; exit 1; }
+port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # --- inside the namespaces -------------------------------------------------------------------------
 # `tools/fresh-check.sh --inside PYPREFIX`: PID 1 of a new PID namespace, in a private mount namespace.
@@ -95,10 +96,9 @@ EOF
         kill -KILL -- "-$run_pid" 2>/dev/null || true
         wait "$run_pid" 2>/dev/null || true
         # Ctrl-C must stop the server too, not only make: nothing may answer on the port after.
-        left=""
+        left=yes
         for _ in $(seq 20); do
-            "$PYPREFIX/bin/python3" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $PORT)) != 0)" || { left=""; break; }
-            left=yes
+            port_answers "$PORT" || { left=""; break; }
             sleep 0.5
         done
         if [[ -n $left ]]; then
@@ -131,11 +131,7 @@ fi
 PYTHON=${PYTHON313:-$(command -v python3.13 || true)}
 [[ -n $PYTHON && -x $PYTHON ]] || die "no Python 3.13 (the Makefile passes PYTHON313; run it as make fresh-check)"
 PYPREFIX=$("$PYTHON" -c 'import sys; print(sys.base_prefix)')
-"$PYTHON" - "$PORT" <<'EOF' || die "port $PORT is in use: FRESH_CHECK_PORT=<free port> make fresh-check"
-import socket, sys
-with socket.socket() as s:
-    sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0)
-EOF
+! port_answers "$PORT" || die "port $PORT is in use: FRESH_CHECK_PORT=<free port> make fresh-check"
 
 mkdir -p "$DIR"
 exec 9>"$DIR/lock"
