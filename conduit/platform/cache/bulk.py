@@ -1,0 +1,216 @@
+"""The generic cached bulk read behind every selector, and the invalidation it pairs with (ADR
+0016), modelled on Zulip's ``generic_bulk_cached_fetch``.
+
+A *family* is one kind of cached entry keyed by an id (an article's card, a user's public
+profile): ``fetch(family, ids)`` answers what the cache holds and loads the rest in one call,
+storing it for next time. Around that sit the four rules that make it safe to share:
+
+* **Tombstones.** ``bury(keys)`` replaces entries with a short-lived tombstone, at once and again
+  when the transaction commits (a reader that read the old rows while the write was in flight is
+  covered by the second). Fills use "add", never overwriting, and skip a key whose tombstone the
+  reader saw: a reader that read the row before the commit cannot put the old version back.
+* **Generations.** ``tokens(keys)`` reads the current token of each key (a list's generation, a
+  viewer's relations token), making one where none is; ``renew(keys)`` replaces them. An entry
+  stored with the token it was read under is never taken for one read under a newer token.
+* **Single flight.** Concurrent misses of the same keys in a process load once (``load_once``).
+  The flight's key holds the tombstone tokens the reader saw, so a read after a write never
+  shares a load that started before it.
+* **Read-ahead.** ``fetch`` and ``tokens`` accept what an earlier ``cache.get_many`` already
+  returned (``found``), so a caller can read several families and tokens in one round trip;
+  ``SafeCache.reading_ahead`` joins that round trip to the authentication's read.
+
+A *rendering* is a channel's form of a family's entry (the API's pre-rendered JSON of a card): a
+family of its own, loaded from the source family and buried with it. The domain buries the
+source key; ``bury`` buries every rendering derived from it, so the domain never names a
+channel's keys. Listeners registered with ``on_invalidation`` (the HTTP micro-cache) are told of
+every ``bury`` and ``renew`` in this process.
+"""
+
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from conduit.platform.cache.flight import single_flight
+from conduit.platform.cache.safe import cache
+
+# Longer than any read takes from its query to storing what it read.
+TOMBSTONE_SECONDS = 5
+TOMBSTONE = "\x00gone:"  # + a token: each invalidation writes a new one (see load_once)
+
+_derived: dict[str, list[str]] = {}  # a family's key prefix -> the renderings' prefixes
+_listeners: list[Callable[[], None]] = []
+
+
+def is_tombstone(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(TOMBSTONE)
+
+
+def new_token() -> str:
+    return secrets.token_hex(6)
+
+
+@dataclass(frozen=True)
+class Family[I, V]:
+    """Entries ``<prefix>:<id>``, loaded by ``load(ids) -> {id: value}`` (missing ids: gone),
+    kept ``seconds``. With ``version``, an entry stored under another version is a miss (a
+    rendering's shape or site URL changed)."""
+
+    prefix: str
+    load: Callable[[list[I]], Mapping[I, V]]
+    seconds: int
+    version: Callable[[], str] | None = None
+
+    def key(self, ident: I) -> str:
+        return f"{self.prefix}:{ident}"
+
+
+@dataclass(frozen=True)
+class Rendering[I, V, R]:
+    """A channel's form ``render(value)`` of ``source``'s entries, cached as the family
+    ``<name>:<id>`` and buried with the source's entries. ``version`` names the rendering (its
+    shape and anything it bakes in): entries of another version are never served."""
+
+    name: str
+    source: Family[I, V]
+    render: Callable[[V], R]
+    version: Callable[[], str]
+    family: Family[I, R] = field(init=False)
+
+    def __post_init__(self) -> None:
+        def load(ids: list[I]) -> dict[I, R]:
+            return {i: self.render(value) for i, value in fetch(self.source, ids).items()}
+
+        rendered = Family(self.name, load, self.source.seconds, self.version)
+        object.__setattr__(self, "family", rendered)
+        derived = _derived.setdefault(self.source.prefix, [])
+        if self.name not in derived:
+            derived.append(self.name)
+
+
+def on_invalidation(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` after every ``bury`` and ``renew`` in this process (at once and on
+    commit), e.g. to drop a per-process cache of whole responses."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _now_and_on_commit(action: Callable[[], None]) -> None:
+    def act() -> None:
+        action()
+        for listener in _listeners:
+            listener()
+
+    act()
+    transaction.on_commit(act, robust=True)
+
+
+def with_renderings(keys: Iterable[str]) -> list[str]:
+    """``keys`` and the keys of every rendering derived from them."""
+    expanded = []
+    for key in keys:
+        expanded.append(key)
+        prefix, _, ident = key.partition(":")
+        expanded.extend(f"{name}:{ident}" for name in _derived.get(prefix, ()))
+    return expanded
+
+
+def bury(keys: Iterable[str]) -> None:
+    """Tombstones for ``keys`` and their renderings, at once and on commit (module doc)."""
+    buried = with_renderings(keys)
+    if buried:
+        _now_and_on_commit(
+            lambda: cache.set_many(
+                dict.fromkeys(buried, TOMBSTONE + new_token()), TOMBSTONE_SECONDS
+            )
+        )
+
+
+def renew(keys: Mapping[str, float | None]) -> None:
+    """New tokens for these keys (key -> seconds it lives, None: until evicted), at once and on
+    commit: whatever was stored under the old ones is never read again."""
+    if keys:
+        _now_and_on_commit(lambda: _renew(keys))
+
+
+def _renew(keys: Mapping[str, float | None]) -> None:
+    for seconds in set(keys.values()):
+        cache.set_many({k: new_token() for k, s in keys.items() if s == seconds}, seconds)
+
+
+def tokens(keys: Mapping[str, float | None], found: Mapping[str, Any] | None = None) -> list[str]:
+    """The current token of each key (key -> seconds a new one lives), in order; ``found``: what
+    a read that included them returned. A missing token (first use, or evicted) is made, by
+    "add" so that concurrent readers agree on it."""
+    if found is None:
+        found = cache.get_many(list(keys))
+    current = {key: str(found[key]) for key in keys if key in found}
+    missing = {key: seconds for key, seconds in keys.items() if key not in current}
+    if missing:
+        made = {key: new_token() for key in missing}
+        for seconds in set(missing.values()):
+            cache.add_many({k: made[k] for k, s in missing.items() if s == seconds}, seconds)
+        stored = cache.get_many(list(missing))  # another reader's "add" may have won
+        current.update({key: str(stored.get(key, made[key])) for key in missing})
+    return [current[key] for key in keys]
+
+
+def load_once[T](key: str, load: Callable[[], T]) -> tuple[T, bool]:
+    """``(load(), True)``, or ``(its result, False)`` for a caller of this process that waited
+    for a concurrent caller with the same ``key`` (which must hold the tokens the callers saw).
+    With the cache unavailable nobody sees tokens: everyone loads."""
+    if not cache.healthy:
+        return load(), True
+    result: tuple[T, bool] = single_flight.do(key, load)
+    return result
+
+
+def _unwrap(family: Family[Any, Any], stored: Any, version: str | None) -> tuple[bool, Any]:
+    if stored is None or is_tombstone(stored):
+        return False, None
+    if family.version is None:
+        return True, stored
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == version:
+        return True, stored[1]
+    return False, None
+
+
+def fetch[I, V](
+    family: Family[I, V], ids: Sequence[I], found: Mapping[str, Any] | None = None
+) -> dict[I, V]:
+    """The entries of ``ids`` (an id that no longer exists is left out): from ``found`` (what a
+    read that included their keys returned) or the cache, the missing ones loaded in one call
+    and stored by "add" unless the reader saw a tombstone."""
+    if not ids:
+        return {}
+    keys = {i: family.key(i) for i in ids}
+    if found is None:
+        found = cache.get_many(list(keys.values()))
+    version = family.version() if family.version is not None else None
+    values: dict[I, V] = {}
+    for i, key in keys.items():
+        hit, value = _unwrap(family, found.get(key), version)
+        if hit:
+            values[i] = value
+    missing = [i for i in keys if i not in values]
+    if missing:
+
+        def load() -> Mapping[I, V]:
+            loaded = family.load(missing)
+            add, replace = {}, {}
+            for i, value in loaded.items():
+                stored = found.get(keys[i])
+                if stored is None:  # "add": a tombstone written meanwhile stays
+                    add[keys[i]] = value if version is None else (version, value)
+                elif not is_tombstone(stored):  # another version of a rendering
+                    replace[keys[i]] = (version, value)
+            cache.add_many(add, family.seconds)
+            cache.set_many(replace, family.seconds)
+            return loaded
+
+        seen = ",".join(f"{i}{found.get(keys[i]) or ''}" for i in missing)
+        loaded, _ = load_once(f"{family.prefix}:{seen}", load)
+        values.update(loaded)
+    return values
