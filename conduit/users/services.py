@@ -1,14 +1,14 @@
-"""Writes for accounts: registration, sign-in and profile updates."""
+"""Writes for accounts: registration, sign-in, profile updates and deactivation. Each write that
+changes a cached field of the user tells ``conduit.users.invalidation`` (no signals)."""
 
 from functools import cache
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
-from conduit.articles import invalidation
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
 from conduit.platform.validation import Checker, checked
-from conduit.users import validators
+from conduit.users import invalidation, validators
 from conduit.users.models import User
 from conduit.users.selectors import email_taken, user_find_by_email, username_taken
 
@@ -80,8 +80,9 @@ def user_update(
     image: str | None = None,
     fields: set[str],
 ) -> User:
-    """Update the given ``fields`` of ``user``; a field in ``fields`` whose value is None or
-    empty is cleared (bio, image) or rejected (email, username, password)."""
+    """Update the given ``fields`` of ``user`` (loaded with them: ``selectors.user_account``); a
+    field in ``fields`` whose value is None or empty is cleared (bio, image) or rejected (email,
+    username, password)."""
     checker = Checker()
     changes: dict[str, str | None] = {}
     if "username" in fields:
@@ -97,6 +98,7 @@ def user_update(
     checker.raise_if_any()
 
     _raise_taken(username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk)
+    old_username_key = user.username_key
     new_password = changes.pop("password", None)
     for name, value in changes.items():
         setattr(user, name, value)
@@ -107,13 +109,22 @@ def user_update(
         try:
             with transaction.atomic():
                 user.save(update_fields=update_fields)
+                invalidation.user_changed(
+                    user, fields=update_fields, old_username_key=old_username_key
+                )
         except IntegrityError:
             user.refresh_from_db()
             _raise_taken(
                 username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk
             )
             raise AlreadyExists.field("username", TAKEN) from None
-        if {"username", "bio", "image"} & set(changes):
-            # Every card of this author shows their profile; lists filter by their username.
-            invalidation.invalidate_author(user_id=user.pk, lists="username" in changes)
     return user
+
+
+def user_deactivate(*, user: User) -> None:
+    """Close ``user``'s account without erasing it (an operator's decision): signing in is
+    refused, and their tokens fail from the next request on."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        invalidation.user_changed(user, fields={"is_active"})
+    user.is_active = False
