@@ -5,11 +5,10 @@ from functools import cache
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
-from conduit.articles import invalidation
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
 from conduit.platform.validation import Checker, checked
-from conduit.users import validators
-from conduit.users.models import User
+from conduit.users import invalidation, validators
+from conduit.users.models import User, identity_key
 from conduit.users.selectors import email_taken, user_find_by_email, username_taken
 
 TAKEN = "has already been taken"
@@ -98,6 +97,7 @@ def user_update(
 
     _raise_taken(username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk)
     new_password = changes.pop("password", None)
+    old_username = user.username
     for name, value in changes.items():
         setattr(user, name, value)
     if new_password:
@@ -114,6 +114,7 @@ def user_update(
             )
             raise AlreadyExists.field("username", TAKEN) from None
         if {"username", "bio", "image"} & set(changes):
-            # Every card of this author shows their profile; lists filter by their username.
-            invalidation.invalidate_author(user_id=user.pk, lists="username" in changes)
+            invalidation.invalidate_profiles([user.pk])  # every card of theirs shows it
+        if "username" in changes:  # lists filtered by the old name or the new one
+            invalidation.invalidate_names([identity_key(old_username), user.username_key])
     return user
