@@ -48,7 +48,7 @@ class Bench:
 
     def login(self, username: str) -> str:
         email = f"{username}@bench.conduit.local"
-        from conduit.demo.bulk import BULK_PASSWORD
+        from conduit.demo.bulk.plan import BULK_PASSWORD
 
         status, body = http(
             "POST",
