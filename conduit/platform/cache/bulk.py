@@ -97,11 +97,12 @@ class Rendering[I, V, R]:
             derived.append(self.name)
 
 
-def on_invalidation(listener: Callable[[], None]) -> None:
+def on_invalidation(listener: Callable[[], None]) -> Callable[[], None]:
     """Call ``listener()`` after every ``bury`` and ``renew`` in this process (at once and on
-    commit), e.g. to drop a per-process cache of whole responses."""
+    commit), e.g. to drop a per-process cache of whole responses. Returns what removes it."""
     if listener not in _listeners:
         _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
 
 
 def _now_and_on_commit(action: Callable[[], None]) -> None:
