@@ -10,18 +10,21 @@ rendering of cards and authors (the API's JSON) reads the renderings in place of
 the query.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from django.conf import settings
 
 from conduit.articles import feed, queries
 from conduit.articles.data import ArticleData, ArticlePage, ListQuery
+from conduit.articles.entries import (
+    CARDS,
+    article_of,
+    card_of,
+    enabled,
+    keep_read,
+    public_of,
+    viewer_flags,
+)
 from conduit.articles.invalidation import (
-    CARD_PREFIX,
     CARD_SECONDS,
-    FLAGS_SECONDS,
     LISTS_GENERATION,
     PAGE_SECONDS,
     detail_key,
@@ -33,80 +36,11 @@ from conduit.platform.cache import bulk
 from conduit.platform.cache.safe import cache
 from conduit.platform.validation import storable
 from conduit.profiles.invalidation import RELATIONS_SECONDS, relations_key
-from conduit.profiles.selectors import Profile
 from conduit.users.invalidation import name_generation
 from conduit.users.selectors import PUBLIC_PROFILES, PublicProfile, public_profiles
 
 article_feed = feed.article_feed
 article_get_for_write = queries.article_get_for_write
-
-
-def _card(article: ArticleData) -> ArticleData:
-    """What is cached of an article: no author's profile, no viewer's flags."""
-    card = ArticleData(**article)
-    card.pop("author", None)
-    card["favorited"] = False
-    return card
-
-
-def _load_cards(ids: list[int]) -> dict[int, ArticleData]:
-    # With their authors: a caller that loaded a card uses its author's fresh profile too.
-    return {a["id"]: a for a in queries.article_cards(ids=ids)}
-
-
-CARDS: bulk.Family[int, ArticleData] = bulk.Family(
-    CARD_PREFIX, _load_cards, CARD_SECONDS, keep=_card
-)
-
-
-def _public(profile: Profile) -> PublicProfile:
-    return PublicProfile(username=profile["username"], bio=profile["bio"], image=profile["image"])
-
-
-def _enabled() -> bool:
-    return bool(settings.CACHE_ARTICLES)
-
-
-def _show(
-    card: ArticleData, author: PublicProfile, favorited: bool, following: bool
-) -> ArticleData:
-    article = ArticleData(**card)
-    article["favorited"] = favorited
-    article["author"] = Profile(**author, following=following)
-    return article
-
-
-def _keep_read(articles: list[ArticleData], viewer_id: int | None, relations: str | None) -> None:
-    """Store what a query read with ``articles``: their authors' profiles and (after the
-    viewer's relations token was read) the viewer's flags for them."""
-    if not articles:
-        return
-    authors = {PUBLIC_PROFILES.key(a["authorId"]): _public(a["author"]) for a in articles}
-    cache.add_many(authors, PUBLIC_PROFILES.seconds)
-    if viewer_id is not None and relations is not None:
-        favorited = sorted(a["id"] for a in articles if a["favorited"])
-        followed = sorted({a["authorId"] for a in articles if a["author"]["following"]})
-        key = flags_key(viewer_id, relations, (a["id"] for a in articles))
-        cache.add_many({key: (favorited, followed)}, FLAGS_SECONDS)
-
-
-def _viewer_flags(
-    viewer_id: int, key: str, cards: Sequence[tuple[int, int]], stored: Any, *, store: bool
-) -> tuple[set[int], set[int]]:
-    """The viewer's ``(favorited article ids, followed author ids)`` among ``cards`` (pairs of
-    article and author id): ``stored`` if found under their flags ``key``, else one query
-    (stored under ``key`` if ``store``: the key must name exactly these cards)."""
-    if isinstance(stored, tuple):
-        return set(stored[0]), set(stored[1])
-    favorited, followed = queries.viewer_flags(
-        viewer_id=viewer_id,
-        article_ids=[i for i, _ in cards],
-        author_ids=list({author for _, author in cards}),
-    )
-    if store:
-        cache.add_many({key: (sorted(favorited), sorted(followed))}, FLAGS_SECONDS)
-    return favorited, followed
-
 
 # --- Lists ---------------------------------------------------------------------------------------
 
@@ -125,7 +59,7 @@ def _first_keys(query: ListQuery) -> tuple[dict[str, float | None], str] | None:
     """A cached list's token keys (its generations, the viewer's relations) and its page key;
     None when the list is not cached (combined filters, a disabled cache)."""
     filters = query.filters
-    if not _enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
+    if not enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
         return None
     kind, text = queries.list_filter(query)
     token_keys: dict[str, float | None] = {LISTS_GENERATION: None}
@@ -168,8 +102,8 @@ def _cached_page(query: ListQuery) -> ArticlePage | _Listed | None:
         page = queries.article_list(query)
         ids, authors = [a["id"] for a in page.articles], [a["authorId"] for a in page.articles]
         cache.set(key, (generation, ids, authors, page.count), PAGE_SECONDS)
-        cache.add_many({CARDS.key(a["id"]): _card(a) for a in page.articles}, CARD_SECONDS)
-        _keep_read(page.articles, viewer_id, relations)
+        cache.add_many({CARDS.key(a["id"]): card_of(a) for a in page.articles}, CARD_SECONDS)
+        keep_read(page.articles, viewer_id, relations)
         return page
 
     # Concurrent misses of this page in this process wait for one query (no stampede). The
@@ -199,26 +133,26 @@ def article_list(query: ListQuery) -> ArticlePage:
         return queries.article_list(query)
     if isinstance(listed, ArticlePage):
         return listed
-    viewer_flags = _flags_key(query, listed)
+    flags_at = _flags_key(query, listed)
     keys = [CARDS.key(i) for i in listed.ids]
     keys += [PUBLIC_PROFILES.key(a) for a in dict.fromkeys(listed.authors)]
-    found = cache.get_many([*keys, *([viewer_flags] if viewer_flags else [])])
+    found = cache.get_many([*keys, *([flags_at] if flags_at else [])])
     cards = bulk.fetch(CARDS, listed.ids, found)
-    fresh = {c["authorId"]: _public(c["author"]) for c in cards.values() if "author" in c}
+    fresh = {c["authorId"]: public_of(c["author"]) for c in cards.values() if "author" in c}
     authors = fresh | public_profiles((a for a in listed.authors if a not in fresh), found)
     shown = [cards[i] for i in listed.ids if i in cards and cards[i]["authorId"] in authors]
     favorited: set[int] = set()
     followed: set[int] = set()
-    if query.viewer_id is not None and viewer_flags is not None and shown:
-        favorited, followed = _viewer_flags(
+    if query.viewer_id is not None and flags_at is not None and shown:
+        favorited, followed = viewer_flags(
             query.viewer_id,
-            viewer_flags,
+            flags_at,
             [(c["id"], c["authorId"]) for c in shown],
-            found.get(viewer_flags),
+            found.get(flags_at),
             store=len(shown) == len(listed.ids),
         )
     articles = [
-        _show(c, authors[c["authorId"]], c["id"] in favorited, c["authorId"] in followed)
+        article_of(c, authors[c["authorId"]], c["id"] in favorited, c["authorId"] in followed)
         for c in shown
     ]
     return ArticlePage(articles, listed.count)
@@ -240,17 +174,17 @@ def article_list_rendered[C, A](
     if isinstance(listed, ArticlePage):
         return [
             (
-                cards.render(_card(a)),
-                authors.render(_public(a["author"])),
+                cards.render(card_of(a)),
+                authors.render(public_of(a["author"])),
                 a["favorited"],
                 a["author"]["following"],
             )
             for a in listed.articles
         ], listed.count
-    viewer_flags = _flags_key(query, listed)
+    flags_at = _flags_key(query, listed)
     keys = [cards.family.key(i) for i in listed.ids]
     keys += [authors.family.key(a) for a in dict.fromkeys(listed.authors)]
-    found = cache.get_many([*keys, *([viewer_flags] if viewer_flags else [])])
+    found = cache.get_many([*keys, *([flags_at] if flags_at else [])])
     rendered = bulk.fetch(cards.family, listed.ids, found)
     by_author = bulk.fetch(authors.family, list(dict.fromkeys(listed.authors)), found)
     shown = [
@@ -260,12 +194,12 @@ def article_list_rendered[C, A](
     ]
     favorited: set[int] = set()
     followed: set[int] = set()
-    if query.viewer_id is not None and viewer_flags is not None and shown:
-        favorited, followed = _viewer_flags(
+    if query.viewer_id is not None and flags_at is not None and shown:
+        favorited, followed = viewer_flags(
             query.viewer_id,
-            viewer_flags,
+            flags_at,
             shown,
-            found.get(viewer_flags),
+            found.get(flags_at),
             store=len(shown) == len(listed.ids),
         )
     return [
@@ -279,7 +213,7 @@ def article_list_rendered[C, A](
 def article_first_read(*, slug: str, viewer_id: int | None) -> list[str]:
     """The keys ``article_get`` reads first (none when it is not cached): a view can fetch them
     with its authentication's read (``cache.reading_ahead``)."""
-    if not _enabled() or not storable(slug):
+    if not enabled() or not storable(slug):
         return []
     return [detail_key(slug), *([relations_key(viewer_id)] if viewer_id is not None else [])]
 
@@ -301,40 +235,38 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
         def load() -> ArticleData:
             article = queries.article_get(slug=slug, viewer_id=viewer_id)
             if stored is None:
-                cache.add_many({key: _card(article)}, CARD_SECONDS)
-            _keep_read([article], viewer_id, relations)
+                cache.add_many({key: card_of(article)}, CARD_SECONDS)
+            keep_read([article], viewer_id, relations)
             return article
 
         article, computed_here = bulk.load_once(f"{key}:{stored or ''}", load)
         if computed_here:
             return article
-        detail = _card(article)
+        detail = card_of(article)
     author_id = detail["authorId"]
-    viewer_flags = None
+    flags_at = None
     if viewer_id is not None and relations is not None:
-        viewer_flags = flags_key(viewer_id, relations, [detail["id"]])
-    found = cache.get_many(
-        [PUBLIC_PROFILES.key(author_id), *([viewer_flags] if viewer_flags else [])]
-    )
+        flags_at = flags_key(viewer_id, relations, [detail["id"]])
+    found = cache.get_many([PUBLIC_PROFILES.key(author_id), *([flags_at] if flags_at else [])])
     author = public_profiles([author_id], found).get(author_id)
     if author is None:  # the author was erased meanwhile, and the article with them
         return queries.article_get(slug=slug, viewer_id=viewer_id)
     favorited: set[int] = set()
     followed: set[int] = set()
-    if viewer_id is not None and viewer_flags is not None:
-        favorited, followed = _viewer_flags(
+    if viewer_id is not None and flags_at is not None:
+        favorited, followed = viewer_flags(
             viewer_id,
-            viewer_flags,
+            flags_at,
             [(detail["id"], author_id)],
-            found.get(viewer_flags),
+            found.get(flags_at),
             store=True,
         )
-    return _show(detail, author, detail["id"] in favorited, author_id in followed)
+    return article_of(detail, author, detail["id"] in favorited, author_id in followed)
 
 
 def tag_list(*, limit: int = queries.TAGS_LIST_MAX) -> list[str]:
     """Tags in use, most used first (at most ``limit``)."""
-    if not _enabled():
+    if not enabled():
         return queries.tag_list(limit=limit)
     key = f"tags:{bulk.tokens({LISTS_GENERATION: None})[0]}:{limit}"
     tags = cache.get(key)

@@ -31,24 +31,40 @@ def _filter_param(request: Request | HttpRequest, name: str) -> str | None:
     return request.GET.get(name) or None  # DRF's query_params, also before DRF wraps the request
 
 
-def _list_query(request: HttpRequest, viewer_id: int | None) -> ListQuery:
-    """The list a GET asks for; ``InvalidInput`` for a bad limit or offset."""
-    limit, offset = page_params(request)
-    return ListQuery(
-        viewer_id=viewer_id,
-        limit=limit,
-        offset=offset,
-        tag=_filter_param(request, "tag"),
-        author=_filter_param(request, "author"),
-        favorited=_filter_param(request, "favorited"),
-    )
+_PARSED = "conduit_list_query"
+
+
+def _list_query(request: HttpRequest | Request, viewer_id: int | None) -> ListQuery:
+    """The list a GET asks for, parsed once per request: the read-ahead (which names the page's
+    first keys before authentication) and the answer use the same one. A bad limit or offset is
+    raised where it is answered, with its 422."""
+    # DRF's Request reads unknown attributes from the HttpRequest it wraps, where the
+    # read-ahead (before DRF) left it.
+    parsed = getattr(request, _PARSED, None)
+    if parsed is None:
+        try:
+            limit, offset = page_params(request)
+            parsed = ListQuery(
+                viewer_id=viewer_id,
+                limit=limit,
+                offset=offset,
+                tag=_filter_param(request, "tag"),
+                author=_filter_param(request, "author"),
+                favorited=_filter_param(request, "favorited"),
+            )
+        except InvalidInput as exc:
+            parsed = exc
+        setattr(request, _PARSED, parsed)
+    if isinstance(parsed, InvalidInput):
+        raise parsed
+    return parsed
 
 
 class ArticlesView(AnonymousMicroCachedView):
     def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
         try:
             query = _list_query(request, viewer_id)
-        except InvalidInput:  # the view answers it, with its 422
+        except InvalidInput:  # answered by the view, after authentication (a 401 comes first)
             return []
         return selectors.list_first_read(query)
 
