@@ -61,7 +61,7 @@ stack-status: ## what make stack runs where, up or down
 bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack
 	@if [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi
 
-bench-ratio: install ## the cache's speed-up in interleaved rounds: BENCH_RATIO_CACHE=redis|locmem, BENCH_ROUNDS=3 (bench/README.md)
+bench-ratio: install ## the cache's speed-up in interleaved rounds: BENCH_RATIO_CACHE=redis|locmem, BENCH_ROUNDS=3; BENCH_RATIO_BEFORE=<rev>: before vs after (bench/README.md)
 	@$(PY) tools/bench/ratio.py
 
 bench-fanout: install ## publish to 10,000 followers via real workers; emails exactly once? (bench/README.md)

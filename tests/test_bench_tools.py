@@ -5,6 +5,7 @@ bench.py and its ``benchkit`` package, bench/README.md)."""
 
 import importlib
 import importlib.util
+import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from tests.support import assert_counters_consistent
 REPO = Path(__file__).resolve().parent.parent
 LUA = REPO / "tools" / "bench" / "lua"
 sys.path.insert(0, str(REPO / "tools" / "bench"))  # as bench.py and fanout.py find it
-from benchkit import cleanup, dataset, net, report, scenarios, servers  # noqa: E402
+from benchkit import before_after, cleanup, dataset, net, report, scenarios, servers  # noqa: E402
 
 SAMPLE_WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/api/articles
@@ -352,6 +353,166 @@ def test_each_reference_gets_its_ratio_to_both():
     report.cross_ratios(references, {"nginx_static": 1186.1, "bare_django": None})
 
     assert nginx["ratio"] == {"nginx_static": 1.0, "bare_django": None}
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"),
+    [("1", ("nginx_static", "bare_django")), ("", ("nginx_static", "bare_django")),
+     ("0", ()), ("bare_django", ("bare_django",))],
+)  # fmt: skip
+def test_bench_references_is_both_none_or_some_by_name(value, wanted):
+    assert report.references_wanted(value) == wanted
+
+
+def test_an_unknown_reference_is_an_error():
+    with pytest.raises(ValueError, match="unknown bare"):
+        report.references_wanted("bare")
+
+
+# --- make bench-ratio with BENCH_RATIO_BEFORE (benchkit/before_after.py) ----------------------
+
+
+def test_before_after_orders_put_each_side_once_in_each_place_and_after_each_other_once():
+    orders = [before_after.round_order(number) for number in range(1, 5)]
+
+    for position in range(4):
+        assert sorted(order[position] for order in orders) == sorted(before_after.SIDES)
+    successions = [(a, b) for order in orders for a, b in itertools.pairwise(order)]
+    assert len(set(successions)) == len(successions) == 12
+    assert before_after.round_order(5) == orders[0]
+
+
+def ratio_round(number, sides, bare=4000.0):
+    """A round as before_after records it: per side, req/s of (signed_in_list, global_list)."""
+    return {
+        "round": number,
+        "bare_django_requests_per_s": bare,
+        "sides": {
+            side: {
+                "signed_in_list": {"requests_per_s": signed_in, "errors": 0},
+                "global_list": {"requests_per_s": anonymous, "errors": 0},
+            }
+            for side, (signed_in, anonymous) in sides.items()
+        },
+    }
+
+
+def test_before_after_criteria_are_medians_of_per_round_ratios():
+    rounds = [
+        ratio_round(1, {"before-off": (400, 800), "before-cached": (1200, 3000),
+                        "after-off": (400, 800), "after-cached": (1400, 3600)}),
+        ratio_round(2, {"before-off": (500, 1000), "before-cached": (1500, 3400),
+                        "after-off": (450, 960), "after-cached": (1800, 3500)}, bare=4100.0),
+        ratio_round(3, {"before-off": (400, 800), "before-cached": (1000, 3000),
+                        "after-off": (410, 840), "after-cached": (1400, 3000)}),
+    ]  # fmt: skip
+
+    summary = before_after.criteria(rounds)
+
+    speedup = summary["signed_in_speedup"]
+    assert speedup["after"]["ratios"] == [3.5, 4.0, 3.415]
+    assert (speedup["after"]["median"], speedup["after"]["pass"]) == (3.5, True)
+    assert (speedup["before"]["median"], speedup["before"]["pass"]) == (3.0, False)
+    share = summary["anonymous_share_of_bare"]
+    assert share["after"]["ratios"] == [0.9, 0.854, 0.75]
+    assert (share["after"]["median"], share["after"]["pass"]) == (0.854, True)
+    assert share["before"]["median"] == 0.75
+    uncached = summary["uncached_after_over_before"]["scenarios"]
+    assert uncached["signed_in_list"]["ratios"] == [1.0, 0.9, 1.025]
+    assert uncached["global_list"]["median"] == 1.0
+    assert summary["pass"] is True
+    printed = before_after.table(rounds, summary, "38f577f")
+    assert "signed_in_list cached/off" in printed
+    assert printed.endswith("all three criteria: PASS")
+
+
+@pytest.mark.parametrize(
+    ("after_off", "passed", "within"),
+    [(940, False, False), (950, True, True), (1050, True, True), (1080, True, False)],
+)
+def test_uncached_fails_only_when_more_than_5_percent_slower_than_before(after_off, passed, within):
+    sides = {"before-off": (1000, 1000), "before-cached": (4000, 4000),
+             "after-off": (after_off, after_off), "after-cached": (4000, 4000)}  # fmt: skip
+
+    summary = before_after.criteria([ratio_round(1, sides)])
+
+    entry = summary["uncached_after_over_before"]["scenarios"]["signed_in_list"]
+    assert (entry["pass"], entry["within_5_percent"]) == (passed, within)
+    assert summary["pass"] is passed
+
+
+def test_a_criterion_that_was_not_measured_fails_the_run():
+    sides = dict.fromkeys(before_after.SIDES, (1000, 4000))
+
+    summary = before_after.criteria([ratio_round(1, sides, bare=None)])
+
+    share = summary["anonymous_share_of_bare"]["after"]
+    assert (share["ratios"], share["median"], share["pass"]) == ([], None, None)
+    assert summary["pass"] is False
+    assert "not measured" in before_after.table([ratio_round(1, sides, bare=None)], summary, "x")
+
+
+UV_LOCK = """\
+version = 1
+requires-python = "==3.13.*"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [{ name = "django" }, { name = "celery", extra = ["redis"] }]
+
+[package.dev-dependencies]
+dev = [{ name = "pytest" }]
+
+[[package]]
+name = "celery"
+version = "5.7.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "kombu" }]
+
+[package.optional-dependencies]
+redis = [{ name = "redis" }]
+sqs = [{ name = "boto3" }]
+
+[[package]]
+name = "django"
+version = "6.1.3"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "kombu"
+version = "5.7.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "redis"
+version = "8.1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "boto3"
+version = "1.44.8"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "pytest"
+version = "9.1.0"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+
+def test_the_servers_packages_are_the_projects_dependencies_with_their_extras_not_its_groups():
+    assert before_after.runtime_packages(UV_LOCK) == {
+        "python": "==3.13.*", "celery": "5.7.0", "django": "6.1.3", "kombu": "5.7.0",
+        "redis": "8.1.0",
+    }  # fmt: skip
+    bumped = UV_LOCK.replace('"6.1.3"', '"6.1.4"')
+    assert before_after.runtime_packages(bumped)["django"] == "6.1.4"
+    a_new_dev_tool = UV_LOCK.replace(
+        '[{ name = "pytest" }]', '[{ name = "pytest" }, { name = "x" }]'
+    )
+    assert before_after.runtime_packages(a_new_dev_tool) == before_after.runtime_packages(UV_LOCK)
 
 
 @pytest.mark.django_db

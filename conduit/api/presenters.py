@@ -5,7 +5,6 @@ from typing import Any
 
 from django.conf import settings
 
-from conduit.api.renderers import ConduitJSONRenderer
 from conduit.articles.selectors import ArticleData
 from conduit.comments.selectors import CommentData
 from conduit.platform.timefmt import iso_ms
@@ -74,47 +73,6 @@ def article_json(article: ArticleData) -> dict[str, Any]:
 
 def articles_json(articles: list[ArticleData], count: int) -> dict[str, Any]:
     return {"articles": [article_dict(a) for a in articles], "articlesCount": count}
-
-
-# A warm list joins cached, pre-rendered cards instead of building and encoding 20 dictionaries
-# (docs/performance.md). A card is rendered once, without the viewer's flags, as three pieces
-# around them: ``{..."favorited":`` ``,"favoritesCount":...,"following":`` ``}}``. The bytes
-# are what ``ConduitJSONRenderer`` makes of ``articles_json`` (tests/api/test_rendered_lists.py).
-
-CARD_RENDERING = "api-json-2"  # the cache's name for this rendering: change it with the shape
-
-
-def card_rendering() -> str:
-    """The name cached renderings are kept under: the shape's, and the ``SITE_URL`` that the
-    authors' image URLs start with (a new ``SITE_URL`` never serves renderings of the old)."""
-    return f"{CARD_RENDERING} {settings.SITE_URL}"
-
-
-_FAVORITED = b',"favorited":false,'
-_FOLLOWING = b',"following":false}}'
-
-
-def article_fragments(card: ArticleData) -> tuple[bytes, bytes, bytes]:
-    """``card`` (flags False) as JSON in three pieces, the two flags left out between them."""
-    encoded = ConduitJSONRenderer().render(article_dict(card))
-    # The first '"favorited":' is the key: a quote inside a string is always escaped. Profile
-    # keys come last, so "following" closes the author and the article.
-    head, sep, rest = encoded.partition(_FAVORITED)
-    mid, sep_end, tail = rest.rpartition(_FOLLOWING)
-    if not sep or not sep_end or tail:
-        raise ValueError("an article's JSON shape changed: update article_fragments")
-    return head + b',"favorited":', b"," + mid + b',"following":', b"}}"
-
-
-def articles_body(items: list[tuple[tuple[bytes, bytes, bytes], bool, bool]], count: int) -> bytes:
-    """``{"articles": [...], "articlesCount": count}`` from fragments and each item's flags."""
-    parts = [
-        b"".join(
-            (head, b"true" if favorited else b"false", mid, b"true" if following else b"false", end)
-        )
-        for (head, mid, end), favorited, following in items
-    ]
-    return b'{"articles":[' + b",".join(parts) + b'],"articlesCount":%d}' % count
 
 
 def comment_dict(comment: CommentData) -> dict[str, Any]:

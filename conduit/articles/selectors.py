@@ -1,343 +1,281 @@
-"""Reads of articles and tags. Every list is one query for the page (author, tags, counters and
-the viewer's flags included) plus one to resolve the filter and its maintained count: the number
-of queries never depends on the page size, and nothing runs ``COUNT(*)`` over articles or favorites.
+"""The articles app's read API: every read of articles and tags a channel makes comes through here,
+from the cache where it can (ADR 0016; the keys are in ``invalidation.py``, the queries in
+``queries.py`` and ``feed.py``, the rules in ``conduit/platform/cache/bulk.py``).
+
+A list page is read as its ids (under the lists' generations), then the cards, their authors'
+public profiles (the users app's entries) and a signed-in viewer's flags (under their relations
+token, the profiles app's), each of those in one cache round trip. A channel that keeps its own
+rendering of cards and authors (the API's JSON) reads the renderings in place of the entries
+(``article_list_rendered``). With ``CACHE_ARTICLES`` off, or for combined filters, every read is
+the query.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypedDict
 
-from django.db import connection
-from django.db.models import Exists, F, Max, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.expressions import RawSQL
-
-from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag, sorted_tags
-from conduit.platform.db.compiled import CompiledValuesQuery
-from conduit.platform.exceptions import NotFound
+from conduit.articles import feed, queries
+from conduit.articles.data import ArticleData, ArticlePage, ListQuery
+from conduit.articles.entries import (
+    CARDS,
+    article_of,
+    card_of,
+    enabled,
+    keep_read,
+    public_of,
+    viewer_flags,
+)
+from conduit.articles.invalidation import (
+    CARD_SECONDS,
+    LISTS_GENERATION,
+    PAGE_SECONDS,
+    detail_key,
+    favorites_generation,
+    flags_key,
+    page_key,
+)
+from conduit.platform.cache import bulk
+from conduit.platform.cache.safe import cache
 from conduit.platform.validation import storable
-from conduit.profiles.models import Follow
-from conduit.profiles.selectors import AUTHOR_FIELDS, Profile, author_profile, following_expression
-from conduit.users.models import User, identity_key
+from conduit.profiles.invalidation import RELATIONS_SECONDS, relations_key
+from conduit.users.invalidation import name_generation
+from conduit.users.selectors import PUBLIC_PROFILES, PublicProfile, public_profiles
 
-TAGS_LIST_MAX = 1_000
-# Combined filters (e.g. tag and author) have no counter; their count is exact up to this many.
-COMBINED_COUNT_MAX = 10_000
+article_feed = feed.article_feed
+article_get_for_write = queries.article_get_for_write
 
-
-class ArticleData(TypedDict, total=False):
-    id: int
-    slug: str
-    title: str
-    description: str
-    body: str
-    tagList: list[str]
-    createdAt: datetime
-    updatedAt: datetime
-    favorited: bool
-    favoritesCount: int
-    author: Profile
-    authorId: int  # not shown; the card cache needs it for the viewer's "following" flag
-
-
-@dataclass(frozen=True)
-class ArticlePage:
-    articles: list[ArticleData]
-    count: int
+# --- Lists ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class ListQuery:
-    """What a list page asks for, from the channel that reads the request to the query: who is
-    looking (``None``: anonymous), the filters (a tag, an author's or a favoriting user's name)
-    and the page."""
+class _Listed:
+    """A cached page: its ids and their authors, the total, and the viewer's relations token."""
 
-    viewer_id: int | None
-    limit: int
-    offset: int
-    tag: str | None = None
-    author: str | None = None
-    favorited: str | None = None
-
-    @property
-    def filters(self) -> list[str]:
-        return [f for f in (self.tag, self.author, self.favorited) if f is not None]
+    ids: list[int]
+    authors: list[int]
+    count: int
+    relations: str | None
 
 
-_CARD_FIELDS = (
-    "id",
-    "slug",
-    "title",
-    "description",
-    "tag_list",
-    "created_at",
-    "updated_at",
-    "favorites_count",
-    "favorited",
-    "author_id",
-    *AUTHOR_FIELDS,
-)
+def _first_keys(query: ListQuery) -> tuple[dict[str, float | None], str] | None:
+    """A cached list's token keys (its generations, the viewer's relations) and its page key;
+    None when the list is not cached (combined filters, a disabled cache)."""
+    filters = query.filters
+    if not enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
+        return None
+    kind, text = queries.list_filter(query)
+    token_keys: dict[str, float | None] = {LISTS_GENERATION: None}
+    if kind in ("author", "favorited") and text is not None:
+        token_keys[name_generation(text)] = None
+    if kind == "favorited" and text is not None:
+        token_keys[favorites_generation(text)] = None
+    if query.viewer_id is not None:
+        token_keys[relations_key(query.viewer_id)] = RELATIONS_SECONDS
+    return token_keys, page_key(kind, text, query.offset, query.limit)
 
 
-def _with_viewer_flags(qs: QuerySet[Article], viewer_id: int | None) -> QuerySet[Article]:
-    favorited = (
-        Exists(Favorite.objects.filter(user_id=viewer_id, article_id=OuterRef("pk")))
-        if viewer_id is not None
-        else Value(False)
+def list_first_read(query: ListQuery) -> list[str]:
+    """The keys a cached list reads first (none when it is not cached): a view can fetch them
+    with its authentication's read (``cache.reading_ahead``)."""
+    keys = _first_keys(query)
+    return [] if keys is None else [*keys[0], keys[1]]
+
+
+def _cached_page(query: ListQuery) -> ArticlePage | _Listed | None:
+    """A list page through the cache: None if it is not cached, the page itself if it was read
+    from the database here, else its ids, authors, count and the viewer's relations token."""
+    keys = _first_keys(query)
+    if keys is None:
+        return None
+    token_keys, key = keys
+    # One round trip: the generations, the relations token and the page, which holds the
+    # generation it was read under. The tokens are read before the database: a write landing
+    # meanwhile renews them, and this page is then never taken for the new one.
+    found = cache.get_many([*token_keys, key])
+    tokens = bulk.tokens(token_keys, found)
+    viewer_id = query.viewer_id
+    relations = tokens.pop() if viewer_id is not None else None
+    generation = ".".join(tokens)
+    stored = found.get(key)
+    if isinstance(stored, tuple) and len(stored) == 4 and stored[0] == generation:
+        return _Listed(list(stored[1]), list(stored[2]), stored[3], relations)
+
+    def load() -> ArticlePage:
+        page = queries.article_list(query)
+        ids, authors = [a["id"] for a in page.articles], [a["authorId"] for a in page.articles]
+        cache.set(key, (generation, ids, authors, page.count), PAGE_SECONDS)
+        cache.add_many({CARDS.key(a["id"]): card_of(a) for a in page.articles}, CARD_SECONDS)
+        keep_read(page.articles, viewer_id, relations)
+        return page
+
+    # Concurrent misses of this page in this process wait for one query (no stampede). The
+    # others take only its ids and count (what the generation vouches for) and read the cards
+    # as a warm read does: a card changed meanwhile has a tombstone by then.
+    page, computed_here = bulk.load_once(f"{key}:{generation}", load)
+    if computed_here:
+        return page
+    return _Listed(
+        [a["id"] for a in page.articles],
+        [a["authorId"] for a in page.articles],
+        page.count,
+        relations,
     )
-    return qs.annotate(favorited=favorited, following=following_expression(viewer_id, "author_id"))
 
 
-def _to_data(row: dict[str, Any], *, with_body: bool) -> ArticleData:
-    data = ArticleData(
-        id=row["id"],
-        slug=row["slug"],
-        title=row["title"],
-        description=row["description"],
-        # Sorted here too: rows written before tags were sorted on write (and the demo loader's)
-        # keep their stored order. Every read of an article, cached or not, passes here.
-        tagList=sorted_tags(row["tag_list"] or []),
-        createdAt=row["created_at"],
-        updatedAt=row["updated_at"],
-        favorited=bool(row["favorited"]),
-        favoritesCount=row["favorites_count"],
-        author=author_profile(row),
-        authorId=row["author_id"],
-    )
-    if with_body:
-        data["body"] = row["body"]
-    return data
-
-
-def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
-    if not storable(slug):
-        raise NotFound("article")
-    row = (
-        _with_viewer_flags(Article.objects.filter(slug=slug), viewer_id)
-        .values(*_CARD_FIELDS, "body")
-        .first()
-    )
-    if row is None:
-        raise NotFound("article")
-    return _to_data(row, with_body=True)
-
-
-def article_get_for_write(*, slug: str) -> Article:
-    """The article row itself, for a write service to act on."""
-    if not storable(slug):
-        raise NotFound("article")
-    article = Article.objects.filter(slug=slug).only("id", "author_id", "slug").first()
-    if article is None:
-        raise NotFound("article")
-    return article
-
-
-def _page(
-    qs: QuerySet[Article], viewer_id: int | None, *, offset: int = 0, limit: int
-) -> list[ArticleData]:
-    rows = _with_viewer_flags(qs, viewer_id).order_by("-id").values(*_CARD_FIELDS)
-    return [_to_data(row, with_body=False) for row in rows[offset : offset + limit]]
-
-
-def _ids_newest_first(qs: QuerySet[Any], column: str, offset: int, limit: int) -> QuerySet[Any]:
-    return qs.order_by(f"-{column}").values(column)[offset : offset + limit]
+def _flags_key(query: ListQuery, listed: _Listed) -> str | None:
+    if query.viewer_id is None or listed.relations is None:
+        return None
+    return flags_key(query.viewer_id, listed.relations, listed.ids)
 
 
 def article_list(query: ListQuery) -> ArticlePage:
-    """Articles newest first, optionally filtered by tag, author username or favoriting username."""
-    filters = query.filters
-    if not all(storable(f) for f in filters):
-        return ArticlePage([], 0)  # no tag or username contains NUL
-    if len(filters) > 1:
-        return _article_list_combined(query)
-    kind, text = list_filter(query)
-    rows = _LIST_PAGE.rows(
-        number=query.viewer_id, text=text, kind=kind, offset=query.offset, limit=query.limit
-    )
-    if rows:
-        total = rows[0]["listed_total"]
-    else:  # an empty page: ask the counter on its own
-        only = _list_counter(kind, text).first()
-        total = next(iter(only.values())) if only else 0
-    return ArticlePage([_to_data(row, with_body=False) for row in rows], total or 0)
-
-
-def list_filter(query: ListQuery) -> tuple[str, str | None]:
-    """The list's kind and its filter text (a tag name or a username's identity key), for a list
-    with at most one filter."""
-    if query.tag is not None:
-        return "tag", query.tag
-    if query.author is not None:
-        return "author", identity_key(query.author)
-    if query.favorited is not None:
-        return "favorited", identity_key(query.favorited)
-    return "global", None
-
-
-def article_cards(*, ids: list[int]) -> list[ArticleData]:
-    """Articles by id without the viewer's flags (both False), for the card cache."""
-    rows = _with_viewer_flags(Article.objects.filter(id__in=ids), None).values(*_CARD_FIELDS)
-    return [_to_data(row, with_body=False) for row in rows]
-
-
-def _viewer_flags_query(
-    *, number: int | None, text: str | None, lists: tuple[list[int], list[int]]
-) -> QuerySet[Any]:
-    article_ids, author_ids = lists
-    favorites = Favorite.objects.filter(user_id=number or 0, article_id__any_of=article_ids).values(
-        kind=Value(1), ident=F("article_id")
-    )
-    follows = Follow.objects.filter(follower_id=number or 0, followee_id__any_of=author_ids).values(
-        kind=Value(2), ident=F("followee_id")
-    )
-    return favorites.union(follows, all=True)
-
-
-# Compiled once (the id lists are array parameters): building this union in the ORM cost more
-# CPU than the rest of a warm signed-in list together (docs/performance.md).
-_VIEWER_FLAGS = CompiledValuesQuery(_viewer_flags_query)
-
-
-def viewer_flags(
-    *, viewer_id: int, article_ids: list[int], author_ids: list[int]
-) -> tuple[set[int], set[int]]:
-    """``(favorited article ids, followed author ids)`` among the given ones, in one query."""
+    """Articles newest first, optionally filtered by tag, author or favoriting user."""
+    listed = _cached_page(query)
+    if listed is None:
+        return queries.article_list(query)
+    if isinstance(listed, ArticlePage):
+        return listed
+    flags_at = _flags_key(query, listed)
+    keys = [CARDS.key(i) for i in listed.ids]
+    keys += [PUBLIC_PROFILES.key(a) for a in dict.fromkeys(listed.authors)]
+    found = cache.get_many([*keys, *([flags_at] if flags_at else [])])
+    cards = bulk.fetch(CARDS, listed.ids, found)
+    fresh = {c["authorId"]: public_of(c["author"]) for c in cards.values() if "author" in c}
+    authors = fresh | public_profiles((a for a in listed.authors if a not in fresh), found)
+    shown = [cards[i] for i in listed.ids if i in cards and cards[i]["authorId"] in authors]
     favorited: set[int] = set()
     followed: set[int] = set()
-    rows = _VIEWER_FLAGS.rows(number=viewer_id, text=None, lists=(article_ids, author_ids))
-    for row in rows:
-        (favorited if row["kind"] == 1 else followed).add(row["ident"])
-    return favorited, followed
-
-
-def _list_counter(kind: str, text: str | None) -> QuerySet[Any]:
-    """The maintained counter of a list, as a one-column query."""
-    if kind == "tag":
-        return Tag.objects.filter(name=text).values("articles_count")
-    if kind == "author":
-        return User.objects.filter(username_key=text).values("articles_count")
-    if kind == "favorited":
-        return User.objects.filter(username_key=text).values("favorites_count")
-    return SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values("value")
-
-
-def _list_page_query(
-    *, number: int | None, text: str | None, kind: str, offset: int, limit: int
-) -> QuerySet[Any]:
-    """The page of a list in one query: the filter is resolved and its counter read by
-    uncorrelated subqueries (evaluated once), so no list needs a second round trip. ``number`` is
-    the viewer's id, ``text`` the tag name or the username's identity key."""
-    page_offset = offset
-    if kind == "tag":
-        tag_id = Subquery(Tag.objects.filter(name=text).values("id")[:1])
-        ids = _ids_newest_first(
-            ArticleTag.objects.filter(tag_id=tag_id), "article_id", offset, limit
+    if query.viewer_id is not None and flags_at is not None and shown:
+        favorited, followed = viewer_flags(
+            query.viewer_id,
+            flags_at,
+            [(c["id"], c["authorId"]) for c in shown],
+            found.get(flags_at),
+            store=len(shown) == len(listed.ids),
         )
-        qs, page_offset = Article.objects.filter(id__in=ids), 0
-    elif kind == "author":
-        user_id = Subquery(User.objects.filter(username_key=text).values("id")[:1])
-        qs = Article.objects.filter(author_id=user_id)
-    elif kind == "favorited":
-        user_id = Subquery(User.objects.filter(username_key=text).values("id")[:1])
-        ids = _ids_newest_first(
-            Favorite.objects.filter(user_id=user_id), "article_id", offset, limit
+    articles = [
+        article_of(c, authors[c["authorId"]], c["id"] in favorited, c["authorId"] in followed)
+        for c in shown
+    ]
+    return ArticlePage(articles, listed.count)
+
+
+def article_list_rendered[C, A](
+    query: ListQuery,
+    *,
+    cards: bulk.Rendering[int, ArticleData, C],
+    authors: bulk.Rendering[int, PublicProfile, A],
+) -> tuple[list[tuple[C, A, bool, bool]], int] | None:
+    """A list page as ``([(card, author, favorited, following), ...], count)`` in a channel's
+    renderings of cards (``CARDS``) and authors (``PUBLIC_PROFILES``), for a channel that serves
+    the same cards to every viewer: a warm page is then its renderings and the viewer's flags,
+    in one round trip after the ids. None when this list is not cached: use ``article_list``."""
+    listed = _cached_page(query)
+    if listed is None:
+        return None
+    if isinstance(listed, ArticlePage):
+        return [
+            (
+                cards.render(card_of(a)),
+                authors.render(public_of(a["author"])),
+                a["favorited"],
+                a["author"]["following"],
+            )
+            for a in listed.articles
+        ], listed.count
+    flags_at = _flags_key(query, listed)
+    keys = [cards.family.key(i) for i in listed.ids]
+    keys += [authors.family.key(a) for a in dict.fromkeys(listed.authors)]
+    found = cache.get_many([*keys, *([flags_at] if flags_at else [])])
+    rendered = bulk.fetch(cards.family, listed.ids, found)
+    by_author = bulk.fetch(authors.family, list(dict.fromkeys(listed.authors)), found)
+    shown = [
+        (i, author)
+        for i, author in zip(listed.ids, listed.authors, strict=True)
+        if i in rendered and author in by_author
+    ]
+    favorited: set[int] = set()
+    followed: set[int] = set()
+    if query.viewer_id is not None and flags_at is not None and shown:
+        favorited, followed = viewer_flags(
+            query.viewer_id,
+            flags_at,
+            shown,
+            found.get(flags_at),
+            store=len(shown) == len(listed.ids),
         )
-        qs, page_offset = Article.objects.filter(id__in=ids), 0
-    else:
-        qs = Article.objects.all()
-    return (
-        _with_viewer_flags(qs, number)
-        .annotate(listed_total=Subquery(_list_counter(kind, text)[:1]))
-        .order_by("-id")
-        .values(*_CARD_FIELDS, "listed_total")[page_offset : page_offset + limit]
-    )
+    return [
+        (rendered[i], by_author[author], i in favorited, author in followed) for i, author in shown
+    ], listed.count
 
 
-# Compiled once per shape (filter kind, signed in or not, offset, limit): platform/db/compiled.py.
-_LIST_PAGE = CompiledValuesQuery(_list_page_query, json_fields=("tag_list",))
+# --- One article, and the tags -------------------------------------------------------------------
 
 
-def _article_list_combined(query: ListQuery) -> ArticlePage:
-    """Two or more filters at once. No counter covers an intersection, so the count is taken from
-    a bounded scan of matching ids (exact up to ``COMBINED_COUNT_MAX``)."""
-    qs = Article.objects.all()
-    if query.tag is not None:
-        qs = qs.filter(tag_links__tag__name=query.tag)
-    if query.author is not None:
-        qs = qs.filter(author__username_key=identity_key(query.author))
-    if query.favorited is not None:
-        favoriting = User.objects.filter(username_key=identity_key(query.favorited))
-        qs = qs.filter(favorites__user__in=favoriting)
-    count = len(qs.order_by().values_list("id", flat=True)[:COMBINED_COUNT_MAX])
-    page = _page(qs, query.viewer_id, offset=query.offset, limit=query.limit)
-    return ArticlePage(page, count)
+def article_first_read(*, slug: str, viewer_id: int | None) -> list[str]:
+    """The keys ``article_get`` reads first (none when it is not cached): a view can fetch them
+    with its authentication's read (``cache.reading_ahead``)."""
+    if not enabled() or not storable(slug):
+        return []
+    return [detail_key(slug), *([relations_key(viewer_id)] if viewer_id is not None else [])]
 
 
-# The feed's page comes from one of two plans (ADR 0010). Per author: at most offset+limit newest
-# ids of each followed author through the (author_id, id) index, merged; it reads
-# following * (offset+limit) index entries. Scan: all articles newest first, keeping the followed
-# authors'; it reads about (offset+limit) * all_articles / feed_articles rows. The cheaper one is
-# picked from the counters, and the per-author plan is never used past FEED_FANOUT_MAX entries.
-FEED_FANOUT_MAX = 50_000
+def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
+    """One article, with its body."""
+    first_read = article_first_read(slug=slug, viewer_id=viewer_id)
+    if not first_read:
+        return queries.article_get(slug=slug, viewer_id=viewer_id)
+    key = first_read[0]
+    found = cache.get_many(first_read)
+    relations = None
+    if viewer_id is not None:
+        relations = bulk.tokens({first_read[1]: RELATIONS_SECONDS}, found)[0]
+    detail = found.get(key)
+    if detail is None or bulk.is_tombstone(detail):
+        stored = detail
 
-_FEED_IDS_PER_AUTHOR = """
-    SELECT a.id FROM {follow} f
-    CROSS JOIN LATERAL (
-        SELECT id FROM {article} WHERE author_id = f.followee_id ORDER BY id DESC LIMIT %s
-    ) a
-    WHERE f.follower_id = %s
-    ORDER BY a.id DESC LIMIT %s OFFSET %s
-"""
+        def load() -> ArticleData:
+            article = queries.article_get(slug=slug, viewer_id=viewer_id)
+            if stored is None:
+                cache.add_many({key: card_of(article)}, CARD_SECONDS)
+            keep_read([article], viewer_id, relations)
+            return article
 
-
-# Below this many index entries the per-author plan is cheap whatever the data: PostgreSQL's own
-# plan for the scan query then tends to read every article of the followed authors and sort them.
-FEED_PER_AUTHOR_ALWAYS = 2_000
-
-
-def _feed_per_author_is_cheaper(
-    *, following: int, feed_articles: int, all_articles: int, window: int
-) -> bool:
-    if connection.vendor != "postgresql" or not feed_articles:
-        return False
-    work = following * window
-    if work <= FEED_PER_AUTHOR_ALWAYS:
-        return True
-    if work > FEED_FANOUT_MAX:
-        return False
-    # following * window  <  window * all_articles / feed_articles
-    return following * feed_articles < all_articles
-
-
-def article_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
-    """Articles by the authors ``viewer_id`` follows, newest first. The count is the sum of those
-    authors' maintained article counters."""
-    followed = Follow.objects.filter(follower_id=viewer_id)
-    site_articles = SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values("value")
-    totals = followed.aggregate(
-        articles=Sum("followee__articles_count"),
-        following=Max("follower__following_count"),
-        all_articles=Max(Subquery(site_articles)),
-    )
-    count = totals["articles"] or 0
-    if _feed_per_author_is_cheaper(
-        following=totals["following"] or 0,
-        feed_articles=count,
-        all_articles=totals["all_articles"] or 0,
-        window=offset + limit,
-    ):
-        sql = _FEED_IDS_PER_AUTHOR.format(
-            follow=Follow._meta.db_table, article=Article._meta.db_table
+        article, computed_here = bulk.load_once(f"{key}:{stored or ''}", load)
+        if computed_here:
+            return article
+        detail = card_of(article)
+    author_id = detail["authorId"]
+    flags_at = None
+    if viewer_id is not None and relations is not None:
+        flags_at = flags_key(viewer_id, relations, [detail["id"]])
+    found = cache.get_many([PUBLIC_PROFILES.key(author_id), *([flags_at] if flags_at else [])])
+    author = public_profiles([author_id], found).get(author_id)
+    if author is None:  # the author was erased meanwhile, and the article with them
+        return queries.article_get(slug=slug, viewer_id=viewer_id)
+    favorited: set[int] = set()
+    followed: set[int] = set()
+    if viewer_id is not None and flags_at is not None:
+        favorited, followed = viewer_flags(
+            viewer_id,
+            flags_at,
+            [(detail["id"], author_id)],
+            found.get(flags_at),
+            store=True,
         )
-        ids = RawSQL(sql, (offset + limit, viewer_id, limit, offset))  # noqa: S611 - no user text
-        return ArticlePage(_page(Article.objects.filter(id__in=ids), viewer_id, limit=limit), count)
-    qs = Article.objects.filter(author_id__in=followed.values("followee_id"))
-    return ArticlePage(_page(qs, viewer_id, offset=offset, limit=limit), count)
+    return article_of(detail, author, detail["id"] in favorited, author_id in followed)
 
 
-def tag_list(*, limit: int = TAGS_LIST_MAX) -> list[str]:
+def tag_list(*, limit: int = queries.TAGS_LIST_MAX) -> list[str]:
     """Tags in use, most used first (at most ``limit``)."""
-    return list(
-        Tag.objects.filter(articles_count__gt=0)
-        .order_by("-articles_count", "name")
-        .values_list("name", flat=True)[: min(limit, TAGS_LIST_MAX)]
-    )
+    if not enabled():
+        return queries.tag_list(limit=limit)
+    key = f"tags:{bulk.tokens({LISTS_GENERATION: None})[0]}:{limit}"
+    tags = cache.get(key)
+    if tags is None:
+
+        def load() -> list[str]:
+            found = queries.tag_list(limit=limit)
+            cache.set(key, found, PAGE_SECONDS)
+            return found
+
+        tags, _ = bulk.load_once(key, load)
+    return list(tags)

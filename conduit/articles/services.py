@@ -26,14 +26,16 @@ from conduit.articles.models import (
     SiteCounter,
     Tag,
 )
-from conduit.notifications.tasks import new_article_fan_out
 from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
-from conduit.platform.tasks.enqueue import enqueue_on_commit
+from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
+from conduit.profiles import invalidation as profile_invalidation
 from conduit.users.models import User
 
 _SLUG_BASE_MAX = SLUG_MAX_LENGTH - 10  # room for "-" and a random suffix
 _SLUG_ATTEMPTS = 5
+# The notifications app's task, by name (platform/tasks/enqueue.py says why).
+NEW_ARTICLE_FAN_OUT = "conduit.notifications.new_article_fan_out"
 
 
 def slug_base(title: str) -> str:
@@ -147,7 +149,7 @@ def article_create(
         _bump_site_articles(+1)
         invalidation.invalidate_lists()
         # Followers' emails: one task after commit; it fans out (conduit.notifications.tasks).
-        enqueue_on_commit(new_article_fan_out, article.pk)
+        enqueue_named_on_commit(NEW_ARTICLE_FAN_OUT, article.pk)
     return article
 
 
@@ -311,4 +313,4 @@ def _favorites_changed(*, user: User, article: Article) -> None:
     # The article's count is on its card; the user's favorites list and flags changed too.
     invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
     invalidation.invalidate_lists(favorites_of=user.username_key)
-    invalidation.invalidate_relations(user_id=user.pk)
+    profile_invalidation.invalidate_relations(user_id=user.pk)

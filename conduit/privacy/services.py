@@ -9,7 +9,6 @@ sessions and makes their tokens fail. ADR 0020 says what is deleted and why noth
 from django.db import transaction
 from django.db.models import Q
 
-from conduit.articles import invalidation
 from conduit.articles.models import Article
 from conduit.articles.services import article_delete, favorite_remove
 from conduit.comments.models import Comment
@@ -51,8 +50,6 @@ def account_erase(*, user: User, password: str | None) -> None:
     if not password or not user.check_password(password):
         raise InvalidInput.field("password", "is not your current password")
     with transaction.atomic():
-        # Every cached card, page and list that shows them goes (their username may be reused).
-        invalidation.invalidate_author(user_id=user.pk, lists=True)
         for article in Article.objects.filter(favorites__user=user).order_by("pk"):
             favorite_remove(user=user, article=article)
         for follow in Follow.objects.filter(Q(follower=user) | Q(followee=user)).select_related(

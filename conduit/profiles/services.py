@@ -4,8 +4,8 @@ repeated request, or a race with another one, never drifts them."""
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from conduit.articles import invalidation
 from conduit.platform.exceptions import InvalidInput
+from conduit.profiles import invalidation
 from conduit.profiles.models import Follow
 from conduit.users.models import User
 

@@ -26,6 +26,7 @@ from conduit.users.models import User
 
 USER_PREFIX = "user"
 PROFILE_PREFIX = "profile"
+PROFILE_SECONDS = 3600
 NAME_GENERATION_SECONDS: float | None = None  # until evicted: a new one is made then
 
 # What the signed-in entry holds (``selectors.active_user``), in this order. A token version,

@@ -1,14 +1,21 @@
-"""Reads of users: lookups by name or email, the signed-in user of token authentication (through
-the cache) and their own account (from the database)."""
+"""Reads of users: lookups by name or email, the signed-in user of token authentication and the
+public profiles (both through the cache), and the signed-in user's own account (from the
+database)."""
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypedDict
 
 from django.conf import settings
 
 from conduit.platform.cache import bulk
 from conduit.platform.exceptions import NotFound
 from conduit.platform.validation import storable
-from conduit.users.invalidation import SIGNED_IN_FIELDS, USER_PREFIX
+from conduit.users.invalidation import (
+    PROFILE_PREFIX,
+    PROFILE_SECONDS,
+    SIGNED_IN_FIELDS,
+    USER_PREFIX,
+)
 from conduit.users.models import User, identity_key
 
 # --- The signed-in user (ADR 0004, ADR 0016) --------------------------------------------------
@@ -94,3 +101,39 @@ def email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
     return qs.exists()
+
+
+# --- Public profiles, through the cache (ADR 0016) --------------------------------------------
+
+
+class PublicProfile(TypedDict):
+    """What everybody sees of a user: an article's or comment's author, without the viewer's
+    ``following`` flag (the profiles app's)."""
+
+    username: str
+    bio: str | None
+    image: str | None
+
+
+def _load_profiles(ids: list[int]) -> dict[int, PublicProfile]:
+    rows = User.objects.filter(pk__in=ids).values("pk", "username", "bio", "image")
+    return {
+        row["pk"]: PublicProfile(username=row["username"], bio=row["bio"], image=row["image"])
+        for row in rows
+    }
+
+
+PUBLIC_PROFILES: bulk.Family[int, PublicProfile] = bulk.Family(
+    PROFILE_PREFIX, _load_profiles, PROFILE_SECONDS
+)
+
+
+def public_profiles(
+    ids: Iterable[int], found: Mapping[str, Any] | None = None
+) -> dict[int, PublicProfile]:
+    """The public profiles of the users ``ids`` that exist, through the cache (``found``: what a
+    read that included their keys returned)."""
+    ids = list(dict.fromkeys(ids))
+    if not settings.CACHE_ARTICLES:
+        return _load_profiles(ids)
+    return bulk.fetch(PUBLIC_PROFILES, ids, found)

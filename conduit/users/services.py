@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
 from conduit.platform.validation import Checker, checked
 from conduit.users import invalidation, validators
-from conduit.users.models import User
+from conduit.users.models import User, identity_key
 from conduit.users.selectors import email_taken, user_find_by_email, username_taken
 
 TAKEN = "has already been taken"
@@ -98,7 +98,7 @@ def user_update(
     checker.raise_if_any()
 
     _raise_taken(username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk)
-    old_username_key = user.username_key
+    old_username_key = identity_key(user.username)
     new_password = changes.pop("password", None)
     for name, value in changes.items():
         setattr(user, name, value)

@@ -30,6 +30,7 @@ from rest_framework.test import APIClient
 
 from conduit.articles.models import TAGS_PER_ARTICLE_MAX, Article, Favorite
 from conduit.comments.models import Comment
+from conduit.platform.cache.bulk import with_renderings
 from conduit.profiles.models import Follow
 from conduit.users.models import User
 from tests.factories import (
@@ -182,7 +183,7 @@ def test_tags(n, signed_in, user, viewer_api, django_assert_num_queries):
 # flags are one query (the "flags cold" tests).
 # The anonymous micro-cache is cleared between the two reads, so the card cache is what answers.
 # The cache is emptied before the first read: the writes that built the data left short-lived
-# tombstones on their cards (conduit/articles/cards.py), as if their few seconds were over.
+# tombstones on their cards (conduit/platform/cache/bulk.py), as if their few seconds were over.
 
 WARM_QUERIES = {False: 0, True: 0}
 
@@ -249,7 +250,7 @@ def test_articles_flags_cold(n, change, user, auth_api, django_assert_num_querie
     from conduit.platform.cache.safe import cache
 
     if change == "favorite":
-        cache.delete_many([f"card:{newest.pk}", f"card-rendered:{newest.pk}"])
+        cache.delete_many(with_renderings([f"card:{newest.pk}"]))
     # The flags; after a favorite also the article's card (its favoritesCount changed), stored
     # again by this read.
     with django_assert_num_queries(2 if change == "favorite" else 1):
@@ -374,7 +375,9 @@ def test_current_user_get(n, user, auth_api, django_assert_num_queries):
 @SIZES
 def test_current_user_update(n, user, auth_api, django_assert_num_queries):
     # Sign in, the account; check the new username and email are free (one query each); the
-    # UPDATE in its savepoint. (The caches that show the profile are told by key: no query.)
+    # UPDATE in its savepoint. Whatever the number of their articles: the cards do not hold the
+    # profile, so its invalidation is one cache entry (conduit/users/invalidation.py), not one
+    # per card.
     busy_viewer(user, n)
     payload = {"user": {"username": "renamed", "email": "renamed@example.com", "bio": "Hi"}}
     with django_assert_num_queries(7):

@@ -1,6 +1,7 @@
-"""A warm article list is joined from cached, pre-rendered cards (conduit/api/presenters.py):
-its bytes must be exactly what DRF renders for the same page without a cache, for every viewer,
-with text that could confuse the splitting (quotes, the flags' own key names, U+2028)."""
+"""A warm article list is joined from cached, pre-rendered cards and authors
+(conduit/api/rendered.py): its bytes must be exactly what DRF renders for the same page without
+a cache, for every viewer, with text that could confuse the splitting (quotes, the flags' and
+the author's own key names, U+2028)."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -12,7 +13,7 @@ from tests.factories import UserFactory, favorite, follow, make_article
 
 pytestmark = pytest.mark.django_db
 
-AWKWARD = '"favorited":false, "following":false}} \u2028 \u00e9\u6f22 \\ </script>'
+AWKWARD = '"favorited":false, "author":{"following":false}} \u2028 \u00e9\u6f22 \\ </script>'
 
 
 @pytest.fixture

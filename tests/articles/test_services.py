@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from conduit.articles import cards
+from conduit.articles import selectors as cached
 from conduit.articles.counters import find_drift
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.articles.selectors import ListQuery
@@ -461,17 +461,17 @@ def test_delete_many_takes_the_articles_out_of_every_cached_read(
 
     def lists() -> list[tuple[list[str], int]]:
         pages = [
-            cards.article_list(ListQuery(viewer_id=None, limit=20, offset=0, **f)) for f in filters
+            cached.article_list(ListQuery(viewer_id=None, limit=20, offset=0, **f)) for f in filters
         ]
         return [([a["slug"] for a in page.articles], page.count) for page in pages]
 
     cache.clear()  # the setup's writes left tombstones
     warm = lists()
     for article in doomed:
-        cards.article_get(slug=article.slug, viewer_id=None)
+        cached.article_get(slug=article.slug, viewer_id=None)
     with django_assert_num_queries(0):  # served from the cache from now on
         assert lists() == warm
-        assert cards.article_get(slug=doomed[0].slug, viewer_id=None)["slug"] == "doomed-0"
+        assert cached.article_get(slug=doomed[0].slug, viewer_id=None)["slug"] == "doomed-0"
 
     with django_capture_on_commit_callbacks(execute=True):
         article_delete_many(ids=[a.pk for a in doomed])
@@ -479,7 +479,7 @@ def test_delete_many_takes_the_articles_out_of_every_cached_read(
     assert lists() == [(["kept"], 1)] * 4
     for article in doomed:
         with pytest.raises(NotFound):
-            cards.article_get(slug=article.slug, viewer_id=None)
+            cached.article_get(slug=article.slug, viewer_id=None)
 
 
 # --- favorites -------------------------------------------------------------------------------

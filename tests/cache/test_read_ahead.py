@@ -171,3 +171,17 @@ def test_a_warm_signed_in_article_is_two_cache_round_trips(api, viewer, round_tr
 
 def test_an_unknown_article_is_a_404_signed_in(api, viewer):
     assert api.get("/api/articles/no-such-article").status_code == 404
+
+
+@pytest.mark.parametrize("params", [{}, {"limit": "x"}], ids=["good", "bad"])
+def test_a_signed_in_list_parses_its_request_once(params, api, viewer, monkeypatch):
+    # The read-ahead (before authentication) and the answer share one parse; a bad page is
+    # still answered by the view with its 422, not swallowed by the read-ahead.
+    from conduit.api.views import articles
+
+    calls = []
+    real = articles.page_params
+    monkeypatch.setattr(articles, "page_params", lambda r: calls.append(1) or real(r))
+    response = api.get("/api/articles", params)
+    assert response.status_code == (200 if not params else 422)
+    assert calls == [1]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from conduit.articles import cards, selectors
+from conduit.articles import queries, selectors
 from conduit.articles.models import Article
 from conduit.articles.selectors import ListQuery
 from conduit.platform.cache.safe import cache
@@ -54,8 +54,8 @@ class Counted:
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Counted]:
     def wrap(name: str) -> Counted:
-        spy = Counted(getattr(selectors, name))
-        monkeypatch.setattr(selectors, name, spy)
+        spy = Counted(getattr(queries, name))
+        monkeypatch.setattr(queries, name, spy)
         return spy
 
     return wrap
@@ -112,7 +112,7 @@ def viewer_of(viewers: list[User], i: int) -> int | None:
 def test_a_list_page_is_loaded_once(readers, counted):
     viewers, _ = readers
     spy = counted("article_list")
-    pages = at_once(lambda i: cards.article_list(page_for(viewers, i)))
+    pages = at_once(lambda i: selectors.article_list(page_for(viewers, i)))
     assert spy.calls == 1
     for i, page in enumerate(pages):
         truth = spy.function(page_for(viewers, i))
@@ -121,22 +121,22 @@ def test_a_list_page_is_loaded_once(readers, counted):
 
 def test_missing_cards_are_loaded_once(readers, counted):
     viewers, articles = readers
-    cards.article_list(
+    selectors.article_list(
         ListQuery(viewer_id=None, limit=20, offset=0)
     )  # the page's ids, and its cards
     cache.delete_many([f"card:{a.pk}" for a in articles[:3]])  # three cards expired
     spy = counted("article_cards")
-    pages = at_once(lambda i: cards.article_list(page_for(viewers, i)))
+    pages = at_once(lambda i: selectors.article_list(page_for(viewers, i)))
     assert spy.calls == 1
     for i, page in enumerate(pages):
-        assert page == selectors.article_list(page_for(viewers, i))
+        assert page == queries.article_list(page_for(viewers, i))
 
 
 def test_an_article_is_loaded_once(readers, counted):
     viewers, articles = readers
     spy = counted("article_get")
     slug = articles[0].slug
-    shown = at_once(lambda i: cards.article_get(slug=slug, viewer_id=viewer_of(viewers, i)))
+    shown = at_once(lambda i: selectors.article_get(slug=slug, viewer_id=viewer_of(viewers, i)))
     assert spy.calls == 1
     for i, article in enumerate(shown):
         assert article == spy.function(slug=slug, viewer_id=viewer_of(viewers, i)), i
@@ -144,7 +144,7 @@ def test_an_article_is_loaded_once(readers, counted):
 
 def test_the_tag_list_is_loaded_once(readers, counted):
     spy = counted("tag_list")
-    assert at_once(lambda i: cards.tag_list()) == [["hot"]] * THREADS
+    assert at_once(lambda i: selectors.tag_list()) == [["hot"]] * THREADS
     assert spy.calls == 1
 
 
@@ -171,7 +171,7 @@ def test_a_load_that_started_before_a_write_is_not_shared_after_it(readers, coun
     def early_reader() -> None:
         try:
             started.set()
-            results["early"] = cards.article_get(slug=article.slug, viewer_id=None)
+            results["early"] = selectors.article_get(slug=article.slug, viewer_id=None)
         finally:
             connection.close()
 
@@ -180,7 +180,7 @@ def test_a_load_that_started_before_a_write_is_not_shared_after_it(readers, coun
     started.wait(5)
     time.sleep(0.05)  # the early load is under way (it takes 0.3 s)
     favorite(viewers[0], article)  # the write returns...
-    late = cards.article_get(slug=article.slug, viewer_id=None)  # ...then a read
+    late = selectors.article_get(slug=article.slug, viewer_id=None)  # ...then a read
     thread.join(10)
     assert late["favoritesCount"] == 1
     assert spy.calls == 2
@@ -192,7 +192,7 @@ def test_with_the_cache_down_nothing_is_shared(settings, counted):
     article = make_article(UserFactory(), title="Alone")
     use_cache(settings, f"redis://127.0.0.1:{free_port()}/0", clear=False)  # a closed port
     spy = counted("article_get")
-    shown = at_once(lambda i: cards.article_get(slug=article.slug, viewer_id=None))
+    shown = at_once(lambda i: selectors.article_get(slug=article.slug, viewer_id=None))
     assert spy.calls == THREADS
     assert {a["title"] for a in shown} == {"Alone"}
 
@@ -220,7 +220,7 @@ def test_across_processes_a_key_is_loaded_at_most_once_per_process(cache_redis, 
     context = multiprocessing.get_context("fork")
     loads = context.Value("i", 0)
     barrier = context.Barrier(PROCESSES * 8)
-    original = selectors.article_list
+    original = queries.article_list
 
     def counted_list(*args: Any, **kwargs: Any) -> Any:
         with loads.get_lock():
@@ -232,13 +232,13 @@ def test_across_processes_a_key_is_loaded_at_most_once_per_process(cache_redis, 
     def child() -> None:
         # Only new threads touch the database here: each opens its own connection, and the
         # connection inherited from the parent is never used or closed.
-        selectors.article_list = counted_list  # type: ignore[assignment]
+        queries.article_list = counted_list  # type: ignore[assignment]
         failures = []
 
         def read() -> None:
             try:
                 barrier.wait(20)
-                page = cards.article_list(ListQuery(viewer_id=None, limit=20, offset=0))
+                page = selectors.article_list(ListQuery(viewer_id=None, limit=20, offset=0))
                 assert page.count == 5
             except BaseException as exc:
                 failures.append(exc)

@@ -364,3 +364,52 @@ def test_the_bound_check(seconds, settings, client_for):
                 machine.read(None)
     finally:
         machine.teardown()
+
+
+class Script:
+    """Stands in for hypothesis's ``data``: each ``draw`` takes the next scripted value."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values = list(values)
+
+    def draw(self, strategy: Any) -> Any:
+        return self.values.pop(0)
+
+
+def _first_article(machine: CacheMachine) -> tuple[int, ArticleState]:
+    return sorted(machine.world.articles.items())[0]
+
+
+# Each invalidation the write services call, the write that needs it, and who then reads.
+MISSING = {
+    "profile": ("conduit.users.invalidation.invalidate_profiles", "set_bio", "ben"),
+    "article": ("conduit.articles.invalidation.invalidate_articles", "toggle_favorite", "ben"),
+    "lists": ("conduit.articles.invalidation.invalidate_lists", "create", "ben"),
+    "relations": ("conduit.profiles.invalidation.invalidate_relations", "toggle_follow", "ben"),
+}
+
+
+@pytest.mark.parametrize("name", MISSING)
+def test_the_machine_finds_a_missing_invalidation(name, monkeypatch, client_for):
+    # The machine is not vacuous for any of the apps' invalidations: with one of them turned
+    # into a no-op, a signed-in read right after the write that needs it fails the check.
+    target, write, reader = MISSING[name]
+    CacheMachine.client_for = staticmethod(client_for)  # type: ignore[assignment]
+    machine = CacheMachine()
+    try:
+        with machine.writing(remote=False):
+            machine.create_as("ann", "Alpha", ["red"])
+        machine.read(reader)  # every list and the article are now cached
+        monkeypatch.setattr(target, lambda *args, **kwargs: None)
+        script = {
+            "set_bio": Script("ann", "bio one"),
+            "toggle_favorite": Script(_first_article(machine), "ben"),
+            "create": Script("ann", "Beta", ["red"]),
+            "toggle_follow": Script(["ben", "ann", "cat"]),
+        }[write]
+        with machine.writing(remote=False):
+            getattr(machine, write)(script)
+        with pytest.raises(AssertionError):
+            machine.read(reader)
+    finally:
+        machine.teardown()

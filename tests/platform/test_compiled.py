@@ -5,7 +5,7 @@ from django.db import connection
 from django.db.models import F, Value
 from django.db.models.expressions import RawSQL
 
-from conduit.articles import selectors
+from conduit.articles import queries
 from conduit.platform.db.compiled import CompiledValuesQuery
 from conduit.users.models import User, identity_key
 from tests.factories import UserFactory, favorite, follow, make_article
@@ -34,11 +34,11 @@ def test_rows_are_the_orms_rows(data, kind, text, signed_in, offset, limit):
     viewer = data[1].pk if signed_in else None
     key = identity_key(text) if kind in ("author", "favorited") and text else text
     shape = {"kind": kind, "offset": offset, "limit": limit}
-    compiled = selectors._LIST_PAGE.rows(number=viewer, text=key, **shape)
-    orm = list(selectors._list_page_query(number=viewer, text=key, **shape))
+    compiled = queries._LIST_PAGE.rows(number=viewer, text=key, **shape)
+    orm = list(queries._list_page_query(number=viewer, text=key, **shape))
     assert compiled == orm
     # a second call runs the kept SQL with the same result
-    assert selectors._LIST_PAGE.rows(number=viewer, text=key, **shape) == orm
+    assert queries._LIST_PAGE.rows(number=viewer, text=key, **shape) == orm
 
 
 @pytest.mark.pg
@@ -93,14 +93,14 @@ def test_other_databases_run_the_queryset(data, monkeypatch):
 def test_viewer_flags_are_the_orms_for_any_number_of_ids(data, articles):
     alice, bob = data
     ids = list(alice.articles.order_by("pk").values_list("pk", flat=True))[:articles]
-    favorited, followed = selectors.viewer_flags(
+    favorited, followed = queries.viewer_flags(
         viewer_id=bob.pk, article_ids=ids, author_ids=[alice.pk, bob.pk]
     )
     assert favorited == set(
         bob.favorites.filter(article_id__in=ids).values_list("article_id", flat=True)
     )
     assert followed == {alice.pk}
-    assert selectors.viewer_flags(viewer_id=alice.pk, article_ids=ids, author_ids=[bob.pk]) == (
+    assert queries.viewer_flags(viewer_id=alice.pk, article_ids=ids, author_ids=[bob.pk]) == (
         set(),
         set(),
     )

@@ -22,7 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchkit, also when loaded by path
 from benchkit.dataset import SIZES, mark, reusable
 from benchkit.net import free_port, port_is_free
+from benchkit.report import REFERENCES, references_wanted
 from benchkit.servers import nginx_conf, pgbouncer_conf
+
+
+def references(value: str) -> tuple[str, ...]:
+    try:
+        return references_wanted(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -61,7 +69,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default=None)
     p.add_argument("--note", default="")
     p.add_argument("--scenarios", default="", help="comma-separated subset (BENCH_SCENARIOS)")
-    p.add_argument("--references", type=int, default=1, help="0: skip them (BENCH_REFERENCES)")
+    p.add_argument("--references", type=references, default=REFERENCES,
+                   help="1: both, 0: none, or some by name (BENCH_REFERENCES)")  # fmt: skip
     p.add_argument("--out", type=Path, help="the result file (BENCH_OUT; default bench/results/)")
     p.add_argument("--cache", choices=("locmem", "off", "redis"), default="locmem")
     p.add_argument("--db", choices=("persistent", "pool", "pgbouncer"), default="persistent")

@@ -18,6 +18,13 @@ and ``BENCH_WORKERS`` is set for both sides to the cached side's default (1 for 
 cache, which is correct for one process only, else 2), since a ratio across two configs says
 nothing. Writes ``bench/results/<commit>-<size>-ratio-cache-<cache>-<workers>x<threads>.json`` (the
 server's shape in the name, so a run with other threads does not overwrite the default one).
+
+``BENCH_RATIO_BEFORE=<rev>`` compares a change with an earlier commit instead (issue 15's
+acceptance): each round runs four sides, that commit's server and this tree's, each uncached and
+cached, and the result carries the acceptance criteria with pass/fail
+(benchkit/before_after.py; ``<commit>-<size>-ratio-before-<rev>-cache-<cache>-<shape>.json``):
+
+    BENCH_RATIO_BEFORE=38f577f make bench-ratio        # Redis, both lists, 4 rounds
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchkit, also when loaded by path
+from benchkit import before_after  # noqa: E402
 
 
 def positive(name: str, default: int) -> int:
@@ -88,7 +97,9 @@ def main() -> None:
     cache = os.environ.get("BENCH_RATIO_CACHE", "redis")
     if cache not in ("redis", "locmem"):
         sys.exit(f"BENCH_RATIO_CACHE must be redis or locmem, not {cache!r}")
-    rounds_wanted = positive("BENCH_ROUNDS", 3)
+    before = os.environ.get("BENCH_RATIO_BEFORE", "")
+    # Before/after: 4 rounds complete its order's square (benchkit/before_after.py).
+    rounds_wanted = positive("BENCH_ROUNDS", 4 if before else 3)
     workers = os.environ.get("BENCH_WORKERS") or ("1" if cache == "locmem" else "2")
     env = {
         **os.environ,
@@ -97,6 +108,9 @@ def main() -> None:
         "BENCH_REFERENCES": "0",
         "BENCH_SCENARIOS": os.environ.get("BENCH_SCENARIOS") or "signed_in_list",
     }
+    if before:
+        before_after.main(before, cache, rounds_wanted, env, run_side, side_summary)
+        return
     rounds: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="conduit-bench-ratio.") as tmp:

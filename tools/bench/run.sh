@@ -16,7 +16,10 @@
 #   BENCH_REPLICA=1               (a streaming replica, pg_basebackup; DATABASE_REPLICA_URLS)
 #   BENCH_DB=persistent|pool|pgbouncer  (CONN_MAX_AGE, DATABASE_POOL, pgbouncer transaction mode)
 #   BENCH_SCENARIOS=global_list,signed_in_list  (only these scenarios)
-#   BENCH_REFERENCES=0  (skip nginx_static and bare_django)  BENCH_OUT=<file>  (instead of bench/results/)
+#   BENCH_REFERENCES=0  (skip nginx_static and bare_django; or name one, e.g. bare_django)
+#   BENCH_OUT=<file>  (instead of bench/results/)
+#   BENCH_APP_DIR=<dir>  (granian serves that tree's code, e.g. an older commit's checkout; migrate,
+#                         seeding and the load stay this tree's: make bench-ratio's BENCH_RATIO_BEFORE)
 # Every load run holds `flock /tmp/conduit-bench.lock`: benches on one machine queue, not overlap.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -256,6 +259,39 @@ case $DB_MODE in
         ;;
 esac
 
+# BENCH_APP_DIR: another tree's code behind the same server, on this tree's virtualenv (the
+# caller checks that both lock the same packages). granian puts the directory it resolves the
+# target in, relative to its own working directory, first on sys.path (--working-dir alone left
+# this tree's `conduit` in front), so the server starts in that tree. The check runs granian's own
+# resolution there and fails unless `conduit` and `config` come from that tree. VAR_DIR stays
+# this tree's: the bench writes the bare reference's captured body there.
+HERE=$(pwd -P)
+APP_DIR=$(realpath -e "${BENCH_APP_DIR:-.}")
+APP_DIR_ARGS=()
+if [[ $APP_DIR != "$HERE" ]]; then
+    APP_ENV+=("VAR_DIR=${VAR_DIR:-$HERE/var}")
+    APP_DIR_ARGS=(--working-dir "$APP_DIR")
+    app_code=$(cd "$APP_DIR" && env "${APP_ENV[@]}" "$HERE/$PY" - <<'PYTHON'
+import importlib.util
+import sys
+from pathlib import Path
+
+from granian._internal import patch_pypath, prepare_import
+
+tree = Path.cwd().resolve()
+patch_pypath(tree)  # --working-dir
+prepare_import("config.wsgi")  # the target, from the working directory
+for name in ("conduit", "config"):
+    spec = importlib.util.find_spec(name)
+    origin = Path(spec.origin).resolve() if spec and spec.origin else None
+    if origin is None or not origin.is_relative_to(tree):
+        sys.exit(f"BENCH_APP_DIR={tree}: the server would import {name} from {origin}")
+    print(origin.parent)
+PYTHON
+    )
+    step "the app server runs the code in $APP_DIR (BENCH_APP_DIR): ${app_code//$'\n'/, }"
+fi
+
 step "granian on 127.0.0.1:$APP_PORT, $WORKERS workers x $THREADS threads"
 # Exactly the command of tools/run.sh, with the bench's values.
 GRANIAN=(.venv/bin/granian --interface wsgi
@@ -263,8 +299,9 @@ GRANIAN=(.venv/bin/granian --interface wsgi
     --workers "$WORKERS" --blocking-threads "$THREADS"
     --no-ws --respawn-failed-workers --workers-kill-timeout 30
     --log-level "${GRANIAN_LOG_LEVEL:-warning}"
-    config.wsgi:application)
-setsid env "${APP_ENV[@]}" "${GRANIAN[@]}" >"$RUN_DIR/granian.log" 2>&1 &
+    "${APP_DIR_ARGS[@]}" config.wsgi:application)
+(cd "$APP_DIR" && exec setsid env "${APP_ENV[@]}" "$HERE/${GRANIAN[0]}" "${GRANIAN[@]:1}") \
+    >"$RUN_DIR/granian.log" 2>&1 &
 APP_PID=$!
 start_nginx "$APP_PORT"
 

@@ -8,20 +8,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conduit.api import docs, inputs
-from conduit.api.presenters import (
-    article_fragments,
-    article_json,
-    articles_body,
-    articles_json,
-    card_rendering,
-)
-from conduit.api.renderers import JSON_CONTENT_TYPE
+from conduit.api.presenters import article_json, articles_json
+from conduit.api.rendered import articles_response
 from conduit.api.views.base import (
     AnonymousMicroCachedView,
     SignedInView,
     page_params,
 )
-from conduit.articles import cards, selectors, services
+from conduit.articles import selectors, services
 from conduit.articles.selectors import ListQuery
 from conduit.platform.exceptions import InvalidInput
 
@@ -37,26 +31,42 @@ def _filter_param(request: Request | HttpRequest, name: str) -> str | None:
     return request.GET.get(name) or None  # DRF's query_params, also before DRF wraps the request
 
 
-def _list_query(request: HttpRequest, viewer_id: int | None) -> ListQuery:
-    """The list a GET asks for; ``InvalidInput`` for a bad limit or offset."""
-    limit, offset = page_params(request)
-    return ListQuery(
-        viewer_id=viewer_id,
-        limit=limit,
-        offset=offset,
-        tag=_filter_param(request, "tag"),
-        author=_filter_param(request, "author"),
-        favorited=_filter_param(request, "favorited"),
-    )
+_PARSED = "conduit_list_query"
+
+
+def _list_query(request: HttpRequest | Request, viewer_id: int | None) -> ListQuery:
+    """The list a GET asks for, parsed once per request: the read-ahead (which names the page's
+    first keys before authentication) and the answer use the same one. A bad limit or offset is
+    raised where it is answered, with its 422."""
+    # DRF's Request reads unknown attributes from the HttpRequest it wraps, where the
+    # read-ahead (before DRF) left it.
+    parsed = getattr(request, _PARSED, None)
+    if parsed is None:
+        try:
+            limit, offset = page_params(request)
+            parsed = ListQuery(
+                viewer_id=viewer_id,
+                limit=limit,
+                offset=offset,
+                tag=_filter_param(request, "tag"),
+                author=_filter_param(request, "author"),
+                favorited=_filter_param(request, "favorited"),
+            )
+        except InvalidInput as exc:
+            parsed = exc
+        setattr(request, _PARSED, parsed)
+    if isinstance(parsed, InvalidInput):
+        raise parsed
+    return parsed
 
 
 class ArticlesView(AnonymousMicroCachedView):
     def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
         try:
             query = _list_query(request, viewer_id)
-        except InvalidInput:  # the view answers it, with its 422
+        except InvalidInput:  # answered by the view, after authentication (a 401 comes first)
             return []
-        return cards.list_first_read(query)
+        return selectors.list_first_read(query)
 
     @extend_schema(
         operation_id="GetArticles",
@@ -72,12 +82,10 @@ class ArticlesView(AnonymousMicroCachedView):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         query = _list_query(request, self.viewer_id(request))
-        rendered = cards.article_list_rendered(
-            query, render=article_fragments, render_name=card_rendering()
-        )
-        if rendered is not None:  # the same bytes as below, joined from cached cards
-            return HttpResponse(articles_body(*rendered), content_type=JSON_CONTENT_TYPE)
-        page = cards.article_list(query)
+        response = articles_response(query)
+        if response is not None:  # the same bytes as below, joined from cached renderings
+            return response
+        page = selectors.article_list(query)
         return Response(articles_json(page.articles, page.count))
 
     @extend_schema(
@@ -98,7 +106,7 @@ class ArticlesView(AnonymousMicroCachedView):
             tags=data.get("tagList"),
         )
         return Response(
-            article_json(cards.article_get(slug=article.slug, viewer_id=user.pk)),
+            article_json(selectors.article_get(slug=article.slug, viewer_id=user.pk)),
             status=status.HTTP_201_CREATED,
         )
 
@@ -121,7 +129,7 @@ class FeedView(SignedInView):
 
 class ArticleView(AnonymousMicroCachedView):
     def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
-        return cards.article_first_read(slug=kwargs["slug"], viewer_id=viewer_id)
+        return selectors.article_first_read(slug=kwargs["slug"], viewer_id=viewer_id)
 
     @extend_schema(
         operation_id="GetArticle",
@@ -131,7 +139,7 @@ class ArticleView(AnonymousMicroCachedView):
     )
     def get(self, request: Request, slug: str) -> Response:
         return Response(
-            article_json(cards.article_get(slug=slug, viewer_id=self.viewer_id(request)))
+            article_json(selectors.article_get(slug=slug, viewer_id=self.viewer_id(request)))
         )
 
     @extend_schema(
@@ -150,7 +158,7 @@ class ArticleView(AnonymousMicroCachedView):
         article = services.article_update(
             article=article, editor=user, tags=tags, fields=fields, **data
         )
-        return Response(article_json(cards.article_get(slug=article.slug, viewer_id=user.pk)))
+        return Response(article_json(selectors.article_get(slug=article.slug, viewer_id=user.pk)))
 
     @extend_schema(
         operation_id="DeleteArticle",
@@ -175,7 +183,7 @@ class FavoriteView(SignedInView):
     def post(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
         services.favorite_add(user=user, article=selectors.article_get_for_write(slug=slug))
-        return Response(article_json(cards.article_get(slug=slug, viewer_id=user.pk)))
+        return Response(article_json(selectors.article_get(slug=slug, viewer_id=user.pk)))
 
     @extend_schema(
         operation_id="DeleteArticleFavorite",
@@ -186,7 +194,7 @@ class FavoriteView(SignedInView):
     def delete(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
         services.favorite_remove(user=user, article=selectors.article_get_for_write(slug=slug))
-        return Response(article_json(cards.article_get(slug=slug, viewer_id=user.pk)))
+        return Response(article_json(selectors.article_get(slug=slug, viewer_id=user.pk)))
 
 
 class TagsView(AnonymousMicroCachedView):
@@ -198,4 +206,4 @@ class TagsView(AnonymousMicroCachedView):
         auth=[],
     )
     def get(self, request: Request) -> Response:
-        return Response({"tags": cards.tag_list()})
+        return Response({"tags": selectors.tag_list()})

@@ -54,17 +54,23 @@ def new_token() -> str:
 
 @dataclass(frozen=True)
 class Family[I, V]:
-    """Entries ``<prefix>:<id>``, loaded by ``load(ids) -> {id: value}`` (missing ids: gone),
-    kept ``seconds``. With ``version``, an entry stored under another version is a miss (a
-    rendering's shape or site URL changed)."""
+    """Entries ``<prefix>:<ident(id)>``, loaded by ``load(ids) -> {id: value}`` (a missing id:
+    gone), kept ``seconds`` in the form ``keep(value)``. With ``version``, an entry stored under
+    another version is a miss (a rendering's shape or site URL changed)."""
 
     prefix: str
     load: Callable[[list[I]], Mapping[I, V]]
     seconds: int
     version: Callable[[], str] | None = None
+    ident: Callable[[I], str] = str
+    keep: Callable[[V], V] | None = None
 
-    def key(self, ident: I) -> str:
-        return f"{self.prefix}:{ident}"
+    def key(self, item: I) -> str:
+        return f"{self.prefix}:{self.ident(item)}"
+
+    def stored(self, value: V) -> V:
+        """What is kept of a loaded value (``keep``: a loader may return more than is stored)."""
+        return value if self.keep is None else self.keep(value)
 
 
 @dataclass(frozen=True)
@@ -81,20 +87,22 @@ class Rendering[I, V, R]:
 
     def __post_init__(self) -> None:
         def load(ids: list[I]) -> dict[I, R]:
-            return {i: self.render(value) for i, value in fetch(self.source, ids).items()}
+            source = fetch(self.source, ids)
+            return {i: self.render(self.source.stored(value)) for i, value in source.items()}
 
-        rendered = Family(self.name, load, self.source.seconds, self.version)
+        rendered = Family(self.name, load, self.source.seconds, self.version, self.source.ident)
         object.__setattr__(self, "family", rendered)
         derived = _derived.setdefault(self.source.prefix, [])
         if self.name not in derived:
             derived.append(self.name)
 
 
-def on_invalidation(listener: Callable[[], None]) -> None:
+def on_invalidation(listener: Callable[[], None]) -> Callable[[], None]:
     """Call ``listener()`` after every ``bury`` and ``renew`` in this process (at once and on
-    commit), e.g. to drop a per-process cache of whole responses."""
+    commit), e.g. to drop a per-process cache of whole responses. Returns what removes it."""
     if listener not in _listeners:
         _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
 
 
 def _now_and_on_commit(action: Callable[[], None]) -> None:
@@ -202,10 +210,11 @@ def fetch[I, V](
             add, replace = {}, {}
             for i, value in loaded.items():
                 stored = found.get(keys[i])
+                kept = family.stored(value)
                 if stored is None:  # "add": a tombstone written meanwhile stays
-                    add[keys[i]] = value if version is None else (version, value)
+                    add[keys[i]] = kept if version is None else (version, kept)
                 elif not is_tombstone(stored):  # another version of a rendering
-                    replace[keys[i]] = (version, value)
+                    replace[keys[i]] = (version, kept)
             cache.add_many(add, family.seconds)
             cache.set_many(replace, family.seconds)
             return loaded

@@ -1,4 +1,4 @@
-"""What every app's cache key scheme shares."""
+"""Parts of cache keys."""
 
 import hashlib
 

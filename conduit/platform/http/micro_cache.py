@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
+from conduit.platform.cache import bulk
+
 
 class MicroCache:
     """Whole responses kept in this process for a bounded time (anonymous reads only).
@@ -50,6 +52,15 @@ class MicroCache:
 
 
 micro_cache = MicroCache()
+
+
+def _written() -> None:
+    # A write in this process drops what it may have changed at once (other processes' entries
+    # expire within CACHE_ANONYMOUS_SECONDS).
+    micro_cache.clear()
+
+
+bulk.on_invalidation(_written)
 
 
 def anonymous_micro_cached(

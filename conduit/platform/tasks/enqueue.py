@@ -45,6 +45,18 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: publish(task, args, kwargs), robust=True)
 
 
+def enqueue_named_on_commit(name: str, *args: Any, **kwargs: Any) -> None:
+    """:func:`enqueue_on_commit` for another app's task, known by its registered name, so that
+    the app that reacts to a write (the notifications app to a publish) is not imported by the
+    app that writes: Celery's way of calling a task its caller does not import. The name is
+    looked up now, so a wrong one fails the write's request, not silently after the commit."""
+    from celery import current_app
+
+    if name not in current_app.tasks:  # a web process has not imported the apps' tasks yet
+        current_app.loader.import_default_modules()  # as a worker does when it starts
+    enqueue_on_commit(current_app.tasks[name], *args, **kwargs)
+
+
 # time.monotonic() until which this process does not try the broker (after a failed publish)
 _broker_down_until = 0.0
 

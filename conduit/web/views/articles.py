@@ -8,7 +8,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from conduit.articles import cards as article_cards
 from conduit.articles import selectors as article_selectors
 from conduit.articles import services as article_services
 from conduit.comments import selectors as comment_selectors
@@ -57,7 +56,7 @@ def editor_new(request: HttpRequest) -> HttpResponse:
 @domain_errors_as_pages
 def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
     user = signed_in(request)
-    article = article_cards.article_get(slug=slug, viewer_id=user.pk)
+    article = article_selectors.article_get(slug=slug, viewer_id=user.pk)
     if article["author"]["username"] != user.username:
         raise Forbidden("article", "Only the author can edit this article.")
     if request.method == "POST":
@@ -92,7 +91,7 @@ def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @domain_errors_as_pages
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     viewer_id = viewer_id_of(request)
-    article = article_cards.article_get(slug=slug, viewer_id=viewer_id)
+    article = article_selectors.article_get(slug=slug, viewer_id=viewer_id)
     context = {
         "article": article,
         "body_html": render_markdown(article["body"]),

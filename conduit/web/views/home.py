@@ -6,7 +6,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from conduit.articles import cards as article_cards
 from conduit.articles import selectors as article_selectors
 from conduit.articles.selectors import ListQuery
 from conduit.web import previews
@@ -33,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if tab == "your" and viewer_id is not None:  # anonymous visitors were redirected above
         result = article_selectors.article_feed(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset)
     else:
-        result = article_cards.article_list(
+        result = article_selectors.article_list(
             ListQuery(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset, tag=tag)
         )
     links = pager_or_404(request, page=page, count=result.count)
@@ -43,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "tag": tag,
         "articles": previews.with_fragments(result.articles),
         "pager": links,
-        "tags": article_cards.tag_list(limit=POPULAR_TAGS),
+        "tags": article_selectors.tag_list(limit=POPULAR_TAGS),
     }
     return render(request, "web/home.html", context)
 

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from conduit.articles import cards as article_cards
+from conduit.articles import selectors as article_selectors
 from conduit.articles.selectors import ListQuery
 from conduit.profiles import selectors as profile_selectors
 from conduit.profiles import services as profile_services
@@ -29,7 +29,7 @@ def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> Ht
     profile = profile_selectors.profile_get(username=username, viewer_id=viewer_id)
     page = page_or_404(request)
     name = profile["username"]
-    result = article_cards.article_list(
+    result = article_selectors.article_list(
         ListQuery(
             viewer_id=viewer_id,
             limit=PAGE_SIZE,

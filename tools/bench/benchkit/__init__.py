@@ -1,7 +1,7 @@
 """The parts of ``make bench`` and ``make bench-fanout``, one module per responsibility.
 
-The commands stay where the Makefile and run.sh call them (tools/bench/bench.py, fanout.py) and
-import this package from their own directory; ratio.py and plot.py only read result files.
+The commands stay where the Makefile and run.sh call them (tools/bench/bench.py, fanout.py,
+ratio.py) and import this package from their own directory; plot.py only reads result files.
 
 * ``net``: free ports, loopback-only HTTP, waiting for a server to answer.
 * ``cpu``: CPU seconds of process trees and of the whole machine (/proc), per wrk run or per phase.
@@ -15,6 +15,8 @@ import this package from their own directory; ratio.py and plot.py only read res
 * ``report``: the result document (bench/README.md), its table and notes.
 * ``runner``: ``bench.py run``, which puts the above together.
 * ``smtp_sink``, ``latency``: fanout's SMTP sink and latency summaries.
+* ``before_after``: ratio.py's ``BENCH_RATIO_BEFORE`` mode: an earlier commit's server against
+  this tree's in the same rounds, and issue 15's acceptance criteria.
 
 Only the standard library is imported at module level: ``bench.py port`` and friends run before
 Django is set up, and ``run`` sets it up itself.

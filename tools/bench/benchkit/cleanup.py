@@ -16,7 +16,7 @@ def undo_writes(writer: str, fav_actor: str) -> dict[str, Any]:
     chunks), then check the counters they touch."""
     from conduit.articles import services
     from conduit.articles.models import Article, Favorite
-    from conduit.demo.bulk import START
+    from conduit.demo.bulk.plan import START
     from conduit.users.models import User
 
     actor = User.objects.get(username=fav_actor)

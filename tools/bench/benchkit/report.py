@@ -8,6 +8,22 @@ from typing import Any
 REFERENCES = ("nginx_static", "bare_django")
 GENERATOR_BOUND_CORES = 0.8  # wrk -t1 cannot use more than one core
 
+
+def references_wanted(value: str) -> tuple[str, ...]:
+    """``BENCH_REFERENCES``: ``1`` (or empty) both, ``0`` none, or a comma-separated subset
+    (``bare_django``: make bench-ratio's before/after mode needs only that one)."""
+    if value in ("", "1"):
+        return REFERENCES
+    if value == "0":
+        return ()
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = sorted(set(names) - set(REFERENCES))
+    if unknown:
+        known = ", ".join(REFERENCES)
+        raise ValueError(f"BENCH_REFERENCES: unknown {', '.join(unknown)}; 0, 1 or some of {known}")
+    return names
+
+
 NOTES = [
     "Generator: one wrk thread (-t1), so it can use at most one of the cores it shares with the "
     "server; requests are built once in Lua init() where possible, and no response() callback "

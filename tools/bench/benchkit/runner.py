@@ -48,7 +48,7 @@ class Bench:
 
     def login(self, username: str) -> str:
         email = f"{username}@bench.conduit.local"
-        from conduit.demo.bulk import BULK_PASSWORD
+        from conduit.demo.bulk.plan import BULK_PASSWORD
 
         status, body = http(
             "POST",
@@ -133,7 +133,7 @@ class Bench:
             ("nginx_static", f"{self.nginx}/api/articles"),
             ("bare_django", f"{self.base}/bench/bare"),
         ):
-            if not self.args.references:  # BENCH_REFERENCES=0 (make bench-ratio's rounds)
+            if name not in self.args.references:  # BENCH_REFERENCES=0 or a subset (bench-ratio)
                 references[name], ref_rps[name] = None, None
                 continue
             status, body = http("GET", url)

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
-from conduit.articles import selectors
+from conduit.articles import feed, queries
 from conduit.articles.models import Article, Favorite, Tag
 from conduit.comments.models import Comment
 from conduit.comments.selectors import comment_list
@@ -137,8 +137,8 @@ def _cases() -> Iterator[tuple[str, Callable[[], object]]]:
     def listing(
         viewer_id: int | None, offset: int = 0, **filters: str | None
     ) -> Callable[[], object]:
-        query = selectors.ListQuery(viewer_id=viewer_id, limit=20, offset=offset, **filters)
-        return lambda: selectors.article_list(query)
+        query = queries.ListQuery(viewer_id=viewer_id, limit=20, offset=offset, **filters)
+        return lambda: queries.article_list(query)
 
     yield "global list, anonymous", listing(None)
     yield "global list, signed in", listing(viewer)
@@ -151,13 +151,13 @@ def _cases() -> Iterator[tuple[str, Callable[[], object]]]:
     if ten is not None:
         yield (
             "feed, following ~10",
-            lambda: selectors.article_feed(viewer_id=ten, limit=20, offset=0),
+            lambda: feed.article_feed(viewer_id=ten, limit=20, offset=0),
         )
-    yield "article detail", lambda: selectors.article_get(slug=slug or "", viewer_id=viewer)
+    yield "article detail", lambda: queries.article_get(slug=slug or "", viewer_id=viewer)
     if commented is not None:
         yield "comments", lambda: comment_list(article_id=commented, viewer_id=viewer)
     yield "profile", lambda: profile_get(username=prolific or "", viewer_id=viewer)
-    yield "tags", selectors.tag_list
+    yield "tags", queries.tag_list
 
 
 class Command(BaseCommand):
@@ -185,8 +185,8 @@ class Command(BaseCommand):
                     ("feed, following 1,000 prolific authors", 1_000, True),
                 ]:
                     reader = _follower_of(count, prolific=prolific)
-                    feed = partial(selectors.article_feed, viewer_id=reader, limit=20, offset=0)
-                    results.extend(_explain(label, feed))
+                    read = partial(feed.article_feed, viewer_id=reader, limit=20, offset=0)
+                    results.extend(_explain(label, read))
             transaction.set_rollback(True)
         failed = [r for r in results if r.problems]
         for r in results:

@@ -6,7 +6,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conduit.articles.counters import find_drift
 from conduit.articles.models import Article
-from conduit.demo.bulk import BULK_PASSWORD, BulkPlan, reset, seed
+from conduit.demo.bulk.plan import BULK_PASSWORD, BulkPlan
+from conduit.demo.bulk.seed import seed
+from conduit.demo.bulk.writer import reset
 from conduit.users.models import User
 
 
