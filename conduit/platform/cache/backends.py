@@ -46,7 +46,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, default_key_func
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
@@ -201,13 +201,23 @@ class RedisCache(BaseCache):
         return int(client.incrby(key, delta))
 
     # --- many keys: one round trip each ------------------------------------------------------
+    # Commands go through ``execute_command``: redis-py 8 wraps ``set`` in a check of every call's
+    # arguments for experimental ones, ~3 µs a key in a pipeline (a third of a 20-key fill).
+
+    def make_keys(self, keys: Iterable[Any], version: int | None) -> list[str]:
+        """``make_key`` for many keys; with Django's key function, one prefix for all of them
+        instead of a call per key."""
+        if self.key_func is not default_key_func:
+            return [self.make_key(key, version) for key in keys]
+        prefix = f"{self.key_prefix}:{self.version if version is None else version}:"
+        return [f"{prefix}{key}" for key in keys]
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         keys = list(keys)
         if not keys:
             return {}
-        make_key, loads = self.make_key, self.serializer.loads
-        values = self.client.mget([make_key(key, version) for key in keys])
+        values = self.client.execute_command("MGET", *self.make_keys(keys, version))
+        loads = self.serializer.loads
         return {
             key: loads(data) for key, data in zip(keys, values, strict=True) if data is not None
         }
@@ -220,9 +230,9 @@ class RedisCache(BaseCache):
             self.delete_many(data, version)
         elif data:
             pipe = self.client.pipeline(transaction=False)
-            dumps = self.serializer.dumps
-            for key, value in data.items():
-                pipe.set(self.make_key(key, version), dumps(value), ex=ttl)
+            dumps, expiry = self.serializer.dumps, () if ttl is None else ("EX", ttl)
+            for key, value in zip(self.make_keys(data, version), data.values(), strict=True):
+                pipe.execute_command("SET", key, dumps(value), *expiry)
             pipe.execute()
         return []  # Redis stores every value: no key failed
 
@@ -236,17 +246,18 @@ class RedisCache(BaseCache):
             return []
         ttl = self.get_backend_timeout(timeout)
         pipe = self.client.pipeline(transaction=False)
+        keys = self.make_keys(values, version)
         if ttl == 0:  # nothing would stay: only which keys are present
-            for key in values:
-                pipe.exists(self.make_key(key, version))
+            for key in keys:
+                pipe.execute_command("EXISTS", key)
             return [key for key, found in zip(values, pipe.execute(), strict=True) if found]
-        dumps = self.serializer.dumps
-        for key, value in values.items():
-            pipe.set(self.make_key(key, version), dumps(value), nx=True, ex=ttl)
+        dumps, expiry = self.serializer.dumps, () if ttl is None else ("EX", ttl)
+        for key, value in zip(keys, values.values(), strict=True):
+            pipe.execute_command("SET", key, dumps(value), "NX", *expiry)
         return [key for key, added in zip(values, pipe.execute(), strict=True) if not added]
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        keys = [self.make_key(key, version) for key in keys]
+        keys = self.make_keys(keys, version)
         if keys:
             self.client.delete(*keys)
 
