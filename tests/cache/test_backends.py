@@ -229,3 +229,19 @@ def test_a_fill_never_overwrites_what_is_there(cache_backend: str):
     cache.set("card:1", "tombstone", 30)
     cache.add_many({"card:1": "card", "card:2": "card"}, 30)
     assert cache.get_many(["card:1", "card:2"]) == {"card:1": "tombstone", "card:2": "card"}
+
+
+@pytest.mark.services
+def test_many_keys_are_made_as_make_key_makes_them(cache_redis: RedisServer, server):
+    def custom(key: str, prefix: str, version: int) -> str:
+        return f"{prefix}/{version}/{key}"
+
+    server.flushdb()
+    default = RedisCache(cache_redis.url_for(3), {"KEY_PREFIX": "p", "VERSION": 2})
+    other = RedisCache(cache_redis.url_for(3), {"KEY_PREFIX": "p", "KEY_FUNCTION": custom})
+    for backend in (default, other):
+        assert backend.make_keys(["a", 7], None) == [backend.make_key("a"), backend.make_key(7)]
+        assert backend.make_keys(["a"], 5) == [backend.make_key("a", 5)]
+        backend.add_many({"a": 1}, 30)
+        assert server.get(backend.make_key("a")) == b"1"
+    assert server.get("p/1/a") == b"1"
