@@ -16,7 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from conduit.platform.cache.url import cache_config
+from conduit.platform.cache.backends import cache_config
 from conduit.platform.observability.logs import stdout_logger_factory
 from conduit.platform.storages import storages_from_env
 
@@ -283,7 +283,7 @@ AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=25_000_000)
 EXPORT_TTL = env.int("EXPORT_TTL", default=7 * 24 * 3600)  # seconds a download link works
 
 # --- Cache (ADR 0016) ------------------------------------------------------------------------
-# CACHE_URL unset = an in-process cache (the embedded default); redis://host:port/db = Django's
+# CACHE_URL unset = an in-process cache (the embedded default); redis://host:port/db = Conduit's
 # RedisCache; pymemcache://host:port = Memcached. Keys carry the release, so a deploy never reads
 # entries of another code version (CACHE_RELEASE: the image sets it to the commit).
 CACHE_URL = env.str("CACHE_URL", default="")

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from conduit.platform.cache.backends import cache_config
 from conduit.platform.cache.safe import cache
-from conduit.platform.cache.url import cache_config
 from conduit.platform.http.micro_cache import micro_cache
 from tests.services import RedisServer, ServerProcess, make_redis
 

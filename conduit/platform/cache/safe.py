@@ -1,4 +1,4 @@
-"""The cache (configured from ``CACHE_URL`` by ``cache_url.py``): a wrapper that turns a failing
+"""The cache (configured from ``CACHE_URL`` by ``backends.py``): a wrapper that turns a failing
 backend into misses, and a short per-process micro-cache for anonymous responses (ADR 0016).
 
 ``SafeCache`` is what domain code uses. A backend that raises or times out is a *miss* for reads
@@ -26,12 +26,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCacheClient
 from prometheus_client import Counter
 
 log = structlog.get_logger(__name__)
@@ -253,23 +252,11 @@ def _new_epoch_number() -> int:
 
 
 def _add_many(backend: Any, values: Mapping[str, Any], timeout: float | None, version: int) -> None:
-    client: Any = getattr(backend, "_cache", None)
-    if isinstance(client, RedisCacheClient):
-        client = cast(Any, client)  # its _serializer is not in django-stubs
-        # One pipelined round trip of SET NX instead of one ADD per key.
-        redis = client.get_client(write=True)
-        ttl = backend.get_backend_timeout(timeout)
-        pipe = redis.pipeline(transaction=False)
-        for key, value in values.items():
-            pipe.set(
-                backend.make_and_validate_key(key, version=version),
-                client._serializer.dumps(value),
-                nx=True,
-                ex=ttl,
-            )
-        pipe.execute()
+    add_many = getattr(backend, "add_many", None)
+    if add_many is not None:  # ours for Redis: SET NX for every key in one round trip
+        add_many(values, timeout, version=version)
         return
-    for key, value in values.items():
+    for key, value in values.items():  # Django's Memcached and in-process backends
         backend.add(key, value, timeout, version=version)
 
 
