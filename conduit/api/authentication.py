@@ -11,8 +11,8 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from conduit.platform import tokens
-from conduit.users.cached import active_user
 from conduit.users.models import User
+from conduit.users.selectors import active_user
 
 
 def token_for(user: User) -> str:

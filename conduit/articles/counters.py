@@ -13,7 +13,6 @@ from django.db.models.functions import Coalesce
 
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
 from conduit.profiles.models import Follow
-from conduit.users.cached import invalidate_users
 from conduit.users.models import User
 
 
@@ -83,8 +82,6 @@ def repair() -> int:
                 changed += model._default_manager.filter(pk=row["pk"]).update(
                     **{counter: row["actual"]}
                 )
-                if model is User:  # .update() sends no signal (conduit/users/cached.py)
-                    invalidate_users([row["pk"]])
         actual = Article.objects.count()
         changed += (
             SiteCounter.objects.exclude(value=actual)

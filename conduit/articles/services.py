@@ -30,7 +30,6 @@ from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
 from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
 from conduit.profiles import invalidation as profile_invalidation
-from conduit.users.cached import invalidate_users
 from conduit.users.models import User
 
 _SLUG_BASE_MAX = SLUG_MAX_LENGTH - 10  # room for "-" and a random suffix
@@ -147,7 +146,6 @@ def article_create(
         _save_with_unique_slug(article, title)
         _link_tags(article, tag_names)
         User.objects.filter(pk=author.pk).update(articles_count=F("articles_count") + 1)
-        invalidate_users([author.pk])
         _bump_site_articles(+1)
         invalidation.invalidate_lists()
         # Followers' emails: one task after commit; it fans out (conduit.notifications.tasks).
@@ -265,7 +263,7 @@ def _delete_articles(ids: list[int]) -> int:
             )
         favorites = Favorite.objects.filter(article_id__in=found)
         fan_ids = favorites.values("user_id")
-        locked = list(
+        list(  # the row locks; the ids are not needed
             User.objects.filter(Q(pk__in=fan_ids) | Q(pk__in=author_ids))
             .order_by("pk")
             .select_for_update()
@@ -278,7 +276,6 @@ def _delete_articles(ids: list[int]) -> int:
             articles_count=F("articles_count")
             - _count_per_row(Article.objects.filter(pk__in=found), "author_id")
         )
-        invalidate_users(locked)  # .update() sends no signal (conduit/users/cached.py)
         _bump_site_articles(-len(rows))
         invalidation.invalidate_articles(slugs_by_id={pk: [slug] for pk, slug, _ in rows})
         # the fans' favorites lists too: every list has this generation
@@ -298,7 +295,6 @@ def favorite_add(*, user: User, article: Article) -> None:
             raise InvalidInput.field("article", "is already in your favorites") from None
         Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") + 1)
         User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") + 1)
-        invalidate_users([user.pk])
         _favorites_changed(user=user, article=article)
 
 
@@ -310,7 +306,6 @@ def favorite_remove(*, user: User, article: Article) -> None:
             raise InvalidInput.field("article", "is not in your favorites")
         Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") - 1)
         User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") - 1)
-        invalidate_users([user.pk])
         _favorites_changed(user=user, article=article)
 
 

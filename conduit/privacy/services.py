@@ -18,6 +18,7 @@ from conduit.platform.tasks.enqueue import enqueue_on_commit
 from conduit.privacy.models import ExportRequest
 from conduit.profiles.models import Follow
 from conduit.profiles.services import follow_remove
+from conduit.users.invalidation import user_deleted
 from conduit.users.models import User
 
 _IN_PROGRESS = (ExportRequest.Status.PENDING, ExportRequest.Status.RUNNING)
@@ -67,7 +68,8 @@ def account_erase(*, user: User, password: str | None) -> None:
             .exclude(file_name="")
             .values_list("file_name", flat=True)
         )
-        user.delete()  # cascades to the avatar and export rows; ends sessions and tokens
+        user_deleted(user)  # their tokens fail from the next request on
+        user.delete()  # cascades to the avatar and export rows; ends sessions
         if avatar_files:
             enqueue_on_commit(files_delete, "default", avatar_files)
         if export_files:

@@ -7,7 +7,6 @@ from django.db.models import F
 from conduit.platform.exceptions import InvalidInput
 from conduit.profiles import invalidation
 from conduit.profiles.models import Follow
-from conduit.users.cached import invalidate_users
 from conduit.users.models import User
 
 
@@ -39,5 +38,4 @@ def _move_counters(*, follower: User, followee: User, delta: int) -> None:
     updates = sorted([(followee.pk, "followers_count"), (follower.pk, "following_count")])
     for pk, counter in updates:
         User.objects.filter(pk=pk).update(**{counter: F(counter) + delta})
-    invalidate_users([follower.pk, followee.pk])  # .update() sends no signal
     invalidation.invalidate_relations(user_id=follower.pk)  # the follower's `following` flags

@@ -74,10 +74,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The keys are the same data as username and email in another form, so they are kept
-        # in step here rather than by every caller (bulk loaders set them themselves).
-        self.username_key = identity_key(self.username)
-        self.email_key = identity_key(self.email)
+        # in step here rather than by every caller (bulk loaders set them themselves). Only for
+        # the fields saved: a user loaded without its email (the signed-in user) saves its image
+        # without loading the email first.
         update_fields = kwargs.get("update_fields")
+        if update_fields is None or "username" in update_fields:
+            self.username_key = identity_key(self.username)
+        if update_fields is None or "email" in update_fields:
+            self.email_key = identity_key(self.email)
         if update_fields is not None:
             extra = {"username": "username_key", "email": "email_key"}
             kwargs["update_fields"] = {

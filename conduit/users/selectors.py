@@ -1,3 +1,7 @@
+"""Reads of users: lookups by name or email, the signed-in user of token authentication and the
+public profiles (both through the cache), and the signed-in user's own account (from the
+database)."""
+
 from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict
 
@@ -6,8 +10,65 @@ from django.conf import settings
 from conduit.platform.cache import bulk
 from conduit.platform.exceptions import NotFound
 from conduit.platform.validation import storable
-from conduit.users.invalidation import PROFILE_PREFIX, PROFILE_SECONDS
+from conduit.users.invalidation import (
+    PROFILE_PREFIX,
+    PROFILE_SECONDS,
+    SIGNED_IN_FIELDS,
+    USER_PREFIX,
+)
 from conduit.users.models import User, identity_key
+
+# --- The signed-in user (ADR 0004, ADR 0016) --------------------------------------------------
+# A request with a token reads its user on every call, so the active user is cached as
+# ``user:<id>``, holding only what authentication and the services a signed-in request calls
+# with it read (``invalidation.SIGNED_IN_FIELDS``): the id (access, the request log),
+# ``is_active``, the username and its identity key (a favorite names the user's favorites
+# list). No counters, so the services that move them need not invalidate it, and no password
+# hash: the cache may sit on the network, and the one API request that checks the password
+# (erasure) loads it from the database on access. The other fields are deferred the same way;
+# a view that shows them reads ``user_account``. Invalidated by ``conduit.users.invalidation``
+# (tombstones via ``bulk``); only active users are stored, so a deactivation is seen at once.
+# With ``CACHE_ARTICLES`` off the user is read each time.
+
+SIGNED_IN_SECONDS = 300
+
+
+def _load_signed_in(ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    rows = User.objects.filter(pk__in=ids, is_active=True).values_list(*SIGNED_IN_FIELDS)
+    return {row[0]: row for row in rows}
+
+
+# The entries are tuples in the order of SIGNED_IN_FIELDS: an entry of another shape (the fields
+# changed, and the release prefix did not) is a miss.
+_SHAPE = ",".join(SIGNED_IN_FIELDS)
+_signed_in = bulk.Family(USER_PREFIX, _load_signed_in, SIGNED_IN_SECONDS, version=lambda: _SHAPE)
+
+
+def active_user(user_id: int) -> User | None:
+    """The active user with this id, or None (unknown, deleted or deactivated): a ``User`` with
+    ``SIGNED_IN_FIELDS`` loaded and the rest deferred, built afresh for each caller."""
+    if settings.CACHE_ARTICLES:
+        row = bulk.fetch(_signed_in, [user_id]).get(user_id)
+    else:
+        row = _load_signed_in([user_id]).get(user_id)
+    if row is None:
+        return None
+    values = dict(zip(SIGNED_IN_FIELDS, row, strict=True))
+    names = [f.attname for f in User._meta.concrete_fields if f.attname in values]
+    # No database: the router picks one if a deferred field is loaded or the user is saved.
+    return User.from_db(None, names, [values[name] for name in names])
+
+
+def user_account(user_id: int) -> User:
+    """The signed-in user's own account, everything but the password hash: what ``GET
+    /api/user`` shows and ``user_update`` changes (the signed-in user holds less)."""
+    user = User.objects.defer("password").filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("user")  # deleted since authentication
+    return user
+
+
+# --- Lookups ------------------------------------------------------------------------------------
 
 
 def user_get_by_username(username: str) -> User:

@@ -1,4 +1,5 @@
-"""Writes for accounts: registration, sign-in and profile updates."""
+"""Writes for accounts: registration, sign-in, profile updates and deactivation. Each write that
+changes a cached field of the user tells ``conduit.users.invalidation`` (no signals)."""
 
 from functools import cache
 
@@ -79,8 +80,9 @@ def user_update(
     image: str | None = None,
     fields: set[str],
 ) -> User:
-    """Update the given ``fields`` of ``user``; a field in ``fields`` whose value is None or
-    empty is cleared (bio, image) or rejected (email, username, password)."""
+    """Update the given ``fields`` of ``user`` (loaded with them: ``selectors.user_account``); a
+    field in ``fields`` whose value is None or empty is cleared (bio, image) or rejected (email,
+    username, password)."""
     checker = Checker()
     changes: dict[str, str | None] = {}
     if "username" in fields:
@@ -96,8 +98,8 @@ def user_update(
     checker.raise_if_any()
 
     _raise_taken(username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk)
+    old_username_key = identity_key(user.username)
     new_password = changes.pop("password", None)
-    old_username = user.username
     for name, value in changes.items():
         setattr(user, name, value)
     if new_password:
@@ -107,14 +109,22 @@ def user_update(
         try:
             with transaction.atomic():
                 user.save(update_fields=update_fields)
+                invalidation.user_changed(
+                    user, fields=update_fields, old_username_key=old_username_key
+                )
         except IntegrityError:
             user.refresh_from_db()
             _raise_taken(
                 username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk
             )
             raise AlreadyExists.field("username", TAKEN) from None
-        if {"username", "bio", "image"} & set(changes):
-            invalidation.invalidate_profiles([user.pk])  # every card of theirs shows it
-        if "username" in changes:  # lists filtered by the old name or the new one
-            invalidation.invalidate_names([identity_key(old_username), user.username_key])
     return user
+
+
+def user_deactivate(*, user: User) -> None:
+    """Close ``user``'s account without erasing it (an operator's decision): signing in is
+    refused, and their tokens fail from the next request on."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        invalidation.user_changed(user, fields={"is_active"})
+    user.is_active = False

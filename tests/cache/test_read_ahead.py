@@ -11,8 +11,8 @@ from django.core.cache import caches
 from conduit.api.authentication import token_for
 from conduit.platform.cache.safe import cache
 from conduit.platform.http.micro_cache import micro_cache
-from conduit.users.cached import invalidate_users
 from conduit.users.models import User
+from conduit.users.services import user_deactivate
 from tests.factories import UserFactory, favorite, follow, make_article
 
 pytestmark = pytest.mark.django_db
@@ -128,8 +128,7 @@ def test_an_anonymous_warm_list_reads_nothing_ahead(api, round_trips):
 def test_a_deactivated_user_gets_401_though_their_keys_were_read_ahead(path, api, viewer):
     cache.clear()
     assert api.get(path).status_code == 200
-    User.objects.filter(pk=viewer.pk).update(is_active=False)
-    invalidate_users([viewer.pk])  # as the deactivation service does
+    user_deactivate(user=viewer)
     response = api.get(path)
     assert response.status_code == 401
     assert response.json()["errors"]["token"] == ["is invalid"]

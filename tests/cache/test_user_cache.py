@@ -1,25 +1,34 @@
-"""The signed-in user served from the cache (conduit/users/cached.py, ADR 0004) is never stale:
-a deactivated, deleted, erased, renamed or password-changed user, or one whose counters moved by
-a queryset ``.update()``, is read afresh at once; a token for a deleted user is a 401 at once.
+"""The signed-in user served from the cache (``conduit.users.selectors.active_user``, ADR 0016).
+
+It holds what authentication needs (``SIGNED_IN_FIELDS``: no counters, no password hash), so a
+counter update leaves it as it was, and every change of what it holds or of the credentials
+(deactivation, rename, password, erasure) is seen by the next request: the service that makes
+it calls ``conduit.users.invalidation``, since no signal does.
 
 Each test first checks that the user is really served from the cache (a signed-in read runs no
 query), on each backend (``cache_backend``: LocMem, real Redis, real Memcached).
 """
 
+import io
 import pickle
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
 from django.db import connection
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from conduit.platform.cache.bulk import is_tombstone
 from conduit.platform.cache.safe import cache
 from conduit.privacy.services import account_erase
-from conduit.users.cached import USER_SECONDS, active_user
+from conduit.users.invalidation import SIGNED_IN_FIELDS, user_key
 from conduit.users.models import User
-from conduit.users.services import user_update
+from conduit.users.selectors import SIGNED_IN_SECONDS, active_user
+from conduit.users.services import user_deactivate
 from tests.factories import UserFactory, make_article
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
@@ -27,12 +36,18 @@ pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 ClientFor = Callable[[User], APIClient]
 
 
+def stored(user: User) -> Any:
+    """The entry ``user:<id>`` as the backend holds it (None: absent)."""
+    return caches["default"].get(user_key(user.pk), version=cache._version())
+
+
 def warm(client: APIClient) -> None:
-    """Read once (the user is stored), then check the next read comes from the cache."""
-    cache.clear()  # saving the user buried its entry for a few seconds: as if they were over
-    assert client.get("/api/user").status_code == 200
+    """Read once (the user is stored), then check the next read comes from the cache: a warm
+    signed-in tag list runs no query, the user's included."""
+    cache.clear()
+    assert client.get("/api/tags").status_code == 200
     with CaptureQueriesContext(connection) as queries:
-        response = client.get("/api/user")
+        response = client.get("/api/tags")
     assert response.status_code == 200
     assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
 
@@ -44,25 +59,88 @@ def refused(client: APIClient) -> None:
         assert response.json()["errors"]["token"] == ["is invalid"]
 
 
+def test_no_signal_receiver_watches_users():
+    # Invalidation is explicit in the services (ADR 0001); a receiver would hide a missing call.
+    for signal in (pre_save, post_save, pre_delete, post_delete):
+        assert not signal.has_listeners(User), signal
+
+
+# --- What it holds ------------------------------------------------------------------------------
+
+
+def test_the_cached_user_holds_the_signed_in_fields_only(cache_backend, user, client_for):
+    # The cache may sit on the network (Redis, Memcached): no password hash, and no counters,
+    # so the services that move counters have nothing to invalidate.
+    warm(client_for(user))
+    entry = stored(user)
+    assert not is_tombstone(entry)
+    _, row = entry
+    assert row == (user.pk, user.username, user.username_key, True)
+    assert User.objects.get(pk=user.pk).password.encode() not in pickle.dumps(entry)
+    signed_in = active_user(user.pk)
+    assert signed_in is not None
+    assert set(signed_in.get_deferred_fields()) >= {"password", "email", "favorites_count"}
+    assert {f.attname for f in User._meta.concrete_fields} - signed_in.get_deferred_fields() == (
+        set(SIGNED_IN_FIELDS)
+    )
+
+
+def test_the_views_that_show_more_read_the_account(cache_backend, user, client_for):
+    client = client_for(user)
+    warm(client)
+    shown = client.get("/api/user").json()["user"]
+    assert (shown["email"], shown["username"], shown["bio"]) == (user.email, user.username, None)
+    response = client.put("/api/user", {"user": {"bio": "New bio"}}, format="json")
+    assert response.json()["user"]["email"] == user.email
+    assert User.objects.get(pk=user.pk).email == user.email  # the key was not recomputed blank
+
+
+def test_erasure_checks_the_password_from_the_database(cache_backend, user, client_for):
+    client = client_for(user)
+    warm(client)
+    wrong = client.delete("/api/user", {"user": {"password": "not-the-password"}}, format="json")
+    assert wrong.status_code == 422, wrong.content
+    right = client.delete("/api/user", {"user": {"password": "password123"}}, format="json")
+    assert right.status_code == 204, right.content
+    assert not User.objects.filter(pk=user.pk).exists()
+    refused(client)
+
+
+# --- Counter updates: nothing to invalidate -------------------------------------------------------
+
+
+def test_counter_updates_leave_the_cached_user_as_it_was(cache_backend, client_for: ClientFor):
+    reader, author = UserFactory(username="reader"), UserFactory(username="author")
+    article = make_article(author, title="Liked")
+    client = client_for(reader)
+    warm(client)
+    before = stored(reader)
+    assert client.post(f"/api/articles/{article.slug}/favorite").status_code == 200
+    assert client.post("/api/profiles/author/follow").status_code == 200
+    published = {"article": {"title": "Mine", "description": "d", "body": "b"}}
+    assert client.post("/api/articles", published, format="json").status_code == 201
+    assert client_for(author).post("/api/profiles/reader/follow").status_code == 200
+    User.objects.filter(pk=reader.pk).update(articles_count=7)  # drift, then the repair
+    call_command("check_counters", "--fix", stdout=io.StringIO())
+    # Every counter of the reader moved, and their entry is the one stored before.
+    row = User.objects.get(pk=reader.pk)
+    counts = (row.articles_count, row.favorites_count, row.following_count, row.followers_count)
+    assert counts == (1, 1, 1, 1)
+    assert stored(reader) == before
+    with CaptureQueriesContext(connection) as queries:
+        signed_in = active_user(reader.pk)
+    assert len(queries) == 0
+    assert signed_in is not None
+    assert (signed_in.pk, signed_in.username, signed_in.is_active) == (reader.pk, "reader", True)
+
+
+# --- Changes that matter: seen by the next request ----------------------------------------------
+
+
 def test_a_deactivated_user_is_refused_at_once(cache_backend, user, client_for: ClientFor):
     client = client_for(user)
     warm(client)
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    refused(client)
-
-
-def test_a_deleted_users_token_is_refused_at_once(cache_backend, user, client_for: ClientFor):
-    client = client_for(user)
-    warm(client)
-    user.delete()
-    refused(client)
-
-
-def test_a_queryset_delete_of_users_is_refused_at_once(cache_backend, user, client_for):
-    client = client_for(user)
-    warm(client)
-    User.objects.filter(pk=user.pk).delete()  # receivers connected: Django sends post_delete
+    user_deactivate(user=user)
     refused(client)
 
 
@@ -75,80 +153,50 @@ def test_an_erased_account_is_refused_at_once(cache_backend, client_for: ClientF
     refused(client)
 
 
-def test_a_renamed_user_is_read_afresh(cache_backend, user, client_for: ClientFor):
+def test_a_renamed_user_is_read_afresh(cache_backend, client_for: ClientFor):
+    # The signed-in user's username key names their favorites list: a stale one would renew
+    # the old name's list on the next favorite, and the new name's would not show it.
+    user, author = UserFactory(username="before"), UserFactory(username="author")
+    article = make_article(author, title="Liked later")
     client = client_for(user)
     warm(client)
-    response = client.put("/api/user", {"user": {"username": "renamed"}}, format="json")
-    assert response.status_code == 200
-    assert client.get("/api/user").json()["user"]["username"] == "renamed"
-    # A change made elsewhere (another process, the admin) reaches the cache the same way.
-    other = User.objects.get(pk=user.pk)
-    other.bio = "Changed elsewhere."
-    other.save()
-    assert client.get("/api/user").json()["user"]["bio"] == "Changed elsewhere."
-
-
-def test_a_password_change_is_read_afresh(cache_backend, user, client_for: ClientFor):
-    warm(client_for(user))
-    user_update(user=User.objects.get(pk=user.pk), fields={"password"}, password="new-password-1")
-    cached = active_user(user.pk)
-    assert cached is not None
-    assert cached.check_password("new-password-1")
-    assert not cached.check_password("password123")
-
-
-def test_the_cached_user_holds_no_password_hash(cache_backend, user, client_for: ClientFor):
-    # The cache may sit on the network (Redis, Memcached): the hash stays in the database.
-    client = client_for(user)
-    warm(client)
-    stored = caches["default"].get(f"user:{user.pk}", version=cache._version())
-    assert isinstance(stored, User)
-    assert "password" in stored.get_deferred_fields()
-    secret = User.objects.get(pk=user.pk).password
-    assert secret.encode() not in pickle.dumps(stored)
-    # A request that needs it (erasure checks the password) still gets it, from the database.
-    wrong = client.delete("/api/user", {"user": {"password": "not-the-password"}}, format="json")
-    assert wrong.status_code == 422, wrong.content
-    assert (
-        client.delete("/api/user", {"user": {"password": "password123"}}, format="json").status_code
-        == 204
-    )
-    assert not User.objects.filter(pk=user.pk).exists()
-
-
-def test_counters_moved_by_update_are_read_afresh(cache_backend, client_for: ClientFor):
-    reader, author = UserFactory(username="reader"), UserFactory(username="author")
-    article = make_article(author, title="Liked")
-    client = client_for(reader)
-    warm(client)
+    response = client.put("/api/user", {"user": {"username": "after"}}, format="json")
+    assert response.status_code == 200, response.content
+    assert client.get("/api/articles", {"favorited": "after"}).json()["articlesCount"] == 0
     assert client.post(f"/api/articles/{article.slug}/favorite").status_code == 200
-    fresh = active_user(reader.pk)
-    assert fresh is not None
-    assert (fresh.favorites_count, fresh.following_count) == (1, 0)
-    warm(client)
-    assert client.post("/api/profiles/author/follow").status_code == 200
-    fresh = active_user(reader.pk)
-    assert fresh is not None
-    assert (fresh.favorites_count, fresh.following_count) == (1, 1)
-    author_fresh = active_user(author.pk)
-    assert author_fresh is not None
-    assert (author_fresh.articles_count, author_fresh.followers_count) == (1, 1)
+    favorites = client.get("/api/articles", {"favorited": "after"}).json()
+    assert [a["slug"] for a in favorites["articles"]] == [article.slug]
+    signed_in = active_user(user.pk)
+    assert signed_in is not None
+    assert (signed_in.username, signed_in.username_key) == ("after", "after")
 
 
-def test_a_load_from_before_a_deactivation_is_not_stored_after_it(cache_backend, user):
-    cache.clear()
-    stale = User.objects.get(pk=user.pk)  # a request read the active row...
-    user.is_active = False
-    user.save(update_fields=["is_active"])  # ...the deactivation committed meanwhile...
-    cache.add_many({f"user:{user.pk}": stale}, USER_SECONDS)  # ...and it stores what it read
-    assert active_user(user.pk) is None
-
-
-def test_with_the_cache_off_the_user_is_read_every_time(settings, user, client_for: ClientFor):
-    settings.CACHE_ARTICLES = False
+def test_a_password_change_buries_the_entry(cache_backend, user, client_for: ClientFor):
+    # Nothing of the password is cached (a token version will be): the entry goes all the same,
+    # and the next request reads the user again and stores it.
     client = client_for(user)
+    warm(client)
+    changed = client.put("/api/user", {"user": {"password": "new-password-1"}}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert is_tombstone(stored(user))
+    assert client.get("/api/tags").status_code == 200
+    assert User.objects.get(pk=user.pk).check_password("new-password-1")
+
+
+def test_a_load_from_before_a_deactivation_is_not_stored_after_it(cache_backend, user, client_for):
+    client = client_for(user)
+    warm(client)
+    entry = stored(user)  # a request read the active row...
+    user_deactivate(user=user)  # ...the deactivation committed meanwhile...
+    cache.add_many({user_key(user.pk): entry}, SIGNED_IN_SECONDS)  # ...and it stores what it read
+    assert active_user(user.pk) is None
+    refused(client)
+
+
+def test_with_the_cache_off_the_user_is_read_every_time(settings, user):
+    settings.CACHE_ARTICLES = False
     cache.clear()
     for _ in range(2):
         with CaptureQueriesContext(connection) as queries:
-            assert client.get("/api/user").status_code == 200
+            assert active_user(user.pk) is not None
         assert len(queries) == 1

@@ -12,6 +12,7 @@ from conduit.api.presenters import user_json
 from conduit.api.views.base import SignedInView
 from conduit.media import services
 from conduit.platform.exceptions import InvalidInput
+from conduit.users.selectors import user_account
 
 # Room for the multipart envelope around the file itself.
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -44,7 +45,6 @@ class AvatarView(SignedInView):
         responses={200: docs.UserResponse, **docs.errors(401, 413, 415, 422)},
     )
     def put(self, request: Request) -> Response:
-        user = self.signed_in(request)
         limit = settings.AVATAR_MAX_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -59,6 +59,7 @@ class AvatarView(SignedInView):
             raise InvalidInput.field("image", "must be a multipart/form-data file field") from None
         if upload is None:
             raise InvalidInput.field("image", "can't be blank")
+        user = user_account(self.signed_in(request).pk)  # the signed-in user holds less
         services.avatar_upload(user=user, data=upload, size=upload.size or 0)
         return Response(user_json(user, token_for(user)))
 
@@ -70,6 +71,6 @@ class AvatarView(SignedInView):
         responses={200: docs.UserResponse, **docs.errors(401)},
     )
     def delete(self, request: Request) -> Response:
-        user = self.signed_in(request)
+        user = user_account(self.signed_in(request).pk)  # the signed-in user holds less
         services.avatar_remove(user=user)
         return Response(user_json(user, token_for(user)))

@@ -9,6 +9,7 @@ from conduit.api.presenters import user_json
 from conduit.api.views.base import ConduitView, SignedInView
 from conduit.privacy.services import account_erase
 from conduit.users import services
+from conduit.users.selectors import user_account
 
 
 class RegistrationView(ConduitView):
@@ -55,7 +56,7 @@ class CurrentUserView(SignedInView):
         responses={200: docs.UserResponse, **docs.errors(401)},
     )
     def get(self, request: Request) -> Response:
-        user = self.signed_in(request)
+        user = user_account(self.signed_in(request).pk)  # the signed-in user holds less
         token = request.auth if isinstance(request.auth, str) else token_for(user)
         return Response(user_json(user, token))
 
@@ -68,7 +69,9 @@ class CurrentUserView(SignedInView):
     )
     def put(self, request: Request) -> Response:
         data = inputs.parse(inputs.UpdateUserRequest, request.data)
-        user = services.user_update(user=self.signed_in(request), fields=set(data), **data)
+        user = services.user_update(
+            user=user_account(self.signed_in(request).pk), fields=set(data), **data
+        )
         return Response(user_json(user, token_for(user)))
 
     @extend_schema(
