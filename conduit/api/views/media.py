@@ -59,7 +59,7 @@ class AvatarView(SignedInView):
             raise InvalidInput.field("image", "must be a multipart/form-data file field") from None
         if upload is None:
             raise InvalidInput.field("image", "can't be blank")
-        user = user_account(self.signed_in(request).pk)  # the signed-in user holds less
+        user = user_account(self.signed_in(request))  # the signed-in user holds less
         services.avatar_upload(user=user, data=upload, size=upload.size or 0)
         return Response(user_json(user, token_for(user)))
 
@@ -71,6 +71,6 @@ class AvatarView(SignedInView):
         responses={200: docs.UserResponse, **docs.errors(401)},
     )
     def delete(self, request: Request) -> Response:
-        user = user_account(self.signed_in(request).pk)  # the signed-in user holds less
+        user = user_account(self.signed_in(request))  # the signed-in user holds less
         services.avatar_remove(user=user)
         return Response(user_json(user, token_for(user)))

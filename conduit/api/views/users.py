@@ -56,7 +56,7 @@ class CurrentUserView(SignedInView):
         responses={200: docs.UserResponse, **docs.errors(401)},
     )
     def get(self, request: Request) -> Response:
-        user = user_account(self.signed_in(request).pk)  # the signed-in user holds less
+        user = user_account(self.signed_in(request))  # the signed-in user holds less
         token = request.auth if isinstance(request.auth, str) else token_for(user)
         return Response(user_json(user, token))
 
@@ -70,7 +70,7 @@ class CurrentUserView(SignedInView):
     def put(self, request: Request) -> Response:
         data = inputs.parse(inputs.UpdateUserRequest, request.data)
         user = services.user_update(
-            user=user_account(self.signed_in(request).pk), fields=set(data), **data
+            user=user_account(self.signed_in(request)), fields=set(data), **data
         )
         return Response(user_json(user, token_for(user)))
 
