@@ -6,7 +6,6 @@ Every write keeps the counters exact in the same transaction as the rows they co
 inserted or deleted, so retries and races never drift them.
 """
 
-import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -15,67 +14,24 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.text import slugify
 
 from conduit.articles import invalidation, validators
 from conduit.articles.models import (
-    SLUG_MAX_LENGTH,
     Article,
     ArticleTag,
     Favorite,
     SiteCounter,
     Tag,
 )
+from conduit.articles.slugs import save_with_unique_slug, slug_base
 from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
 from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
 from conduit.profiles import invalidation as profile_invalidation
 from conduit.users.models import User
 
-_SLUG_BASE_MAX = SLUG_MAX_LENGTH - 10  # room for "-" and a random suffix
-_SLUG_ATTEMPTS = 5
 # The notifications app's task, by name (platform/tasks/enqueue.py says why).
 NEW_ARTICLE_FAN_OUT = "conduit.notifications.new_article_fan_out"
-
-
-def slug_base(title: str) -> str:
-    """The readable part of a slug: the title slugified (any script kept), or "article" when a
-    title has nothing sluggable in it (e.g. only emoji)."""
-    return slugify(title, allow_unicode=True)[:_SLUG_BASE_MAX].strip("-") or "article"
-
-
-# Slugs that would collide with a fixed route such as /api/articles/feed.
-RESERVED_SLUGS = frozenset({"feed"})
-
-
-def _candidate_slugs(title: str) -> Iterable[str]:
-    base = slug_base(title)
-    if base not in RESERVED_SLUGS:
-        yield base
-    for _ in range(_SLUG_ATTEMPTS):
-        yield f"{base}-{secrets.token_hex(3)}"
-
-
-def _save_with_unique_slug(article: Article, title: str) -> None:
-    """Save ``article`` under the title's slug, or the slug plus a random suffix if it is taken.
-
-    The unique index decides (not a prior SELECT), so two concurrent "Hello" articles get two
-    distinct slugs instead of one of them failing.
-    """
-    for slug in _candidate_slugs(title):
-        if slug == article.slug:
-            article.save()
-            return
-        article.slug = slug
-        try:
-            with transaction.atomic():
-                article.save()
-        except IntegrityError:
-            if not Article.objects.filter(slug=slug).exclude(pk=article.pk).exists():
-                raise
-            continue
-        return
-    raise InvalidInput.field("title", "could not be turned into a unique slug; try another title")
 
 
 def _bump_site_articles(delta: int) -> None:
@@ -143,7 +99,7 @@ def article_create(
             created_at=now,
             updated_at=now,
         )
-        _save_with_unique_slug(article, title)
+        save_with_unique_slug(article, title)
         _link_tags(article, tag_names)
         User.objects.filter(pk=author.pk).update(articles_count=F("articles_count") + 1)
         _bump_site_articles(+1)
@@ -196,7 +152,7 @@ def article_update(
         if title is not None and "title" in fields and title != article.title:
             article.title = title
             if slug_base(title) != slug_base(article.slug):
-                _save_with_unique_slug(article, title)
+                save_with_unique_slug(article, title)
                 invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
                 return article
         article.save()

@@ -13,15 +13,14 @@ from conduit.articles.counters import find_drift
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.articles.selectors import ListQuery
 from conduit.articles.services import (
-    RESERVED_SLUGS,
     article_create,
     article_delete,
     article_delete_many,
     article_update,
     favorite_add,
     favorite_remove,
-    slug_base,
 )
+from conduit.articles.slugs import RESERVED_SLUGS, slug_base
 from conduit.comments.models import Comment
 from conduit.platform.cache.safe import cache
 from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
