@@ -16,7 +16,7 @@ They are what ``ConduitJSONRenderer`` makes of ``articles_json`` (tests/api/test
 from django.conf import settings
 from django.http import HttpResponse
 
-from conduit.api.presenters import article_dict, profile_dict
+from conduit.api.presenters import article_dict, articles_json, profile_dict
 from conduit.api.renderers import JSON_CONTENT_TYPE, ConduitJSONRenderer
 from conduit.articles import selectors
 from conduit.articles.data import ArticleData, ListQuery
@@ -68,12 +68,14 @@ def _flag(value: bool) -> bytes:
     return b"true" if value else b"false"
 
 
-def articles_response(query: ListQuery) -> HttpResponse | None:
-    """The list page as the API's response, joined from cached renderings; None when this list
-    is not cached (the caller renders ``selectors.article_list``)."""
+def articles_response(query: ListQuery) -> HttpResponse:
+    """The list page as the API's response: joined from cached renderings, or (a list that is
+    not cached) rendered from the selectors' page; the same bytes either way."""
     page = selectors.article_list_rendered(query, cards=CARDS, authors=AUTHORS)
     if page is None:
-        return None
+        listed = selectors.article_list(query)
+        content = ConduitJSONRenderer().render(articles_json(listed.articles, listed.count))
+        return HttpResponse(content, content_type=JSON_CONTENT_TYPE)
     items, count = page
     body = b",".join(
         b"".join((head, _flag(favorited), tail, author, _flag(following), b"}}"))
