@@ -7,8 +7,8 @@ changes one of the fields below calls ``user_changed`` or ``user_deleted`` itsel
 Three kinds of entries hold a user:
 
 * ``user:<id>``, the signed-in user of token authentication (``selectors.active_user``): id,
-  username and ``is_active`` (``SIGNED_IN_FIELDS``). Buried when one of ``SIGNED_IN_CHANGES``
-  changes: what it holds, and the credentials.
+  username, its identity key and ``is_active`` (``SIGNED_IN_FIELDS``). Buried when one of
+  ``SIGNED_IN_CHANGES`` changes: what it holds, and the credentials.
 * ``profile:<id>``, the public profile (username, bio, image) that other apps show beside what
   a user wrote (an article card's author). Buried when one of ``PROFILE_CHANGES`` changes.
 * ``gen:name:<digest of the username key>``, the generation of every list filtered by that
