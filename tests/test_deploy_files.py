@@ -213,3 +213,21 @@ def test_the_example_secrets_are_refused_by_the_app() -> None:
         assert secret_key_problem(key) is not None, key
     database = environ.Env.db_url_config(secret["DATABASE_URL"])
     assert database_password_problems({"default": database})
+
+
+@pytest.mark.parametrize("overlay", ["base", "overlays/production"])
+def test_the_ingress_denies_metrics_on_the_public_host(overlay: str) -> None:
+    ingresses = {d["metadata"]["name"]: d for d in render(K8S / overlay) if d["kind"] == "Ingress"}
+    public, denied = ingresses["conduit"], ingresses["conduit-metrics-denied"]
+    # The same controller and host, so it takes /metrics away from the public ingress's "/".
+    assert denied["spec"]["ingressClassName"] == public["spec"]["ingressClassName"] == "nginx"
+    assert [r["host"] for r in denied["spec"]["rules"]] == [
+        r["host"] for r in public["spec"]["rules"]
+    ]
+    [rule] = denied["spec"]["rules"]
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/metrics", "Prefix")]
+    ranges = denied["metadata"]["annotations"]["nginx.ingress.kubernetes.io/denylist-source-range"]
+    assert set(ranges.split(",")) == {"0.0.0.0/0", "::/0"}  # every IPv4 and IPv6 address
+    # ...and the public ingress routes no /metrics path of its own
+    paths = [p["path"] for r in public["spec"]["rules"] for p in r["http"]["paths"]]
+    assert "/metrics" not in paths
