@@ -1,8 +1,9 @@
 """Conduit settings: every deploy-time value comes from the environment (django-environ).
 
 Unset variables give the embedded default: SQLite under ``var/``, an in-process cache and
-inline tasks. Production must set ``SECRET_KEY``; with ``DEBUG`` off and no secret, a weak one or a default
-database password, the process refuses to start rather than run with a guessable key.
+inline tasks. Production must set ``SECRET_KEY``; with ``DEBUG`` off and no secret, a weak one
+or a default database password, the process refuses to start rather than run with a guessable
+key.
 """
 
 import os
