@@ -30,9 +30,9 @@ COPY conduit ./conduit
 COPY static ./static
 COPY deploy/docker/*.sh ./deploy/docker/
 
-# Hashed, compressed static files at build time; the key only lets settings import and is
-# thrown away with this stage.
-RUN SECRET_KEY=collectstatic-only-not-a-secret \
+# Hashed, compressed static files at build time; the key only lets settings import (a literal
+# one would be refused as a placeholder) and is thrown away with this stage.
+RUN SECRET_KEY=$(/app/.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
     /app/.venv/bin/python manage.py collectstatic --noinput --verbosity 0 \
     && /app/.venv/bin/python -m compileall -q config conduit manage.py
 

@@ -1,8 +1,8 @@
 """Conduit settings: every deploy-time value comes from the environment (django-environ).
 
 Unset variables give the embedded default: SQLite under ``var/``, an in-process cache and
-inline tasks. Production must set ``SECRET_KEY``; with ``DEBUG`` off and no secret the process
-refuses to start rather than run with a guessable key.
+inline tasks. Production must set ``SECRET_KEY``; with ``DEBUG`` off and no secret, a weak one or a default
+database password, the process refuses to start rather than run with a guessable key.
 """
 
 import os
@@ -18,6 +18,7 @@ from kombu import Queue
 
 from conduit.platform.cache.backends import cache_config
 from conduit.platform.observability.logs import stdout_logger_factory
+from conduit.platform.secrets_policy import refuse_weak_secrets
 from conduit.platform.storages import storages_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,6 +35,8 @@ if not SECRET_KEY:
             "or set DEBUG=true for local development only."
         )
     SECRET_KEY = "insecure-debug-only-key-never-use-in-production"  # noqa: S105
+# A short, low-variety or placeholder key (or a default database password) is refused as well,
+# at the end of this module once DATABASES is known: conduit/platform/secrets_policy.py.
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 HOST = env.str("HOST", default="127.0.0.1")
@@ -520,3 +523,7 @@ if SENTRY_DSN:
         integrations=[DjangoIntegration()],
         send_default_pii=False,
     )
+
+# --- Secrets ----------------------------------------------------------------------------------
+# Last, so that every start path (granian, Celery, manage.py) refuses before doing anything.
+refuse_weak_secrets(debug=DEBUG, secret_key=SECRET_KEY, databases=DATABASES)

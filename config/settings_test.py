@@ -6,10 +6,11 @@ one test checks the production hasher separately.
 """
 
 import os
+import secrets
 
-os.environ.setdefault(
-    "SECRET_KEY", "test-only-secret-key-not-for-production-" + "0123456789abcdef" * 4
-)
+# A fresh key per test run (subprocesses inherit it from the environment): a literal one would be
+# a placeholder that production must refuse (conduit/platform/secrets_policy.py).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 from config.settings import *  # noqa: F403
 

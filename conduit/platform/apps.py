@@ -1,8 +1,15 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class PlatformConfig(AppConfig):
-    """Shared plumbing; an app only for its one model (dead-lettered tasks) and its tasks."""
+    """Shared plumbing; an app for its one model (dead-lettered tasks), its tasks and the
+    production secrets check."""
 
     name = "conduit.platform"
     label = "platform"
+
+    def ready(self) -> None:
+        from conduit.platform.secrets_policy import check_production_secrets
+
+        checks.register(check_production_secrets, checks.Tags.security)

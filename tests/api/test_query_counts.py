@@ -378,9 +378,9 @@ def test_current_user_get(n, user, auth_api, django_assert_num_queries):
 @SIZES
 def test_current_user_update(n, user, auth_api, django_assert_num_queries):
     # Sign in (the whole account, cold); check the new username and email are free (one query
-    # each); the UPDATE in its savepoint. Whatever the number of their articles: the cards do not hold the
-    # profile, so its invalidation is one cache entry (conduit/users/invalidation.py), not one
-    # per card.
+    # each); the UPDATE in its savepoint. Whatever the number of their articles: the cards do
+    # not hold the profile, so its invalidation is one cache entry
+    # (conduit/users/invalidation.py), not one per card.
     busy_viewer(user, n)
     payload = {"user": {"username": "renamed", "email": "renamed@example.com", "bio": "Hi"}}
     with django_assert_num_queries(6):

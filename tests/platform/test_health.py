@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from structlog.testing import capture_logs
 
 from conduit.platform.http import probes
 
@@ -13,18 +14,18 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def register_check() -> Iterator[Callable[[str, probes.Check], None]]:
+def register_check() -> Iterator[Callable[..., None]]:
     """``register_check(name, fn)``: a check for this test only; the registry is restored after."""
-    saved = probes.registered()
+    saved = {name: (check, probes.is_critical(name)) for name, check in probes.registered().items()}
 
-    def register(name: str, check: probes.Check) -> None:
-        probes.register(name, check)
+    def register(name: str, check: probes.Check, *, critical: bool = True) -> None:
+        probes.register(name, check, critical=critical)
 
     yield register
     for name in set(probes.registered()) - set(saved):
         probes.unregister(name)
-    for name, check in saved.items():
-        probes.register(name, check)
+    for name, (check, critical) in saved.items():
+        probes.register(name, check, critical=critical)
 
 
 def test_healthz_is_ok_and_runs_no_query(client: Client) -> None:
@@ -46,23 +47,45 @@ def test_readyz_reports_every_check(client: Client) -> None:
     }
 
 
-def test_readyz_is_503_with_the_error_when_the_database_check_fails(
-    client: Client, register_check: Callable[[str, probes.Check], None]
+def test_readyz_is_503_naming_the_failing_check_and_logs_the_error(
+    client: Client, register_check: Callable[..., None]
 ) -> None:
     def database_down() -> None:
-        raise ConnectionError("could not connect to server")
+        raise ConnectionError('connection to server at "10.0.0.7", port 5432 failed')
 
     register_check("database", database_down)
-    response = client.get("/readyz")
+    with capture_logs() as logs:
+        response = client.get("/readyz")
     assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "unavailable"
-    assert body["checks"]["database"] == "ConnectionError: could not connect to server"
-    assert body["checks"]["cache"] == "ok"
+    # The public answer names the check and nothing of the error (no host, no port, no type).
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "failing", "migrations": "ok", "cache": "ok"},
+    }
+    assert b"10.0.0.7" not in response.content
+    assert b"ConnectionError" not in response.content
+    [line] = [line for line in logs if line["event"] == "readiness_check_failed"]
+    assert line["check"] == "database"
+    assert line["critical"] is True
+    assert line["error"] == 'ConnectionError: connection to server at "10.0.0.7", port 5432 failed'
+    assert line["log_level"] == "warning"
+
+
+def test_a_failing_non_critical_check_keeps_readyz_ready(
+    client: Client, register_check: Callable[..., None]
+) -> None:
+    def cache_down() -> None:
+        raise RuntimeError("redis://10.0.0.8:6379 refused")
+
+    register_check("cache", cache_down, critical=False)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["cache"] == "failing"
+    assert b"10.0.0.8" not in response.content
 
 
 def test_later_checks_join_through_the_registry(
-    client: Client, register_check: Callable[[str, probes.Check], None]
+    client: Client, register_check: Callable[..., None]
 ) -> None:
     register_check("broker", lambda: None)
     response = client.get("/readyz")

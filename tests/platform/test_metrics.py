@@ -41,6 +41,15 @@ def test_request_duration_is_labelled_by_route_method_and_status(client: Client)
     assert sample("conduit_http_request_duration_seconds_count", labels) == before + 1
 
 
+def test_an_unknown_method_is_labelled_other_never_by_its_text(client: Client) -> None:
+    method = "X" * 2000
+    labels = {"route": "api-tags", "method": "other", "status": "401"}  # DRF: auth, then method
+    before = sample("conduit_http_request_duration_seconds_count", labels)
+    assert client.generic(method, "/api/tags").status_code == 401
+    assert sample("conduit_http_request_duration_seconds_count", labels) == before + 1
+    assert method not in client.get("/metrics").content.decode()
+
+
 def test_queries_per_request_counts_the_requests_sql(client: Client) -> None:
     labels = {"route": "api-tags"}
     before_sum = sample("conduit_db_queries_per_request_sum", labels)

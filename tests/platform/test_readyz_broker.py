@@ -36,7 +36,7 @@ def test_readyz_follows_a_redis_broker_going_down_and_up(
         assert down.status_code == 503
         body = down.json()
         assert body["status"] == "unavailable"
-        assert body["checks"]["broker"].startswith("ConnectionError:"), body
+        assert body["checks"]["broker"] == "failing", body
         assert body["checks"]["database"] == "ok"  # only the broker is blamed
 
         running_redis.start()
@@ -51,7 +51,7 @@ def test_readyz_is_503_when_an_amqp_broker_refuses_connections(
     with override_settings(CELERY_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{free_port()}//"):
         response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"]["broker"] != "ok"
+    assert response.json()["checks"]["broker"] == "failing"
 
 
 def test_no_broker_check_without_a_broker(client: Client) -> None:

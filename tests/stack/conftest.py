@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import secrets
 import shutil
 import signal
 import sys
@@ -30,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import stack  # noqa: E402  (tools/stack/)
 
-SECRET_KEY = "stack-test-secret-key-" + "0123456789abcdef" * 4
+# Made per run: a committed key would be one anyone could read (conduit/platform/secrets_policy.py).
+SECRET_KEY = secrets.token_urlsafe(50)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 comments, bios, usernames, image URLs, query strings), and the cookie flags."""
 
 import runpy
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -538,7 +539,7 @@ def test_production_settings_make_cookies_secure_unless_debug():
 @pytest.mark.parametrize(("debug", "secure"), [("false", True), ("true", False)])
 def test_the_secure_cookie_default_follows_debug(monkeypatch, debug, secure):
     monkeypatch.setenv("DEBUG", debug)
-    monkeypatch.setenv("SECRET_KEY", "only-for-this-test")
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(50))
     monkeypatch.delenv("SECURE_COOKIES", raising=False)
     namespace = runpy.run_path(str(Path(production_settings.__file__)))
     assert namespace["SESSION_COOKIE_SECURE"] is secure

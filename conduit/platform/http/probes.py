@@ -5,16 +5,19 @@ cache, no session) and is always 200 while the process can run a view. A supervi
 process when it fails.
 
 ``/readyz`` answers "should traffic be sent here?": it runs every registered check and answers 200
-``{"status": "ready", "checks": {name: "ok"}}`` or, when any check fails, 503
-``{"status": "unavailable", "checks": {name: "ok" | "error text"}}``. A load balancer takes the
-instance out of rotation until it is ready again; it is not restarted.
+``{"status": "ready", "checks": {name: "ok"}}`` or, when any critical check fails, 503
+``{"status": "unavailable", "checks": {name: "ok" | "failing"}}``. A load balancer takes the
+instance out of rotation until it is ready again; it is not restarted. The probe is public (the
+load balancer and the kubelet call it without credentials), so it names the failing check and no
+more: the exception text (host names, ports, server messages) goes to the log as a
+``readiness_check_failed`` line.
 
 ``broker`` joins the checks when ``CELERY_BROKER_URL`` is set (Redis ``PING`` or an AMQP
 connect, ``BROKER_TIMEOUT`` seconds at most); without a broker tasks run inline: nothing to check.
 
 Checks are a small registry (``register``/``unregister``), so that later pieces of the topology
 (a broker, a read replica) add their own without touching the views. A check is a callable that
-returns ``None`` when healthy and raises when not; the exception text is what ``/readyz`` shows.
+returns ``None`` when healthy and raises when not; the exception text is what the log line shows.
 A check registered with ``critical=False`` (a read replica: the primary serves its reads) reports
 its failure in the JSON without making the instance unready.
 """
@@ -23,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from threading import Lock
 
+import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -32,6 +36,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 Check = Callable[[], None]
+
+logger = structlog.get_logger(__name__)
 
 _checks: dict[str, Check] = {}
 _not_critical: set[str] = set()
@@ -56,21 +62,34 @@ def unregister(name: str) -> None:
         _not_critical.discard(name)
 
 
+def is_critical(name: str) -> bool:
+    with _lock:
+        return name not in _not_critical
+
+
 def registered() -> dict[str, Check]:
     with _lock:
         return dict(_checks)
 
 
 def run_checks() -> tuple[bool, dict[str, str]]:
-    """Run every check; ``(all healthy, {name: "ok" or the error text})``."""
+    """Run every check; ``(no critical one failed, {name: "ok" or "failing"})``. Each failure is
+    logged with its exception text, which never reaches the answer."""
     results: dict[str, str] = {}
     healthy = True
     for name, check in registered().items():
         try:
             check()
         except Exception as error:
-            healthy = healthy and name in _not_critical
-            results[name] = f"{type(error).__name__}: {error}"
+            critical = name not in _not_critical
+            healthy = healthy and not critical
+            results[name] = "failing"
+            logger.warning(
+                "readiness_check_failed",
+                check=name,
+                critical=critical,
+                error=f"{type(error).__name__}: {error}",
+            )
         else:
             results[name] = "ok"
     return healthy, results

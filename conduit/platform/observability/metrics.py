@@ -1,7 +1,8 @@
 """Prometheus metrics: the ``/metrics`` view and one middleware that records every request.
 
 ``RequestMetricsMiddleware`` (outermost in ``MIDDLEWARE``) observes two histograms per request:
-``conduit_http_request_duration_seconds{route, method, status}`` (its ``_count`` is the request
+``conduit_http_request_duration_seconds{route, method, status}`` (``method`` one of the usual
+seven or ``other``; its ``_count`` is the request
 rate, the ``status`` label the error rate, the buckets the latency per route) and
 ``conduit_db_queries_per_request{route}``, the SQL statements the request ran on the default
 database, counted with ``connection.execute_wrapper`` (no extra queries, no ``DEBUG`` query log).
@@ -43,6 +44,16 @@ QUERIES_PER_REQUEST = Histogram(
 )
 
 
+# The method label takes one of these or "other": a client chooses the method, and every distinct
+# label value is a new series kept for the life of the process (and a file per worker in
+# multiprocess mode), so an arbitrary one (a 2,000-character method) must not become a label.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str | None) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
+
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
@@ -75,7 +86,7 @@ class RequestMetricsMiddleware:
             return response
         finally:
             route = route_of(request) or "<unresolved>"
-            REQUEST_DURATION.labels(route, request.method or "", status).observe(
+            REQUEST_DURATION.labels(route, method_label(request.method), status).observe(
                 time.perf_counter() - started
             )
             QUERIES_PER_REQUEST.labels(route).observe(counter.count)
