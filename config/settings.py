@@ -304,6 +304,10 @@ CACHES = {
 CACHE_ARTICLES = env.bool("CACHE_ARTICLES", default=True)
 # Anonymous API reads are kept whole in each process for this long (0 = off, at most 1 s).
 CACHE_ANONYMOUS_SECONDS = min(env.float("CACHE_ANONYMOUS_SECONDS", default=1.0), 1.0)
+# ... within this many bytes per process (least recently used first out), and an answer bigger
+# than the entry cap is not kept: junk query strings or big articles cannot grow a worker.
+CACHE_ANONYMOUS_MAX_BYTES = env.int("CACHE_ANONYMOUS_MAX_BYTES", default=32 * 1024 * 1024)
+CACHE_ANONYMOUS_MAX_ENTRY_BYTES = env.int("CACHE_ANONYMOUS_MAX_ENTRY_BYTES", default=1024 * 1024)
 # After a cache error the backend is left alone this long (calls are misses), and the error is
 # logged at most once per CACHE_ERROR_LOG_SECONDS (every error is counted in /metrics).
 CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=1.0)

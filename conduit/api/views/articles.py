@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +18,7 @@ from conduit.api.views.base import (
 from conduit.articles import selectors, services
 from conduit.articles.selectors import ListQuery
 from conduit.platform.exceptions import InvalidInput
+from conduit.platform.http import micro_cache
 
 PAGE_PARAMETERS = [
     OpenApiParameter(
@@ -61,6 +62,14 @@ def _list_query(request: HttpRequest | Request, viewer_id: int | None) -> ListQu
 
 
 class ArticlesView(AnonymousMicroCachedView):
+    micro_cache_parameters: ClassVar[micro_cache.Parameters] = {
+        "tag": micro_cache.verbatim,
+        "author": micro_cache.verbatim,
+        "favorited": micro_cache.verbatim,
+        "limit": micro_cache.integer,
+        "offset": micro_cache.integer,
+    }
+
     def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
         try:
             query = _list_query(request, viewer_id)

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from conduit.platform import tokens
 from conduit.platform.cache.safe import cache
 from conduit.platform.exceptions import InvalidInput
-from conduit.platform.http.micro_cache import anonymous_micro_cached
+from conduit.platform.http import micro_cache
 from conduit.users.models import User
 
 
@@ -63,9 +63,15 @@ class AnonymousMicroCachedView(ConduitView):
         """The cache keys a signed-in GET reads first, fetched with its user (none: nothing)."""
         return []
 
+    # The query parameters the GET reads, with how each is normalised in the micro-cache's key;
+    # no other parameter is in it (a junk one would otherwise make an entry per request).
+    micro_cache_parameters: ClassVar[micro_cache.Parameters] = {}
+
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:  # DRF's view function, wrapped
-        return anonymous_micro_cached(super().as_view(**initkwargs))
+        return micro_cache.anonymous_micro_cached(
+            super().as_view(**initkwargs), cls.micro_cache_parameters
+        )
 
 
 class SignedInView(ConduitView):
