@@ -27,3 +27,7 @@ WHITENOISE_AUTOREFRESH = True
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # A key prefix per test process (pytest-xdist workers share a CACHE_URL): no test reads another's.
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
+# Tests read log lines with structlog.testing.capture_logs, which cannot see a logger that was
+# cached on its first use (by an earlier test in the same process): three access-log tests failed
+# after the API tests had run in the same command.
+structlog.configure(cache_logger_on_first_use=False)  # noqa: F405

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -541,7 +542,13 @@ def test_the_secure_cookie_default_follows_debug(monkeypatch, debug, secure):
     monkeypatch.setenv("DEBUG", debug)
     monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(50))
     monkeypatch.delenv("SECURE_COOKIES", raising=False)
-    namespace = runpy.run_path(str(Path(production_settings.__file__)))
+    # Running the settings configures structlog again (the console renderer with DEBUG on):
+    # put the test run's configuration back, or later tests' log lines change format.
+    saved = structlog.get_config()
+    try:
+        namespace = runpy.run_path(str(Path(production_settings.__file__)))
+    finally:
+        structlog.configure(**saved)
     assert namespace["SESSION_COOKIE_SECURE"] is secure
     assert namespace["CSRF_COOKIE_SECURE"] is secure
 
