@@ -6,10 +6,11 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from conduit.platform.http import bench, probes
 
 # Probes and metrics come first: no auth, no session, nothing the site's URLs might shadow.
+# The API first: it takes most requests, and Django tries the patterns in order.
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/", include("conduit.api.urls")),
     path("healthz", probes.healthz, name="healthz"),
     path("readyz", probes.readyz, name="readyz"),
-    path("api/", include("conduit.api.urls")),
     path("notifications/", include("conduit.notifications.urls")),
     path("", include("conduit.web.urls")),
 ]

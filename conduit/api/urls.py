@@ -3,7 +3,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from conduit.api.views import articles, comments, media, privacy, profiles, users
 
+# The busiest reads first: Django tries the patterns in order (the article list came ninth).
 urlpatterns = [
+    path("articles", articles.ArticlesView.as_view(), name="api-articles"),
+    # "feed" before "<slug>": an article slug never equals "feed" (see article services).
+    path("articles/feed", articles.FeedView.as_view(), name="api-feed"),
+    path("articles/<str:slug>", articles.ArticleView.as_view(), name="api-article"),
+    path("tags", articles.TagsView.as_view(), name="api-tags"),
     path("users", users.RegistrationView.as_view(), name="api-register"),
     path("users/login", users.LoginView.as_view(), name="api-login"),
     path("user", users.CurrentUserView.as_view(), name="api-current-user"),
@@ -16,10 +22,6 @@ urlpatterns = [
     ),
     path("profiles/<str:username>", profiles.ProfileView.as_view(), name="api-profile"),
     path("profiles/<str:username>/follow", profiles.FollowView.as_view(), name="api-follow"),
-    # "feed" before "<slug>": an article slug never equals "feed" (see article services).
-    path("articles/feed", articles.FeedView.as_view(), name="api-feed"),
-    path("articles", articles.ArticlesView.as_view(), name="api-articles"),
-    path("articles/<str:slug>", articles.ArticleView.as_view(), name="api-article"),
     path("articles/<str:slug>/favorite", articles.FavoriteView.as_view(), name="api-favorite"),
     path("articles/<str:slug>/comments", comments.CommentsView.as_view(), name="api-comments"),
     path(
@@ -27,7 +29,6 @@ urlpatterns = [
         comments.CommentView.as_view(),
         name="api-comment",
     ),
-    path("tags", articles.TagsView.as_view(), name="api-tags"),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
