@@ -83,6 +83,8 @@ if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
 
 MIDDLEWARE = [
     "conduit.platform.observability.request_id.RequestIdMiddleware",
+    # Before anything reads a body: a request declaring more than REQUEST_MAX_BYTES is a 413.
+    "conduit.platform.http.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -283,7 +285,11 @@ MEDIA_SERVE = env.bool(
 )
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 # Width x height; checked from the header before decoding (a decompression bomb stops here).
-AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=25_000_000)
+# 16 MP bounds the one full decode an upload costs in the request (a JPEG decodes smaller).
+AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=16_000_000)
+# The largest request body the app reads, whatever proxy is (or is not) in front: an avatar plus
+# 1 MiB, as nginx's client_max_body_size. Bigger declared bodies are a 413 before being read.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=AVATAR_MAX_BYTES + 1024 * 1024)
 EXPORT_TTL = env.int("EXPORT_TTL", default=7 * 24 * 3600)  # seconds a download link works
 
 # --- Cache (ADR 0016) ------------------------------------------------------------------------

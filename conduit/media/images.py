@@ -3,7 +3,9 @@
 The format is decided by the file's content, never by its name or declared type. Dimensions are
 read from the header and checked before a single pixel is decoded, so a decompression bomb (a tiny
 file that expands to gigapixels) is refused without allocating its memory. The kept original is
-re-encoded from decoded pixels, which drops EXIF (location, camera serial) and any trailing data.
+re-encoded from decoded pixels, which drops EXIF (location, camera serial) and any trailing data,
+and scaled down to ``ORIGINAL_MAX_SIDE``; a JPEG is decoded in draft mode (the decoder's own 1/2,
+1/4 or 1/8 scaling) when that size allows, so a big photo never costs its full-size pixels.
 """
 
 import io
@@ -27,6 +29,9 @@ NOT_AN_IMAGE = "must be a JPEG, PNG, WebP or GIF image"
 THUMBNAIL_SIZES = (64, 256)
 # (Pillow format, extension) of every thumbnail: WebP for browsers, JPEG for everything else.
 THUMBNAIL_FORMATS = (("WEBP", "webp"), ("JPEG", "jpeg"))
+# The kept original's longest side. Pictures are shown at 256 px at most, so 1024 px leaves room
+# for high-density screens, and a JPEG of 2048 px or more decodes at a reduced scale.
+ORIGINAL_MAX_SIDE = 1024
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,13 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
+def _fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` scaled (down only) to fit a ``side`` x ``side`` square, as thumbnail() does."""
+    width, height = size
+    scale = min(1.0, side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _decode(data: IO[bytes], *, max_pixels: int) -> CleanImage:
     with Image.open(data) as probe:  # reads the header only
         if probe.format not in _ACCEPTED:
@@ -77,8 +89,12 @@ def _decode(data: IO[bytes], *, max_pixels: int) -> CleanImage:
     data.seek(0)
     with Image.open(data) as image:
         image.seek(0)  # a GIF's first frame
+        # JPEG only (other formats ignore it): the smallest 1/2^n scale still at least the kept
+        # size on both sides, so the thumbnail() below only ever shrinks.
+        image.draft(None, _fitted(image.size, ORIGINAL_MAX_SIDE))
         image.load()
         upright = ImageOps.exif_transpose(image)
+        upright.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE), Image.Resampling.LANCZOS)
         stored_format, extension = _ACCEPTED[fmt]
         content = _encode(upright, stored_format)
         width, height = upright.size
@@ -111,6 +127,8 @@ def thumbnails(data: IO[bytes]) -> dict[str, bytes]:
     """``{"64.webp": ..., "256.jpeg": ...}``: square, centre-cropped thumbnails of a cleaned
     original (so no size or bomb checks here: the upload passed them)."""
     with Image.open(data) as image:
+        biggest = max(THUMBNAIL_SIZES)
+        image.draft(None, (biggest, biggest))  # a JPEG original decodes at a reduced scale
         image.load()
         out: dict[str, bytes] = {}
         for side in THUMBNAIL_SIZES:

@@ -1,13 +1,13 @@
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
-from conduit.media.images import image_clean, thumbnails
+from conduit.media.images import ORIGINAL_MAX_SIDE, image_clean, thumbnails
 from conduit.platform.exceptions import InvalidInput
 from tests.media.pictures import jpeg_with_gps, picture, png_bomb
 
-LIMITS = {"max_bytes": 5_000_000, "max_pixels": 25_000_000}
+LIMITS = {"max_bytes": 5_000_000, "max_pixels": 16_000_000}
 
 
 def clean(data: bytes, **limits: int):
@@ -96,3 +96,53 @@ def test_thumbnails_are_square_in_both_formats():
         with Image.open(io.BytesIO(content)) as image:
             assert image.size == (int(side), int(side))
             assert image.format == {"webp": "WEBP", "jpeg": "JPEG"}[fmt]
+
+
+@pytest.fixture
+def draft_calls(monkeypatch):
+    """Each JPEG draft request, with the size the image then decodes at."""
+    calls: list[tuple[tuple[int, int] | None, tuple[int, int]]] = []
+    real = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self, mode, size):
+        result = real(self, mode, size)
+        calls.append((size, self.size))
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    return calls
+
+
+def test_big_jpeg_decodes_in_draft_mode_and_the_original_is_scaled(draft_calls):
+    # 2400 px is more than twice ORIGINAL_MAX_SIDE: the decoder's 1/2 scale still covers it.
+    result = clean(picture("JPEG", (2400, 1600)))
+    side = ORIGINAL_MAX_SIDE  # 1024 x 683 kept
+    assert draft_calls == [((side, 683), (1200, 800))]
+    assert (result.width, result.height) == (side, 683)
+    with Image.open(io.BytesIO(result.content)) as image:
+        assert (image.format, image.size) == ("JPEG", (side, 683))
+
+
+def test_a_jpeg_under_twice_the_side_decodes_at_full_scale(draft_calls):
+    result = clean(picture("JPEG", (1500, 1000)))
+    assert draft_calls == [((ORIGINAL_MAX_SIDE, 683), (1500, 1000))]  # 1/2 would be too small
+    assert (result.width, result.height) == (ORIGINAL_MAX_SIDE, 683)
+
+
+def test_other_formats_are_scaled_to_the_same_side():
+    result = clean(picture("PNG", (600, 2400)))
+    assert (result.extension, result.width, result.height) == ("png", 256, ORIGINAL_MAX_SIDE)
+
+
+def test_thumbnails_decode_a_jpeg_original_in_draft_mode(draft_calls):
+    made = thumbnails(io.BytesIO(picture("JPEG", (1024, 1024))))
+    assert draft_calls == [((256, 256), (256, 256))]  # 1/4 scale: 1024 / 4 = the 256 thumbnail
+    with Image.open(io.BytesIO(made["256.jpeg"])) as image:
+        assert image.size == (256, 256)
+
+
+def test_the_default_pixel_limit_is_16_megapixels(settings):
+    assert settings.AVATAR_MAX_PIXELS == 16_000_000
+    with pytest.raises(InvalidInput) as exc:
+        clean(png_bomb(4001), max_pixels=settings.AVATAR_MAX_PIXELS)
+    assert message(exc) == "has too many pixels (4001x4001; at most 16000000)"

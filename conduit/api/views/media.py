@@ -1,4 +1,3 @@
-from django.conf import settings
 from drf_spectacular.utils import OpenApiRequest, extend_schema
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import MultiPartParser
@@ -10,12 +9,10 @@ from conduit.api.authentication import token_for
 from conduit.api.errors import error_response
 from conduit.api.presenters import user_json
 from conduit.api.views.base import SignedInView
-from conduit.media import services
+from conduit.media import limits, services
 from conduit.platform.exceptions import InvalidInput
 from conduit.users.selectors import user_account
 
-# Room for the multipart envelope around the file itself.
-_MULTIPART_OVERHEAD = 64 * 1024
 _UPLOAD_SCHEMA = {
     "type": "object",
     "properties": {
@@ -45,14 +42,9 @@ class AvatarView(SignedInView):
         responses={200: docs.UserResponse, **docs.errors(401, 413, 415, 422)},
     )
     def put(self, request: Request) -> Response:
-        limit = settings.AVATAR_MAX_BYTES
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        if declared > limit + _MULTIPART_OVERHEAD:
+        if limits.upload_too_large(request.META.get("CONTENT_LENGTH")):
             # Refused before reading the body: a huge upload costs neither disk nor memory.
-            return error_response({"image": [f"is larger than {limit} bytes"]}, 413)
+            return error_response({"image": [limits.too_large_message()]}, 413)
         try:
             upload = request.FILES.get("image")
         except ParseError:

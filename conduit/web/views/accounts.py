@@ -10,10 +10,13 @@ from django.contrib.auth import update_session_auth_hash
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from conduit.media import limits as media_limits
 from conduit.media import services as media_services
 from conduit.platform.exceptions import DomainError, InvalidInput
+from conduit.platform.http.body_limit import checks_own_body_size
 from conduit.privacy import selectors as privacy_selectors
 from conduit.privacy import services as privacy_services
 from conduit.privacy.links import export_download_token
@@ -80,9 +83,10 @@ def _settings_page(
     form: dict[str, str] | None = None,
     errors: dict[str, list[str]] | None = None,
     section: str = "profile",
+    status: int = 422,
 ) -> HttpResponse:
-    """The settings page; ``errors`` (a 422) are shown next to the ``section`` they belong to:
-    profile, avatar or erase."""
+    """The settings page; ``errors`` (a 422 unless ``status`` says otherwise) are shown next to
+    the ``section`` they belong to: profile, avatar or erase."""
     if form is None:
         form = {
             "image": user.image or "",
@@ -104,7 +108,7 @@ def _settings_page(
         "avatar_errors": full_messages(errors) if errors and section == "avatar" else None,
         "erase_errors": full_messages(errors) if errors and section == "erase" else None,
     }
-    return render(request, "web/settings.html", context, status=422 if errors else 200)
+    return render(request, "web/settings.html", context, status=status if errors else 200)
 
 
 @signed_in_required
@@ -128,9 +132,24 @@ def user_settings(request: HttpRequest) -> HttpResponse:
     return _settings_page(request, user)
 
 
+@checks_own_body_size  # a picture over the limit is a form error, even past REQUEST_MAX_BYTES
 @signed_in_required
 @require_POST
+@csrf_exempt  # only until the size check: _settings_avatar_save is csrf_protect'ed
 def settings_avatar(request: HttpRequest) -> HttpResponse:
+    # The CSRF check reads request.POST, which parses (and spools) the whole multipart body; a
+    # request announcing more than a picture is refused first, from its headers alone. Nothing
+    # changes on that path, so answering it without the CSRF check is safe.
+    if media_limits.upload_too_large(request.META.get("CONTENT_LENGTH")):
+        errors = {"picture": [media_limits.too_large_message()]}
+        return _settings_page(
+            request, signed_in(request), errors=errors, section="avatar", status=413
+        )
+    return _settings_avatar_save(request)
+
+
+@csrf_protect
+def _settings_avatar_save(request: HttpRequest) -> HttpResponse:
     user = signed_in(request)
     try:
         upload = request.FILES.get("avatar")
