@@ -258,9 +258,12 @@ BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 # --- CORS (the API only) ----------------------------------------------------------------------
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-if not CORS_ALLOWED_ORIGINS:
-    # Unset: any front end served from this machine (any port) may call the API.
-    CORS_ALLOWED_ORIGIN_REGEXES = [r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"]
+# Front ends served from this machine (localhost, 127.0.0.1 or [::1], any port): on while
+# debugging, and make run and make stack turn it on (they serve on loopback). In production
+# nothing but CORS_ALLOWED_ORIGINS: no cross-origin access unless configured.
+CORS_ALLOW_LOOPBACK = env.bool("CORS_ALLOW_LOOPBACK", default=DEBUG)
+LOOPBACK_ORIGIN = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"
+CORS_ALLOWED_ORIGIN_REGEXES = [LOOPBACK_ORIGIN] if CORS_ALLOW_LOOPBACK else []
 CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-requested-with"]
 CORS_PREFLIGHT_MAX_AGE = 86400
 

@@ -34,6 +34,10 @@ if [[ -z "${SITE_URL:-}" ]]; then
     export SITE_URL="http://$site_host:$PORT"
 fi
 
+# A front end on another port of this machine may call the API (production allows only
+# CORS_ALLOWED_ORIGINS; docs/configuration.md).
+export CORS_ALLOW_LOOPBACK=${CORS_ALLOW_LOOPBACK:-true}
+
 # One process with the in-process cache, more with a shared one (the script says why).
 WEB_WORKERS=$(sh deploy/docker/web-workers.sh)
 

@@ -1,12 +1,26 @@
 """CORS for the API: a front end on another origin may call it, others get no CORS headers.
 
-By default (``CORS_ALLOWED_ORIGINS`` unset) any page served from this machine, on any port, is
-allowed. django-cors-headers reads its settings per request, so the ``settings`` fixture works.
+Production allows only ``CORS_ALLOWED_ORIGINS``; ``CORS_ALLOW_LOOPBACK`` (on while debugging and
+under ``make run`` and ``make stack``) also allows any page served from this machine, on any
+port. Most tests here run as ``make run`` does. django-cors-headers reads its settings per
+request, so the ``settings`` fixture works.
 """
 
+import runpy
+import secrets
+from pathlib import Path
+
 import pytest
+import structlog
+
+import config.settings as production_settings
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def as_make_run(settings):
+    settings.CORS_ALLOWED_ORIGIN_REGEXES = [settings.LOOPBACK_ORIGIN]
 
 
 def preflight(client, url="/api/articles", origin="http://localhost:4200", method="POST"):
@@ -102,3 +116,41 @@ def test_configured_origins_are_allowed_and_others_are_not(api, settings):
 def test_cors_is_for_the_api_only(api):
     response = api.get("/", HTTP_ORIGIN="http://localhost:4200")
     assert "Access-Control-Allow-Origin" not in response
+
+
+def settings_with(monkeypatch, **env: str) -> dict:
+    """config/settings.py run afresh with ``env`` (structlog's configuration put back after)."""
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(50))
+    for name in ("DEBUG", "CORS_ALLOWED_ORIGINS", "CORS_ALLOW_LOOPBACK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    saved = structlog.get_config()
+    try:
+        return runpy.run_path(str(Path(production_settings.__file__)))
+    finally:
+        structlog.configure(**saved)
+
+
+@pytest.mark.parametrize(
+    ("env", "regexes", "origins"),
+    [
+        ({"DEBUG": "false"}, False, []),  # production with nothing set: no cross-origin access
+        ({"DEBUG": "true"}, True, []),
+        ({"DEBUG": "false", "CORS_ALLOW_LOOPBACK": "true"}, True, []),  # make run, make stack
+        ({"DEBUG": "false", "CORS_ALLOWED_ORIGINS": "https://app.example.com"}, False,
+         ["https://app.example.com"]),
+    ],
+)  # fmt: skip
+def test_who_may_call_the_api_from_a_browser_by_default(monkeypatch, env, regexes, origins):
+    namespace = settings_with(monkeypatch, **env)
+    assert namespace["CORS_ALLOWED_ORIGINS"] == origins
+    assert namespace["CORS_ALLOWED_ORIGIN_REGEXES"] == (
+        [namespace["LOOPBACK_ORIGIN"]] if regexes else []
+    )
+
+
+def test_make_run_and_make_stack_allow_front_ends_on_this_machine():
+    root = Path(production_settings.__file__).resolve().parent.parent
+    assert "CORS_ALLOW_LOOPBACK=${CORS_ALLOW_LOOPBACK:-true}" in (root / "tools/run.sh").read_text()
+    assert '"CORS_ALLOW_LOOPBACK"' in (root / "tools/stack/apps.py").read_text()

@@ -48,6 +48,8 @@ def app_environment(
         "DEBUG": "false",
         "DATABASE_POOL": "true",  # ADR 0017: measured ahead of persistent connections and pgbouncer
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # A front end on another port of this machine may call the API (it serves on loopback).
+        "CORS_ALLOW_LOOPBACK": os.environ.get("CORS_ALLOW_LOOPBACK") or "true",
         # Image URLs in API answers and links in emails: the load balancer's address.
         "SITE_URL": os.environ.get("SITE_URL") or site_url,
         "LOG_FORMAT": "json",
