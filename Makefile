@@ -22,7 +22,7 @@ export PYTHON313
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint fresh-check stack stack-stop stack-status bench bench-ratio bench-fanout clean
+.PHONY: help install run test lint fresh-check stack stack-stop stack-status audit bench bench-ratio bench-fanout clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ test: install ## lint, type-check and run every test (PostgreSQL, then SQLite)
 
 lint: install ## ruff, mypy, the migrations check and the deploy-file validation; no tests
 	@bash tools/test.sh --lint-only
+
+audit: install ## pip-audit over uv.lock's exact versions; fails on a finding or a package it could not check
+	@$(PY) tools/audit.py --uv $(UV)
 
 fresh-check: ## make run, then make test, from a clean clone of HEAD in a throwaway fresh Debian root (root)
 	@bash tools/fresh-check.sh
