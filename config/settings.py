@@ -449,7 +449,28 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
 # contexts, so the embedded default works over plain HTTP on loopback too.
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS only with DEBUG off: plain HTTP is redirected and browsers are told (HSTS) to use HTTPS
+# for a year. `make run` and `make stack` serve plain HTTP on loopback and turn both off.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+# A host's HSTS covers its subdomains too (Django's deploy check asks for it); turn it off when
+# Conduit is served on a domain whose subdomains do not all serve HTTPS.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0
+)
+# Preloading asks browsers' built-in lists to hold the whole registrable domain to HTTPS, and
+# takes months to undo: the domain owner's decision, never a default. Django's deploy check
+# warns about every site that does not preload (security.W021); that advice is not for an app.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS.append("security.W021")
+# Probes and Prometheus call the app server directly over plain HTTP (Dockerfile HEALTHCHECK,
+# deploy/k8s probes, scrapes): never redirect them. Patterns match the path without its "/".
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+# X-Forwarded-Proto decides whether a request came over HTTPS (redirects, CSRF's origin check,
+# absolute URLs). Trust it only behind a TLS-terminating proxy that always sets it: otherwise any
+# client could send "https" and skip the redirect.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- I18N -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -20,6 +20,9 @@ STORAGES = {
     "exports": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Django's test client and the servers the tests start speak plain HTTP: an HTTPS redirect would
+# answer every request with a 301 (tests/web/test_security.py checks the production default).
+SECURE_SSL_REDIRECT = False
 # Static files come from the finders in tests; no collectstatic run is needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -38,6 +38,11 @@ fi
 # CORS_ALLOWED_ORIGINS; docs/configuration.md).
 export CORS_ALLOW_LOOPBACK=${CORS_ALLOW_LOOPBACK:-true}
 
+# Plain HTTP on this machine: no redirect to HTTPS, and no HSTS, which would make browsers use
+# HTTPS for every later visit to this host (production turns both on; docs/deploy.md).
+export SECURE_SSL_REDIRECT=${SECURE_SSL_REDIRECT:-false}
+export SECURE_HSTS_SECONDS=${SECURE_HSTS_SECONDS:-0}
+
 # One process with the in-process cache, more with a shared one (the script says why).
 WEB_WORKERS=$(sh deploy/docker/web-workers.sh)
 

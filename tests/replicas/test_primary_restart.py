@@ -92,6 +92,7 @@ def test_a_primary_restart_fails_only_the_requests_in_flight(
         "DATABASE_URL": url,
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",  # the loop speaks plain HTTP
         "CACHE_ARTICLES": "false",  # every request reads the database
         "CACHE_ANONYMOUS_SECONDS": "0",
         **connection_env,

@@ -124,7 +124,10 @@ def make_app_server(name: str, workdir: Path, database_url: str) -> ServerProces
         "SECRET_KEY": SECRET_KEY,
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_COOKIES": "false",  # plain HTTP between the test and the servers
+        # Plain HTTP between the test and the servers (config.settings_test has no redirect either).
+        "SECURE_COOKIES": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_HSTS_SECONDS": "0",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "INFO",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics),

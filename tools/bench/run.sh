@@ -122,7 +122,7 @@ if [[ -n $TARGET ]]; then
     # the clean-up need its database: DATABASE_URL must point at it (unset: the SQLite default).
     step "loading $TARGET (BENCH_TARGET): no server started, no data seeded"
     export SECRET_KEY=${SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}
-    export DEBUG=false
+    export DEBUG=false SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0
     port=$(python3 -c "import urllib.parse,sys; print(urllib.parse.urlsplit(sys.argv[1]).port or 80)" "$TARGET")
     start_nginx "$port"
     "${BENCH[@]}" run --size "$SIZE" --base "$TARGET" --nginx "http://127.0.0.1:$NGINX_PORT" \
@@ -147,9 +147,11 @@ else
     SEED=1
 fi
 export DATABASE_URL
-# The app's production settings: a secret made for this run, DEBUG off, persistent connections.
+# The app's production settings: a secret made for this run, DEBUG off, persistent connections;
+# plain HTTP on loopback, so no redirect to HTTPS and no HSTS.
 SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
 export SECRET_KEY DEBUG=false CONN_MAX_AGE=${CONN_MAX_AGE:-60}
+export SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0
 PRIMARY_URL=$DATABASE_URL
 VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL" --broker "$BROKER")
 

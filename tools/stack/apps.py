@@ -50,6 +50,9 @@ def app_environment(
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         # A front end on another port of this machine may call the API (it serves on loopback).
         "CORS_ALLOW_LOOPBACK": os.environ.get("CORS_ALLOW_LOOPBACK") or "true",
+        # Plain HTTP on loopback: no redirect to HTTPS, no HSTS (production turns both on).
+        "SECURE_SSL_REDIRECT": os.environ.get("SECURE_SSL_REDIRECT") or "false",
+        "SECURE_HSTS_SECONDS": os.environ.get("SECURE_HSTS_SECONDS") or "0",
         # Image URLs in API answers and links in emails: the load balancer's address.
         "SITE_URL": os.environ.get("SITE_URL") or site_url,
         "LOG_FORMAT": "json",

@@ -59,6 +59,8 @@ def app_env(database_url: str, broker_port: int, smtp_port: int) -> dict[str, st
         "DATABASE_URL": database_url,
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback
+        "SECURE_HSTS_SECONDS": "0",
         "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "60"),
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{broker_port}/1",
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
