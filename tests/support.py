@@ -2,10 +2,17 @@
 snapshot of every row count and maintained counter (to prove a failed write changed nothing)."""
 
 import re
-from collections.abc import Iterator
+import runpy
+import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
+import structlog
+
+import config.settings as production_settings
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
 from conduit.comments.models import Comment
 from conduit.profiles.models import Follow
@@ -159,3 +166,22 @@ def assert_counters_consistent() -> None:
     for tag in Tag.objects.all():
         assert tag.articles_count == ArticleTag.objects.filter(tag=tag).count(), tag
     assert site_articles() == Article.objects.count()
+
+
+def production_settings_with(
+    monkeypatch: pytest.MonkeyPatch, unset: Iterable[str] = (), **env: str
+) -> dict[str, Any]:
+    """config/settings.py run afresh, as a new process would read it: a strong ``SECRET_KEY``,
+    the variables in ``unset`` removed, then ``env`` set. Running the settings configures
+    structlog again (the console renderer with DEBUG on), so the test run's configuration is
+    put back after, or later tests' log lines would change format."""
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(50))
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    saved = structlog.get_config()
+    try:
+        return runpy.run_path(str(Path(production_settings.__file__)))
+    finally:
+        structlog.configure(**saved)

@@ -6,14 +6,12 @@ port. Most tests here run as ``make run`` does. django-cors-headers reads its se
 request, so the ``settings`` fixture works.
 """
 
-import runpy
-import secrets
 from pathlib import Path
 
 import pytest
-import structlog
 
 import config.settings as production_settings
+from tests.support import production_settings_with
 
 pytestmark = pytest.mark.django_db
 
@@ -119,17 +117,8 @@ def test_cors_is_for_the_api_only(api):
 
 
 def settings_with(monkeypatch, **env: str) -> dict:
-    """config/settings.py run afresh with ``env`` (structlog's configuration put back after)."""
-    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(50))
-    for name in ("DEBUG", "CORS_ALLOWED_ORIGINS", "CORS_ALLOW_LOOPBACK"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    saved = structlog.get_config()
-    try:
-        return runpy.run_path(str(Path(production_settings.__file__)))
-    finally:
-        structlog.configure(**saved)
+    unset = ("DEBUG", "CORS_ALLOWED_ORIGINS", "CORS_ALLOW_LOOPBACK")
+    return production_settings_with(monkeypatch, unset=unset, **env)
 
 
 @pytest.mark.parametrize(

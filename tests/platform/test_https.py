@@ -2,15 +2,12 @@
 carry HSTS, and X-Forwarded-Proto counts only where the deployment says a proxy sets it."""
 
 import re
-import runpy
-import secrets
-from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 import config.settings as production_settings
+from tests.support import production_settings_with
 
 VARIABLES = (
     "SECURE_SSL_REDIRECT",
@@ -22,17 +19,7 @@ VARIABLES = (
 
 
 def _settings(monkeypatch, **env: str) -> dict[str, Any]:
-    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(50))
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    # Running the settings configures structlog again: put the test run's configuration back.
-    saved = structlog.get_config()
-    try:
-        return runpy.run_path(str(Path(production_settings.__file__)))
-    finally:
-        structlog.configure(**saved)
+    return production_settings_with(monkeypatch, unset=VARIABLES, **env)
 
 
 def test_production_defaults_redirect_and_send_hsts_without_preload(monkeypatch):

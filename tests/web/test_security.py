@@ -1,15 +1,11 @@
 """The pages' defences: CSRF on every form post, inert user content (titles, bodies, tags,
 comments, bios, usernames, image URLs, query strings), and the cookie flags."""
 
-import runpy
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -20,7 +16,7 @@ from conduit.comments.models import Comment
 from conduit.profiles.models import Follow
 from conduit.users.models import User
 from tests.factories import UserFactory, favorite, make_article, make_comment
-from tests.support import unchanged
+from tests.support import production_settings_with, unchanged
 from tests.web.helpers import PASSWORD, error_messages, error_page, page, redirect_target
 from tests.web.html import Element, parse
 
@@ -539,16 +535,7 @@ def test_production_settings_make_cookies_secure_unless_debug():
 
 @pytest.mark.parametrize(("debug", "secure"), [("false", True), ("true", False)])
 def test_the_secure_cookie_default_follows_debug(monkeypatch, debug, secure):
-    monkeypatch.setenv("DEBUG", debug)
-    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(50))
-    monkeypatch.delenv("SECURE_COOKIES", raising=False)
-    # Running the settings configures structlog again (the console renderer with DEBUG on):
-    # put the test run's configuration back, or later tests' log lines change format.
-    saved = structlog.get_config()
-    try:
-        namespace = runpy.run_path(str(Path(production_settings.__file__)))
-    finally:
-        structlog.configure(**saved)
+    namespace = production_settings_with(monkeypatch, unset=["SECURE_COOKIES"], DEBUG=debug)
     assert namespace["SESSION_COOKIE_SECURE"] is secure
     assert namespace["CSRF_COOKIE_SECURE"] is secure
 
