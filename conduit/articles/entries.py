@@ -2,7 +2,7 @@
 authors' profiles and the viewer's flags a query brings along (ADR 0016; the keys are in
 ``invalidation.py``). The selectors (``selectors.py``) are the only readers."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -66,11 +66,20 @@ def keep_read(articles: list[ArticleData], viewer_id: int | None, relations: str
 
 
 def viewer_flags(
-    viewer_id: int, key: str, cards: Sequence[tuple[int, int]], stored: Any, *, store: bool
+    viewer_id: int | None,
+    key: str | None,
+    cards: Sequence[tuple[int, int]],
+    found: Mapping[str, Any],
+    *,
+    store: bool,
 ) -> tuple[set[int], set[int]]:
     """The viewer's ``(favorited article ids, followed author ids)`` among ``cards`` (pairs of
-    article and author id): ``stored`` if found under their flags ``key``, else one query
-    (stored under ``key`` if ``store``: the key must name exactly these cards)."""
+    article and author id): what ``found`` holds under their flags ``key``, else one query
+    (stored under ``key`` if ``store``: the key must name exactly these cards). Both empty for
+    an anonymous viewer (no ``key``) or no cards."""
+    if viewer_id is None or key is None or not cards:
+        return set(), set()
+    stored = found.get(key)
     if isinstance(stored, tuple):
         return set(stored[0]), set(stored[1])
     favorited, followed = queries.viewer_flags(

@@ -141,16 +141,13 @@ def article_list(query: ListQuery) -> ArticlePage:
     fresh = {c["authorId"]: public_of(c["author"]) for c in cards.values() if "author" in c}
     authors = fresh | public_profiles((a for a in listed.authors if a not in fresh), found)
     shown = [cards[i] for i in listed.ids if i in cards and cards[i]["authorId"] in authors]
-    favorited: set[int] = set()
-    followed: set[int] = set()
-    if query.viewer_id is not None and flags_at is not None and shown:
-        favorited, followed = viewer_flags(
-            query.viewer_id,
-            flags_at,
-            [(c["id"], c["authorId"]) for c in shown],
-            found.get(flags_at),
-            store=len(shown) == len(listed.ids),
-        )
+    favorited, followed = viewer_flags(
+        query.viewer_id,
+        flags_at,
+        [(c["id"], c["authorId"]) for c in shown],
+        found,
+        store=len(shown) == len(listed.ids),
+    )
     articles = [
         article_of(c, authors[c["authorId"]], c["id"] in favorited, c["authorId"] in followed)
         for c in shown
@@ -192,16 +189,9 @@ def article_list_rendered[C, A](
         for i, author in zip(listed.ids, listed.authors, strict=True)
         if i in rendered and author in by_author
     ]
-    favorited: set[int] = set()
-    followed: set[int] = set()
-    if query.viewer_id is not None and flags_at is not None and shown:
-        favorited, followed = viewer_flags(
-            query.viewer_id,
-            flags_at,
-            shown,
-            found.get(flags_at),
-            store=len(shown) == len(listed.ids),
-        )
+    favorited, followed = viewer_flags(
+        query.viewer_id, flags_at, shown, found, store=len(shown) == len(listed.ids)
+    )
     return [
         (rendered[i], by_author[author], i in favorited, author in followed) for i, author in shown
     ], listed.count
@@ -251,16 +241,9 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
     author = public_profiles([author_id], found).get(author_id)
     if author is None:  # the author was erased meanwhile, and the article with them
         return queries.article_get(slug=slug, viewer_id=viewer_id)
-    favorited: set[int] = set()
-    followed: set[int] = set()
-    if viewer_id is not None and flags_at is not None:
-        favorited, followed = viewer_flags(
-            viewer_id,
-            flags_at,
-            [(detail["id"], author_id)],
-            found.get(flags_at),
-            store=True,
-        )
+    favorited, followed = viewer_flags(
+        viewer_id, flags_at, [(detail["id"], author_id)], found, store=True
+    )
     return article_of(detail, author, detail["id"] in favorited, author_id in followed)
 
 
