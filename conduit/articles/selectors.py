@@ -179,11 +179,12 @@ def article_list_rendered[C, A](
             for a in listed.articles
         ], listed.count
     flags_at = _flags_key(query, listed)
+    author_ids = list(dict.fromkeys(listed.authors))
     keys = [cards.family.key(i) for i in listed.ids]
-    keys += [authors.family.key(a) for a in dict.fromkeys(listed.authors)]
+    keys += [authors.family.key(a) for a in author_ids]
     found = cache.get_many([*keys, *([flags_at] if flags_at else [])])
     rendered = bulk.fetch(cards.family, listed.ids, found)
-    by_author = bulk.fetch(authors.family, list(dict.fromkeys(listed.authors)), found)
+    by_author = bulk.fetch(authors.family, author_ids, found)
     shown = [
         (i, author)
         for i, author in zip(listed.ids, listed.authors, strict=True)
