@@ -88,13 +88,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, Django's user and messages are the pages' (the API's requests skip them).
+    "conduit.platform.http.channels.PageSessionMiddleware",
     # No-op without read replicas; with them, a client that wrote reads from the primary.
     "conduit.platform.db.read_your_writes.ReadYourWritesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "conduit.platform.http.channels.PageAuthenticationMiddleware",
+    "conduit.platform.http.channels.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 if METRICS_ENABLED:

@@ -16,7 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
-API_PREFIX = "/api/"
+from conduit.platform.http.channels import API_PREFIX
+
 TOO_LARGE = "is too large"
 
 
