@@ -36,10 +36,13 @@ def _expected_database() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Each test starts with an empty cache and micro-cache: no cached state leaks between tests."""
+    """Each test starts with an empty cache and micro-cache, and no guesses of what the cache
+    holds: no cached state leaks between tests."""
+    from conduit.platform.cache import recent
     from conduit.platform.cache.safe import cache
     from conduit.platform.http.micro_cache import micro_cache
 
+    recent.forget_all()
     cache.clear()
     micro_cache.clear()
     yield

@@ -68,6 +68,11 @@ def _flag(value: bool) -> bytes:
     return b"true" if value else b"false"
 
 
+def articles_first_read(query: ListQuery) -> list[str]:
+    """The keys ``articles_response`` reads first, for the view's read-ahead."""
+    return selectors.list_first_read(query, cards=CARDS, authors=AUTHORS)
+
+
 def articles_response(query: ListQuery) -> HttpResponse:
     """The list page as the API's response: joined from cached renderings, or (a list that is
     not cached) rendered from the selectors' page; the same bytes either way."""

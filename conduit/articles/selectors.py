@@ -4,15 +4,16 @@ from the cache where it can (ADR 0016; the keys are in ``invalidation.py``, the 
 
 A list page is read as its ids (under the lists' generations), then the cards, their authors'
 public profiles (the users app's entries) and a signed-in viewer's flags (under their relations
-token, the profiles app's), each of those in one cache round trip. A channel that keeps its own
+token, the profiles app's): one cache round trip when the page holds what it held when this
+process last read it, else two (``pages.py``). A channel that keeps its own
 rendering of cards and authors (the API's JSON) reads the renderings in place of the entries
 (``article_list_rendered``). With ``CACHE_ARTICLES`` off, or for combined filters, every read is
 the query.
 """
 
-from dataclasses import dataclass
+from typing import Any
 
-from conduit.articles import feed, queries
+from conduit.articles import feed, pages, queries
 from conduit.articles.data import ArticleData, ArticlePage, ListQuery
 from conduit.articles.entries import (
     CARDS,
@@ -28,15 +29,12 @@ from conduit.articles.invalidation import (
     LISTS_GENERATION,
     PAGE_SECONDS,
     detail_key,
-    favorites_generation,
     flags_key,
-    page_key,
 )
 from conduit.platform.cache import bulk
 from conduit.platform.cache.safe import cache
 from conduit.platform.validation import storable
 from conduit.profiles.invalidation import RELATIONS_SECONDS, relations_key
-from conduit.users.invalidation import name_generation
 from conduit.users.selectors import PUBLIC_PROFILES, PublicProfile, public_profiles
 
 article_feed = feed.article_feed
@@ -45,98 +43,33 @@ article_get_for_write = queries.article_get_for_write
 # --- Lists ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    """A cached page: its ids and their authors, the total, and the viewer's relations token."""
-
-    ids: list[int]
-    authors: list[int]
-    count: int
-    relations: str | None
-
-
-def _first_keys(query: ListQuery) -> tuple[dict[str, float | None], str] | None:
-    """A cached list's token keys (its generations, the viewer's relations) and its page key;
-    None when the list is not cached (combined filters, a disabled cache)."""
-    filters = query.filters
-    if not enabled() or len(filters) > 1 or not all(storable(f) for f in filters):
-        return None
-    kind, text = queries.list_filter(query)
-    token_keys: dict[str, float | None] = {LISTS_GENERATION: None}
-    if kind in ("author", "favorited") and text is not None:
-        token_keys[name_generation(text)] = None
-    if kind == "favorited" and text is not None:
-        token_keys[favorites_generation(text)] = None
-    if query.viewer_id is not None:
-        token_keys[relations_key(query.viewer_id)] = RELATIONS_SECONDS
-    return token_keys, page_key(kind, text, query.offset, query.limit)
-
-
-def list_first_read(query: ListQuery) -> list[str]:
-    """The keys a cached list reads first (none when it is not cached): a view can fetch them
-    with its authentication's read (``cache.reading_ahead``)."""
-    keys = _first_keys(query)
-    return [] if keys is None else [*keys[0], keys[1]]
-
-
-def _cached_page(query: ListQuery) -> ArticlePage | _Listed | None:
-    """A list page through the cache: None if it is not cached, the page itself if it was read
-    from the database here, else its ids, authors, count and the viewer's relations token."""
-    keys = _first_keys(query)
+def list_first_read(
+    query: ListQuery,
+    *,
+    cards: bulk.Rendering[int, ArticleData, Any] | None = None,
+    authors: bulk.Rendering[int, PublicProfile, Any] | None = None,
+) -> list[str]:
+    """The keys a cached list reads first (none when it is not cached), for the entries or the
+    given renderings: a view can fetch them with its authentication's read
+    (``cache.reading_ahead``)."""
+    keys = pages.first_keys(query)
     if keys is None:
-        return None
+        return []
     token_keys, key = keys
-    # One round trip: the generations, the relations token and the page, which holds the
-    # generation it was read under. The tokens are read before the database: a write landing
-    # meanwhile renews them, and this page is then never taken for the new one.
-    found = cache.get_many([*token_keys, key])
-    tokens = bulk.tokens(token_keys, found)
-    viewer_id = query.viewer_id
-    relations = tokens.pop() if viewer_id is not None else None
-    generation = ".".join(tokens)
-    stored = found.get(key)
-    if isinstance(stored, tuple) and len(stored) == 4 and stored[0] == generation:
-        return _Listed(list(stored[1]), list(stored[2]), stored[3], relations)
-
-    def load() -> ArticlePage:
-        page = queries.article_list(query)
-        ids, authors = [a["id"] for a in page.articles], [a["authorId"] for a in page.articles]
-        cache.set(key, (generation, ids, authors, page.count), PAGE_SECONDS)
-        cache.add_many({CARDS.key(a["id"]): card_of(a) for a in page.articles}, CARD_SECONDS)
-        keep_read(page.articles, viewer_id, relations)
-        return page
-
-    # Concurrent misses of this page in this process wait for one query (no stampede). The
-    # others take only its ids and count (what the generation vouches for) and read the cards
-    # as a warm read does: a card changed meanwhile has a tombstone by then.
-    page, computed_here = bulk.load_once(f"{key}:{generation}", load)
-    if computed_here:
-        return page
-    return _Listed(
-        [a["id"] for a in page.articles],
-        [a["authorId"] for a in page.articles],
-        page.count,
-        relations,
-    )
-
-
-def _flags_key(query: ListQuery, listed: _Listed) -> str | None:
-    if query.viewer_id is None or listed.relations is None:
-        return None
-    return flags_key(query.viewer_id, listed.relations, listed.ids)
+    return [*token_keys, key, *pages.guess(query, key, pages.families_of(cards, authors))]
 
 
 def article_list(query: ListQuery) -> ArticlePage:
     """Articles newest first, optionally filtered by tag, author or favoriting user."""
-    listed = _cached_page(query)
+    listed = pages.cached_page(query, (CARDS, PUBLIC_PROFILES))
     if listed is None:
         return queries.article_list(query)
     if isinstance(listed, ArticlePage):
         return listed
-    flags_at = _flags_key(query, listed)
+    flags_at = pages.listed_flags_key(query, listed)
     keys = [CARDS.key(i) for i in listed.ids]
     keys += [PUBLIC_PROFILES.key(a) for a in dict.fromkeys(listed.authors)]
-    found = cache.get_many([*keys, *([flags_at] if flags_at else [])])
+    found = pages.second_read(listed, [*keys, *([flags_at] if flags_at else [])])
     cards = bulk.fetch(CARDS, listed.ids, found)
     fresh = {c["authorId"]: public_of(c["author"]) for c in cards.values() if "author" in c}
     authors = fresh | public_profiles((a for a in listed.authors if a not in fresh), found)
@@ -164,8 +97,8 @@ def article_list_rendered[C, A](
     """A list page as ``([(card, author, favorited, following), ...], count)`` in a channel's
     renderings of cards (``CARDS``) and authors (``PUBLIC_PROFILES``), for a channel that serves
     the same cards to every viewer: a warm page is then its renderings and the viewer's flags,
-    in one round trip after the ids. None when this list is not cached: use ``article_list``."""
-    listed = _cached_page(query)
+    read with its ids (``pages.py``). None when this list is not cached: use ``article_list``."""
+    listed = pages.cached_page(query, (cards.family, authors.family))
     if listed is None:
         return None
     if isinstance(listed, ArticlePage):
@@ -178,11 +111,11 @@ def article_list_rendered[C, A](
             )
             for a in listed.articles
         ], listed.count
-    flags_at = _flags_key(query, listed)
+    flags_at = pages.listed_flags_key(query, listed)
     author_ids = list(dict.fromkeys(listed.authors))
     keys = [cards.family.key(i) for i in listed.ids]
     keys += [authors.family.key(a) for a in author_ids]
-    found = cache.get_many([*keys, *([flags_at] if flags_at else [])])
+    found = pages.second_read(listed, [*keys, *([flags_at] if flags_at else [])])
     rendered = bulk.fetch(cards.family, listed.ids, found)
     by_author = bulk.fetch(authors.family, author_ids, found)
     shown = [

@@ -9,6 +9,8 @@ import pytest
 from django.core.cache import caches
 
 from conduit.api.authentication import token_for
+from conduit.articles import pages
+from conduit.platform.cache import recent
 from conduit.platform.cache.safe import cache
 from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
@@ -95,7 +97,7 @@ def viewer(api) -> User:
     [{}, {"tag": "common"}, {"author": "ahead1"}, {"favorited": "nobody"}, {"limit": "2"}],
     ids=["global", "tag", "author", "favorited", "limit"],
 )
-def test_a_warm_signed_in_list_is_two_cache_round_trips(params, api, viewer, round_trips):
+def test_a_warm_signed_in_list_is_one_cache_round_trip(params, api, viewer, round_trips):
     cache.clear()  # the writes' tombstones, as if their seconds were over
     # The first read fills the page and the cards, the second the cards' renderings.
     for _ in range(2):
@@ -103,15 +105,60 @@ def test_a_warm_signed_in_list_is_two_cache_round_trips(params, api, viewer, rou
     round_trips.clear()
     response = api.get("/api/articles", params)
     assert response.status_code == 200
-    # 1: the user, the list generations, the viewer's relations token and the page's ids;
-    # 2: the page's rendered cards and the viewer's flags.
-    assert len(round_trips) == 2, round_trips
-    assert any(key.endswith("user:" + str(response.wsgi_request.user.pk)) for key in round_trips[0])
+    # The user, the list generations, the viewer's relations token, the page's ids and what the
+    # page held when this process last read it: its rendered cards, authors and the flags.
+    assert len(round_trips) == 1, round_trips
+    keys = round_trips[0]
+    assert "user:" + str(viewer.pk) in keys
+    if params.get("favorited") != "nobody":
+        assert any(key.startswith("api-card:") for key in keys)
+        assert any(key.startswith("flags:") for key in keys)
     articles = response.json()["articles"]
     assert all(a["favorited"] and a["author"]["following"] for a in articles)
 
 
-def test_an_anonymous_warm_list_reads_nothing_ahead(api, round_trips):
+def test_a_first_read_in_this_process_is_two_round_trips(api, viewer, round_trips):
+    for _ in range(2):
+        assert api.get("/api/articles").status_code == 200
+    recent.forget_all()  # another process: it never read this page
+    round_trips.clear()
+    assert api.get("/api/articles").status_code == 200
+    # 1: the user, the generations, the relations token and the page's ids;
+    # 2: the page's rendered cards, authors and the viewer's flags.
+    assert len(round_trips) == 2, round_trips
+    assert not any(key.startswith("api-card:") for key in round_trips[0])
+    assert any(key.startswith("api-card:") for key in round_trips[1])
+
+
+def test_a_guess_gone_stale_is_read_again_and_never_served(api, viewer, round_trips):
+    """The guessed keys are only ever read: a page changed since (a new article) or a viewer
+    whose relations changed (an unfollow) reads what the guess missed in a second round trip,
+    and the answer is the current one."""
+    for _ in range(2):
+        assert api.get("/api/articles").status_code == 200
+    guesses = dict(pages.RECENT_PAGES._entries)
+    newcomer = UserFactory(username="newcomer")
+    fresh = make_article(newcomer, title="Fresh", tags=["common"])
+    cache.clear()  # the write's tombstones, as if their seconds were over
+    for _ in range(2):  # as if another process read the new page
+        assert api.get("/api/articles").status_code == 200
+    for page, seen in guesses.items():
+        pages.RECENT_PAGES.put(page, seen)  # this process saw the page before the write
+    round_trips.clear()
+    articles = api.get("/api/articles").json()["articles"]
+    assert [a["title"] for a in articles] == ["Fresh", "Ahead 2", "Ahead 1", "Ahead 0"]
+    assert len(round_trips) == 2, round_trips
+    missed = round_trips[1]  # only what the guess missed: the new card, its author, the flags
+    assert {"api-card:" + str(fresh.pk), "api-author:" + str(newcomer.pk)} < set(missed)
+    assert set(missed).isdisjoint(round_trips[0])
+    assert api.delete("/api/profiles/ahead2/follow").status_code == 200
+    round_trips.clear()
+    articles = api.get("/api/articles").json()["articles"]
+    assert [a["author"]["following"] for a in articles] == [False, False, True, True]
+    assert len(round_trips) == 2  # the flags under the viewer's new relations token
+
+
+def test_an_anonymous_warm_list_is_one_round_trip(api, round_trips):
     signed_in_list_data()
     cache.clear()
     for _ in range(2):
@@ -119,7 +166,9 @@ def test_an_anonymous_warm_list_reads_nothing_ahead(api, round_trips):
         micro_cache.clear()
     round_trips.clear()
     assert api.get("/api/articles").status_code == 200
-    assert len(round_trips) == 2  # the page, then its cards: nothing to read ahead with
+    # The generation, the page's ids and the rendered cards and authors it held last time.
+    assert len(round_trips) == 1, round_trips
+    assert not any(key.startswith(("user:", "rel:", "flags:")) for key in round_trips[0])
 
 
 @pytest.mark.parametrize(

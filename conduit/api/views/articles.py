@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from conduit.api import docs, inputs
 from conduit.api.presenters import article_json, articles_json
-from conduit.api.rendered import articles_response
+from conduit.api.rendered import articles_first_read, articles_response
 from conduit.api.views.base import (
     AnonymousMicroCachedView,
     SignedInView,
@@ -75,7 +75,7 @@ class ArticlesView(AnonymousMicroCachedView):
             query = _list_query(request, viewer_id)
         except InvalidInput:  # answered by the view, after authentication (a 401 comes first)
             return []
-        return selectors.list_first_read(query)
+        return articles_first_read(query)
 
     @extend_schema(
         operation_id="GetArticles",
