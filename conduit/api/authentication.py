@@ -16,7 +16,7 @@ from conduit.users.selectors import active_user
 
 
 def token_for(user: User) -> str:
-    return tokens.issue(user.pk)
+    return tokens.issue(user.pk, user.token_version)
 
 
 class JWTAuthentication(authentication.BaseAuthentication):
@@ -37,6 +37,8 @@ class JWTAuthentication(authentication.BaseAuthentication):
         user = active_user(claims.user_id)
         if user is None:
             raise exceptions.AuthenticationFailed("is invalid")
+        if user.token_version != claims.version:  # signed out everywhere, or a new password
+            raise exceptions.AuthenticationFailed("has been revoked")
         return user, claims.token
 
     def authenticate_header(self, request: Request) -> str:

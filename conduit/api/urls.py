@@ -14,6 +14,11 @@ urlpatterns = [
     path("users/login", users.LoginView.as_view(), name="api-login"),
     path("user", users.CurrentUserView.as_view(), name="api-current-user"),
     path("user/image", media.AvatarView.as_view(), name="api-user-image"),
+    path(
+        "user/sign-out-everywhere",
+        users.SignOutEverywhereView.as_view(),
+        name="api-sign-out-everywhere",
+    ),
     path("user/export", privacy.ExportView.as_view(), name="api-export"),
     path(
         "user/export/download/<str:token>",

@@ -57,3 +57,23 @@ def new_article_email(
 
 def _domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">").strip() or "conduit.local"
+
+
+def masked(email: str) -> str:
+    """``a***@example.com``: enough for the owner to recognise, not a copy for whoever reads it."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
+
+
+def email_changed_email(*, username: str, old_email: str, new_email: str) -> EmailMultiAlternatives:
+    """The notice to the old address after an account's email changed."""
+    context = {
+        "username": username,
+        "new_email": masked(new_email),
+        "settings_url": f"{settings.SITE_URL}{reverse('web:settings')}",
+    }
+    return EmailMultiAlternatives(
+        subject="The email address of your Conduit account was changed",
+        body=render_to_string("notifications/email_changed.txt", context),
+        to=[old_email],
+    )

@@ -1,4 +1,5 @@
-"""New-article emails (the ``email`` queue), fanned out in chunks (ADR 0015).
+"""New-article emails (the ``email`` queue), fanned out in chunks (ADR 0015), and the notice of
+an account's email change to its old address.
 
 Publishing enqueues one ``new_article_fan_out`` on commit: the request does no per-follower
 work. That task pages through the author's followers by id (the ``(followee, follower)``
@@ -17,7 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from conduit.articles.models import Article
-from conduit.notifications.emails import NewArticle, Recipient, new_article_email
+from conduit.notifications.emails import (
+    NewArticle,
+    Recipient,
+    email_changed_email,
+    new_article_email,
+)
 from conduit.notifications.models import ArticleEmail, EmailPreference
 from conduit.platform.tasks.enqueue import TRANSIENT_ERRORS
 from conduit.profiles.models import Follow
@@ -122,4 +128,23 @@ def _send_once(article: NewArticle, recipient: Recipient, connection: BaseEmailB
         new_article_email(article, recipient, connection=connection).send()
         # Crash window: the SMTP server has the message but this update is lost -> sent again.
         ArticleEmail.objects.filter(pk=record.pk).update(sent_at=timezone.now())
+    return True
+
+
+@shared_task(
+    name="conduit.notifications.email_changed_notice",
+    autoretry_for=TRANSIENT_ERRORS,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def email_changed_notice(user_id: int, old_email: str) -> bool:
+    """Tell the old address that the account's email changed (whoever changed it may not be the
+    owner). Sent at most once per change, unless the retry follows a send the SMTP server took."""
+    row = User.objects.filter(pk=user_id).values("username", "email").first()
+    if row is None:
+        return False  # erased meanwhile: nobody to warn about
+    email_changed_email(
+        username=row["username"], old_email=old_email, new_email=row["email"]
+    ).send()
+    logger.info("email change notice sent", user_id=user_id)
     return True

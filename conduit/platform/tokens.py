@@ -1,16 +1,18 @@
 """The caller's API token, decided once: issued, parsed and verified here, and nowhere else.
 
 Tokens are HS256 JWTs signed with ``SECRET_KEY``, carrying the user's id (not the username, so a
-token stays valid across a username change), the issuer ``conduit``, when they were issued and an
-expiry of ``JWT_TTL``. Three places need the caller's token: the API's authentication, the
-read-ahead of a signed-in list, and read-your-writes (a client that just wrote, or just signed in,
-reads from the primary). All three ask ``claims_of(request)``, which parses the header and verifies
-the token once per request and remembers the answer on it, an error included.
+token stays valid across a username change), the user's token version (``ver``: authentication
+refuses a token whose version is not the user's current one, which is how tokens are revoked), the
+issuer ``conduit``, when they were issued and an expiry of ``JWT_TTL``. Three places need the
+caller's token: the API's authentication, the read-ahead of a signed-in list, and read-your-writes
+(a client that just wrote, or just signed in, reads from the primary). All three ask
+``claims_of(request)``, which parses the header and verifies the token once per request and
+remembers the answer on it, an error included.
 
 Verified tokens are also remembered per process (``_VERIFIED``): a signed-in client sends the same
 token on every request, and verifying it (HMAC, base64, JSON, claims) was a tenth of a warm
-signed-in list's CPU. The expiry is still checked every time; the memory's key holds the secret
-and algorithm, so a new ``SECRET_KEY`` verifies afresh; it is emptied when full.
+signed-in list's CPU. The expiry is still checked every time; the memory's key holds the secret and
+algorithm, so a new ``SECRET_KEY`` verifies afresh; it is emptied when full.
 """
 
 import time
@@ -32,6 +34,7 @@ class Claims:
     user_id: int
     issued_at: float
     expires_at: float
+    version: int = 0
 
 
 class TokenError(Exception):
@@ -42,9 +45,16 @@ class TokenError(Exception):
         self.reason = reason
 
 
-def issue(user_id: int) -> str:
+def issue(user_id: int, version: int) -> str:
+    """A token for the user with this id, valid while their token version is ``version``."""
     now = datetime.now(UTC)
-    payload = {"sub": str(user_id), "iat": now, "exp": now + settings.JWT_TTL, "iss": ISSUER}
+    payload = {
+        "sub": str(user_id),
+        "ver": version,
+        "iat": now,
+        "exp": now + settings.JWT_TTL,
+        "iss": ISSUER,
+    }
     return jwt.encode(payload, settings.SECRET_KEY, algorithm=settings.JWT_ALGORITHM)
 
 
@@ -79,10 +89,14 @@ def _decode(token: str) -> Claims:
         raise TokenError("has expired") from None
     except jwt.InvalidTokenError:
         raise TokenError("is invalid") from None
+    version = payload.get("ver", 0)  # tokens issued before versions were version 0
+    if type(version) is not int or version < 0:
+        raise TokenError("is invalid")
     try:
-        return Claims(token, int(payload["sub"]), float(payload["iat"]), float(payload["exp"]))
+        sub, iat, exp = int(payload["sub"]), float(payload["iat"]), float(payload["exp"])
     except (TypeError, ValueError):
         raise TokenError("is invalid") from None
+    return Claims(token, sub, iat, exp, version)
 
 
 def in_header(request: HttpRequest) -> str | None:

@@ -29,11 +29,11 @@ PROFILE_PREFIX = "profile"
 PROFILE_SECONDS = 3600
 NAME_GENERATION_SECONDS: float | None = None  # until evicted: a new one is made then
 
-# What the signed-in entry holds (``selectors.active_user``), in this order. A token version,
-# when there is one, joins them.
-SIGNED_IN_FIELDS = ("id", "username", "username_key", "is_active")
+# What the signed-in entry holds (``selectors.active_user``), in this order: the token version is
+# compared with every token's.
+SIGNED_IN_FIELDS = ("id", "username", "username_key", "is_active", "token_version")
 # The changes that bury it: its fields (``username_key`` follows ``username``) and the
-# credentials (``token_version`` is not a field yet).
+# credentials.
 SIGNED_IN_CHANGES = frozenset({"is_active", "username", "password", "email", "token_version"})
 PROFILE_CHANGES = frozenset({"username", "bio", "image"})
 

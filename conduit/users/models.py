@@ -3,6 +3,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 USERNAME_MAX_LENGTH = 40
 EMAIL_MAX_LENGTH = 254
@@ -61,6 +62,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(auto_now_add=True)
 
+    # In every token and in the session's hash: raising it signs the user out everywhere (a
+    # password change, "sign out everywhere", deactivation; ADR 0004).
+    token_version = models.PositiveIntegerField(default=0)
+
     articles_count = models.PositiveIntegerField(default=0)
     favorites_count = models.PositiveIntegerField(default=0)
     followers_count = models.PositiveIntegerField(default=0)
@@ -89,6 +94,14 @@ class User(AbstractBaseUser, PermissionsMixin):
                 *(extra[f] for f in update_fields if f in extra),
             }
         super().save(*args, **kwargs)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django's session check (``get_session_auth_hash`` and the SECRET_KEY_FALLBACKS loop in
+        # ``django.contrib.auth.get_user`` both call this) over the password hash and the token
+        # version, so that what revokes the tokens ends the page sessions too.
+        key_salt = "conduit.users.User.session_auth_hash"
+        value = f"{self.password}:{self.token_version}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def __str__(self) -> str:
         return self.username

@@ -22,8 +22,9 @@ from conduit.users.models import User, identity_key
 # A request with a token reads its user on every call, so the active user is cached as
 # ``user:<id>``, holding only what authentication and the services a signed-in request calls
 # with it read (``invalidation.SIGNED_IN_FIELDS``): the id (access, the request log),
-# ``is_active``, the username and its identity key (a favorite names the user's favorites
-# list). No counters, so the services that move them need not invalidate it, and no password
+# ``is_active``, the token version (compared with the token's: revocation, ADR 0004), the
+# username and its identity key (a favorite names the user's favorites list). No counters,
+# so the services that move them need not invalidate it, and no password
 # hash: the cache may sit on the network, and the one API request that checks the password
 # (erasure) loads it from the database on access. The other fields are deferred the same way;
 # a view that shows them reads ``user_account``. Invalidated by ``conduit.users.invalidation``

@@ -5,14 +5,18 @@ from functools import cache
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
+from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
 from conduit.users import invalidation, validators
 from conduit.users.models import User, identity_key
 from conduit.users.selectors import email_taken, user_find_by_email, username_taken
 
 TAKEN = "has already been taken"
+# The notifications app's task, by name: this app is below it (ADR 0022).
+EMAIL_CHANGED_NOTICE = "conduit.notifications.email_changed_notice"
 
 
 @cache
@@ -79,10 +83,14 @@ def user_update(
     bio: str | None = None,
     image: str | None = None,
     fields: set[str],
+    current_password: str | None = None,
 ) -> User:
     """Update the given ``fields`` of ``user`` (loaded with them: ``selectors.user_account``); a
     field in ``fields`` whose value is None or empty is cleared (bio, image) or rejected (email,
-    username, password)."""
+    username, password). A new password revokes every token and page session of the user (a
+    new token has the new ``token_version``); a new email is announced to the old address.
+    With ``current_password`` (the pages ask for it; the API's token stands in for it), a new
+    email or password needs it to be the user's password."""
     checker = Checker()
     changes: dict[str, str | None] = {}
     if "username" in fields:
@@ -95,16 +103,25 @@ def user_update(
         changes["bio"] = validators.check_bio(checker, bio) or None
     if "image" in fields:
         changes["image"] = validators.check_image(checker, image) or None
+    credentials = "password" in changes or (
+        "email" in changes and identity_key(changes["email"] or "") != user.email_key
+    )
+    asks = current_password is not None and credentials and not checker.errors
+    if asks and not user.check_password(current_password or ""):
+        checker.add("current_password", "is invalid")
     checker.raise_if_any()
 
     _raise_taken(username=changes.get("username"), email=changes.get("email"), exclude_pk=user.pk)
     old_username_key = identity_key(user.username)
+    old_email = user.email if "email" in changes else None
     new_password = changes.pop("password", None)
     for name, value in changes.items():
         setattr(user, name, value)
+    update_fields = list(changes)
     if new_password:
         user.set_password(new_password)
-    update_fields = [*changes, *(["password"] if new_password else [])]
+        user.token_version += 1
+        update_fields += ["password", "token_version"]
     if update_fields:
         try:
             with transaction.atomic():
@@ -112,6 +129,10 @@ def user_update(
                 invalidation.user_changed(
                     user, fields=update_fields, old_username_key=old_username_key
                 )
+                if old_email is not None and identity_key(old_email) != user.email_key:
+                    enqueue_named_on_commit(
+                        EMAIL_CHANGED_NOTICE, user_id=user.pk, old_email=old_email
+                    )
         except IntegrityError:
             user.refresh_from_db()
             _raise_taken(
@@ -121,10 +142,20 @@ def user_update(
     return user
 
 
+def user_sign_out_everywhere(*, user: User) -> None:
+    """Revoke every token ``user`` holds and end their page sessions, the caller's included: a
+    new token version, which no issued token carries (ADR 0004)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+        invalidation.user_changed(user, fields={"token_version"})
+
+
 def user_deactivate(*, user: User) -> None:
     """Close ``user``'s account without erasing it (an operator's decision): signing in is
-    refused, and their tokens fail from the next request on."""
+    refused, and their tokens and sessions fail from the next request on."""
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(is_active=False)
-        invalidation.user_changed(user, fields={"is_active"})
+        User.objects.filter(pk=user.pk).update(
+            is_active=False, token_version=F("token_version") + 1
+        )
+        invalidation.user_changed(user, fields={"is_active", "token_version"})
     user.is_active = False

@@ -13,6 +13,11 @@ urlpatterns = [
     path("settings/avatar", views.settings_avatar, name="settings-avatar"),
     path("settings/export", views.settings_export, name="settings-export"),
     path("settings/erase", views.settings_erase, name="settings-erase"),
+    path(
+        "settings/sign-out-everywhere",
+        views.settings_sign_out_everywhere,
+        name="settings-sign-out-everywhere",
+    ),
     path("editor", views.editor_new, name="editor"),
     path("editor/<str:slug>", views.editor_edit, name="editor-edit"),
     path("article/<str:slug>", views.article_detail, name="article"),

@@ -149,13 +149,16 @@ def test_account_journey(api):
     login = {"user": {"email": "Jake@Example.com", "password": "jakejake"}}
     assert_error(api.post("/api/users/login", login, format="json"), 401, "credentials", "invalid")
 
-    # Password change: the new password signs in, the old one no longer does.
+    # Password change: the new password signs in, the old one no longer does, and every token
+    # issued before it is revoked; the response carries a fresh one.
     jacob = signed_in(renamed["token"])
     response = jacob.put("/api/user", {"user": {"password": "new-password-1"}}, format="json")
     changed = ok(response)["user"]
     assert_user(changed)
     assert changed["username"] == "jacob"
     assert ok(signed_in(changed["token"]).get("/api/user"))["user"]["username"] == "jacob"
+    assert_error(jacob.get("/api/user"), 401, "token", "has been revoked")
+    jacob = signed_in(changed["token"])
     new_login = {"user": {"email": "JACOB@example.com", "password": "new-password-1"}}
     assert ok(api.post("/api/users/login", new_login, format="json"))["user"]["username"] == "jacob"
     old_login = {"user": {"email": "jacob@example.com", "password": "jakejake"}}

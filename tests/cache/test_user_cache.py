@@ -75,7 +75,7 @@ def test_the_cached_user_holds_the_signed_in_fields_only(cache_backend, user, cl
     entry = stored(user)
     assert not is_tombstone(entry)
     _, row = entry
-    assert row == (user.pk, user.username, user.username_key, True)
+    assert row == (user.pk, user.username, user.username_key, True, 0)
     assert User.objects.get(pk=user.pk).password.encode() not in pickle.dumps(entry)
     signed_in = active_user(user.pk)
     assert signed_in is not None
@@ -172,13 +172,15 @@ def test_a_renamed_user_is_read_afresh(cache_backend, client_for: ClientFor):
 
 
 def test_a_password_change_buries_the_entry(cache_backend, user, client_for: ClientFor):
-    # Nothing of the password is cached (a token version will be): the entry goes all the same,
-    # and the next request reads the user again and stores it.
+    # Nothing of the password is cached, but the token version is: the entry goes, the next
+    # request reads the user again, and the token from before the change is refused.
     client = client_for(user)
     warm(client)
     changed = client.put("/api/user", {"user": {"password": "new-password-1"}}, format="json")
     assert changed.status_code == 200, changed.content
     assert is_tombstone(stored(user))
+    assert client.get("/api/tags").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {changed.json()['user']['token']}")
     assert client.get("/api/tags").status_code == 200
     assert User.objects.get(pk=user.pk).check_password("new-password-1")
 

@@ -45,7 +45,7 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_every_reader_of_one_request_shares_one_verification(user, decodes, settings) -> None:
     settings.DATABASE_REPLICA_PIN_SECONDS = 60
-    token = tokens.issue(user.pk)
+    token = tokens.issue(user.pk, user.token_version)
     request = request_with(token)
     assert tokens.user_id_of(request) == user.pk  # the read-ahead
     assert recently_wrote(request)  # read-your-writes: issued a moment ago

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 
+from conduit.api.authentication import token_for
 from conduit.articles.models import Article, Favorite
 from conduit.comments.models import Comment
 from conduit.profiles.models import Follow
@@ -214,6 +215,7 @@ def settings_form(user: User, **changes: str) -> dict[str, str]:
         "bio": user.bio or "",
         "email": user.email,
         "password": "",
+        "current_password": PASSWORD,
     }
     form.update(changes)
     return form
@@ -264,6 +266,49 @@ def test_changing_the_password_keeps_you_signed_in(client, alice):
     assert page(fresh.post("/login", old), 422)
     new = {"email": "alice@example.com", "password": "a-new-password"}
     assert redirect_target(fresh.post("/login", new)) == "/"
+
+
+@pytest.mark.parametrize(
+    "change", [{"password": "a-new-password"}, {"email": "alice.new@example.com"}]
+)
+@pytest.mark.parametrize("current", ["", "not-her-password"])
+def test_a_new_password_or_email_needs_the_current_password(client, alice, change, current):
+    client.force_login(alice)
+    with unchanged():
+        doc = page(
+            client.post("/settings", settings_form(alice, current_password=current, **change)), 422
+        )
+    assert error_messages(doc) == ["current_password is invalid"]
+
+
+def test_a_bio_change_needs_no_current_password(client, alice):
+    client.force_login(alice)
+    response = client.post("/settings", settings_form(alice, bio="New bio", current_password=""))
+    assert redirect_target(response) == "/profile/alice"
+
+
+def test_a_password_change_signs_out_every_other_session(client, alice):
+    other = Client()
+    other.force_login(alice)
+    assert signed_in_as(other) == "alice"
+    client.force_login(alice)
+    client.post("/settings", settings_form(alice, password="a-new-password"))
+    assert redirect_target(other.get("/settings")).startswith("/login?next=")
+    assert signed_in_as(other) is None
+    page(client.get("/settings"))  # this one follows the new hash
+
+
+def test_sign_out_everywhere_ends_every_session_and_token(client, alice, api):
+    token = token_for(alice)
+    other = Client()
+    other.force_login(alice)
+    client.force_login(alice)
+    response = client.post("/settings/sign-out-everywhere")
+    assert redirect_target(response) == "/login"
+    assert signed_in_as(client) is None
+    assert redirect_target(other.get("/settings")).startswith("/login?next=")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/user").status_code == 401
 
 
 def test_settings_errors_are_shown_with_the_entered_values_kept(client, alice):

@@ -369,6 +369,7 @@ def test_settings_page_is_filled_in_with_the_users_values(client, alice):
         "Short bio about you",
         "Email",
         "New Password",
+        "Current password",
     ]
     assert form_fields(form) == {
         "csrfmiddlewaretoken": form.one("input[name=csrfmiddlewaretoken]").attrs["value"],
@@ -377,8 +378,10 @@ def test_settings_page_is_filled_in_with_the_users_values(client, alice):
         "bio": "Alice writes.",
         "email": "alice@example.com",
         "password": "",
+        "current_password": "",
     }
     assert form.one("input[name=password]").attrs["type"] == "password"
+    assert form.one("input[name=current_password]").attrs["type"] == "password"
     assert form.one("textarea[name=bio]").attrs["rows"] == "8"
     assert form.one("button.btn.btn-lg.btn-primary.pull-xs-right").text == "Update Settings"
     logout = settings_page.one("form[action=/logout]")

@@ -90,3 +90,21 @@ class CurrentUserView(SignedInView):
         data = inputs.parse(inputs.EraseUserRequest, request.data)
         account_erase(user=self.signed_in(request), password=data.get("password"))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignOutEverywhereView(SignedInView):
+    @extend_schema(
+        operation_id="SignOutEverywhere",
+        summary="Revoke every token of the current user (beyond the RealWorld spec)",
+        description=(
+            "Every token issued to the user so far, this request's included, gets 401 from now "
+            "on, and the user's page sessions end. Sign in again for a new token. A password "
+            "change does the same, and its response carries the new token (docs/api.md)."
+        ),
+        tags=["User and Authentication"],
+        request=None,
+        responses={204: None, **docs.errors(401)},
+    )
+    def post(self, request: Request) -> Response:
+        services.user_sign_out_everywhere(user=self.signed_in(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,6 +12,7 @@ from conduit.web.views.accounts import (
     settings_avatar,
     settings_erase,
     settings_export,
+    settings_sign_out_everywhere,
     user_settings,
 )
 from conduit.web.views.articles import (
@@ -48,5 +49,6 @@ __all__ = [
     "settings_avatar",
     "settings_erase",
     "settings_export",
+    "settings_sign_out_everywhere",
     "user_settings",
 ]

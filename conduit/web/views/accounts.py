@@ -121,7 +121,13 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         password = request.POST.get("password", "")
         fields = set(values) | ({"password"} if password else set())
         try:
-            user = user_services.user_update(user=user, password=password, fields=fields, **values)
+            user = user_services.user_update(
+                user=user,
+                password=password,
+                fields=fields,
+                current_password=request.POST.get("current_password", ""),
+                **values,
+            )
         except InvalidInput as exc:
             user.refresh_from_db()
             return _settings_page(request, user, form=values, errors=exc.errors)
@@ -130,6 +136,15 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your settings are saved.")
         return redirect("web:profile", username=user.username)
     return _settings_page(request, user)
+
+
+@signed_in_required
+@require_POST
+def settings_sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    user_services.user_sign_out_everywhere(user=signed_in(request))
+    auth_logout(request)
+    messages.success(request, "You are signed out everywhere. Sign in again to continue.")
+    return redirect("web:login")
 
 
 @checks_own_body_size  # a picture over the limit is a form error, even past REQUEST_MAX_BYTES
