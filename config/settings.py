@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "conduit.platform.http.channels.PageAuthenticationMiddleware",
     "conduit.platform.http.channels.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the session's user is known (a page's writes are limited per user).
+    "conduit.platform.http.rate_limits.RateLimitMiddleware",
 ]
 if METRICS_ENABLED:
     # Outermost: it times and counts the queries of everything else (session and auth too).
@@ -472,6 +474,41 @@ SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 # client could send "https" and skip the redirect.
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Rate limits (ADR 0024, docs/security.md) -----------------------------------------------
+# Counted in the cache (Redis with CACHE_URL, in-process without); anonymous reads per process.
+# Each is "<count>/<period>" with a period of s, m or h (e.g. 100/5m); RATE_LIMIT_<NAME> sets
+# one, RATE_LIMITS_ENABLED=false turns them all off (the benchmarks do).
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+RATE_LIMITS = {
+    # attempts from one address, whatever the account
+    "sign_in_per_ip": env.str("RATE_LIMIT_SIGN_IN_PER_IP", default="100/5m"),
+    # failed attempts on one account, from anywhere
+    "sign_in_per_account": env.str("RATE_LIMIT_SIGN_IN_PER_ACCOUNT", default="50/15m"),
+    "register_per_ip": env.str("RATE_LIMIT_REGISTER_PER_IP", default="100/10m"),
+    "password_change_per_user": env.str("RATE_LIMIT_PASSWORD_CHANGE_PER_USER", default="20/h"),
+    # POST/PUT/PATCH/DELETE of a signed-in user (by address if signed out)
+    "writes_per_user": env.str("RATE_LIMIT_WRITES_PER_USER", default="600/m"),
+    # anonymous GETs, per process (nginx's limit_req is the shared limit)
+    "reads_per_ip": env.str("RATE_LIMIT_READS_PER_IP", default="3000/m"),
+}
+# Routes limited per address on top of the writes (the names are the URLconf's).
+RATE_LIMITED_ROUTES = {
+    "api-login": "sign_in_per_ip",
+    "web:login": "sign_in_per_ip",
+    "api-register": "register_per_ip",
+    "web:register": "register_per_ip",
+}
+RATE_LIMIT_RESPONSE = "config.errors.too_many_requests"
+# Brute force on one account from one address: after SIGN_IN_LOCKOUT_AFTER failures in 15
+# minutes, the next attempts from there wait SIGN_IN_LOCKOUT_SECONDS, doubling with each further
+# failure up to SIGN_IN_LOCKOUT_MAX_SECONDS. Other addresses (the owner's) are not locked out.
+SIGN_IN_LOCKOUT_AFTER = env.int("SIGN_IN_LOCKOUT_AFTER", default=5)
+SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=30)
+SIGN_IN_LOCKOUT_MAX_SECONDS = env.int("SIGN_IN_LOCKOUT_MAX_SECONDS", default=900)
+# The proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: the client is the
+# rightmost address not among them. Empty: the peer's address is the client's (no proxy).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- I18N -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -38,11 +38,13 @@ def _expected_database() -> None:
 def _fresh_cache() -> Iterator[None]:
     """Each test starts with an empty cache and micro-cache, and no guesses of what the cache
     holds: no cached state leaks between tests."""
+    from conduit.platform import ratelimit
     from conduit.platform.cache import recent
     from conduit.platform.cache.safe import cache
     from conduit.platform.http.micro_cache import micro_cache
 
     recent.forget_all()
+    ratelimit.forget_local()
     cache.clear()
     micro_cache.clear()
     yield

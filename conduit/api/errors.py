@@ -24,6 +24,7 @@ from conduit.platform.exceptions import (
     InvalidInput,
     NotFound,
 )
+from conduit.platform.ratelimit import RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ def _status_and_errors(
             return status.HTTP_409_CONFLICT, exc.errors
         case InvalidInput():
             return status.HTTP_422_UNPROCESSABLE_ENTITY, exc.errors
+        case RateLimited():
+            return status.HTTP_429_TOO_MANY_REQUESTS, too_many_errors(exc)
         case InvalidCredentials():
             return status.HTTP_401_UNAUTHORIZED, {"credentials": ["invalid"]}
         case NotFound():
@@ -141,6 +144,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     status_code, errors = mapped
     set_rollback()
     response = error_response(errors, status_code)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, exceptions.APIException):
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
@@ -153,6 +158,14 @@ def _json(errors: Mapping[str, list[str]], status_code: int) -> JsonResponse:
     return JsonResponse(
         error_payload(errors), status=status_code, content_type="application/json; charset=utf-8"
     )
+
+
+def too_many_errors(refused: RateLimited) -> dict[str, list[str]]:
+    return {"requests": [f"are too many; retry after {refused.retry_after} seconds"]}
+
+
+def too_many_requests(refused: RateLimited) -> JsonResponse:
+    return _json(too_many_errors(refused), 429)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

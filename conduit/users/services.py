@@ -7,10 +7,11 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from conduit.platform import ratelimit
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
 from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
-from conduit.users import invalidation, validators
+from conduit.users import invalidation, lockout, validators
 from conduit.users.models import User, identity_key
 from conduit.users.selectors import email_taken, user_find_by_email, username_taken
 
@@ -58,19 +59,26 @@ def user_register(*, username: str | None, email: str | None, password: str | No
     return user
 
 
-def user_authenticate(*, email: str | None, password: str | None) -> User:
+def user_authenticate(*, email: str | None, password: str | None, source: str = "unknown") -> User:
+    """The active user with this email and password, signing in from the address ``source``;
+    repeated failures wait longer and longer (``lockout``, a ``RateLimited``)."""
     checker = Checker()
     email = checker.text("email", email, max_length=254)
     password = checker.text("password", password, max_length=1024, strip=False)
     checker.raise_if_any()
     email, password = checked(email), checked(password)
 
+    account = identity_key(email.strip())
+    lockout.check(account, source)
     user = user_find_by_email(email)
     if user is None or not user.is_active:
         check_password(password, _dummy_password_hash())
+        lockout.failed(account, source)
         raise InvalidCredentials
     if not user.check_password(password):  # also upgrades an outdated hash on success
+        lockout.failed(account, source)
         raise InvalidCredentials
+    lockout.succeeded(account, source)
     return user
 
 
@@ -91,6 +99,8 @@ def user_update(
     new token has the new ``token_version``); a new email is announced to the old address.
     With ``current_password`` (the pages ask for it; the API's token stands in for it), a new
     email or password needs it to be the user's password."""
+    if "password" in fields:
+        ratelimit.hit("password_change_per_user", user.pk)
     checker = Checker()
     changes: dict[str, str | None] = {}
     if "username" in fields:

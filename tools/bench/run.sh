@@ -123,6 +123,8 @@ if [[ -n $TARGET ]]; then
     step "loading $TARGET (BENCH_TARGET): no server started, no data seeded"
     export SECRET_KEY=${SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}
     export DEBUG=false SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0
+    # A few users at thousands of requests a second: the limits would refuse the load itself.
+    export RATE_LIMITS_ENABLED=${RATE_LIMITS_ENABLED:-false}
     port=$(python3 -c "import urllib.parse,sys; print(urllib.parse.urlsplit(sys.argv[1]).port or 80)" "$TARGET")
     start_nginx "$port"
     "${BENCH[@]}" run --size "$SIZE" --base "$TARGET" --nginx "http://127.0.0.1:$NGINX_PORT" \
@@ -152,6 +154,8 @@ export DATABASE_URL
 SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
 export SECRET_KEY DEBUG=false CONN_MAX_AGE=${CONN_MAX_AGE:-60}
 export SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0
+# A few users at thousands of requests a second: the limits would refuse the load itself.
+export RATE_LIMITS_ENABLED=${RATE_LIMITS_ENABLED:-false}
 PRIMARY_URL=$DATABASE_URL
 VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL" --broker "$BROKER")
 

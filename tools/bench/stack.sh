@@ -20,6 +20,11 @@ APPS=${BENCH_STACK_APPS:-1,2,4}
 SIZE=${BENCH_SIZE:-10k}
 LB=${STACK_LB:-nginx}
 export STACK_HTTP_PORT=${STACK_HTTP_PORT:-0}
+# The load comes from one address, a few users at thousands of requests a second: the app's rate
+# limits and nginx's per-address limit_req would refuse the load itself (ADR 0024).
+export RATE_LIMITS_ENABLED=${RATE_LIMITS_ENABLED:-false}
+export STACK_NGINX_REQUESTS_PER_SECOND=${STACK_NGINX_REQUESTS_PER_SECOND:-1000000}
+export STACK_NGINX_REQUESTS_BURST=${STACK_NGINX_REQUESTS_BURST:-1000000}
 [[ $APPS =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "BENCH_STACK_APPS: a list like 1,2,4" >&2; exit 2; }
 SEED_ARGS=$($PY tools/bench/bench.py seed-args "$SIZE")
 if [[ -e var/stack/state.json ]]; then

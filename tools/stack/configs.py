@@ -62,6 +62,13 @@ def nginx_conf(
                 "CONDUIT_CLIENT_MAX_BODY_SIZE": str(MAX_BODY_BYTES),
                 "CONDUIT_FILES_ROOT": str(files_root),
                 "CONDUIT_ACCESS_LOG": str(prefix / "access.log"),
+                # Per client address; generous on one machine, where every test suite and the
+                # bench come from 127.0.0.1 (the bench raises them: tools/bench/stack.sh).
+                "CONDUIT_REQUESTS_PER_SECOND": os.environ.get("STACK_NGINX_REQUESTS_PER_SECOND")
+                or "500",
+                "CONDUIT_REQUESTS_BURST": os.environ.get("STACK_NGINX_REQUESTS_BURST") or "1000",
+                "CONDUIT_SIGN_INS_PER_MINUTE": os.environ.get("STACK_NGINX_SIGN_INS_PER_MINUTE")
+                or "300",
             },
         )
     )

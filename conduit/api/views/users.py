@@ -7,6 +7,7 @@ from conduit.api import docs, inputs
 from conduit.api.authentication import token_for
 from conduit.api.presenters import user_json
 from conduit.api.views.base import ConduitView, SignedInView
+from conduit.platform.http.client_ip import client_ip
 from conduit.privacy.services import account_erase
 from conduit.users import services
 from conduit.users.selectors import user_account
@@ -44,7 +45,9 @@ class LoginView(ConduitView):
     )
     def post(self, request: Request) -> Response:
         data = inputs.parse(inputs.LoginUserRequest, request.data)
-        user = services.user_authenticate(email=data.get("email"), password=data.get("password"))
+        user = services.user_authenticate(
+            email=data.get("email"), password=data.get("password"), source=client_ip(request)
+        )
         return Response(user_json(user, token_for(user)))
 
 

@@ -226,6 +226,16 @@ class SafeCache:
             default=None,
         )
 
+    def count(self, key: str, seconds: int) -> int | None:
+        """Add one to the counter ``key`` (which lives ``seconds`` from its first count) and
+        return it; None when the backend is unavailable (a rate limit then lets the request
+        through: failing open)."""
+        version = self._version()
+        backend = caches[self.alias]
+        return self._call(
+            "count", lambda: _count(backend, key, seconds, version), write=False, default=None
+        )
+
     def delete_many(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         if keys:
@@ -249,6 +259,18 @@ class SafeCache:
 
 def _new_epoch_number() -> int:
     return 1 + secrets.randbelow(2**31)  # 0 is never an epoch: it is "not known yet"
+
+
+def _count(backend: Any, key: str, seconds: int, version: int) -> int:
+    count = getattr(backend, "count", None)
+    if count is not None:  # ours for Redis: INCR and EXPIRE NX in one round trip
+        return int(count(key, seconds, version=version))
+    backend.add(key, 0, seconds, version=version)  # Django's Memcached and in-process backends
+    try:
+        return int(backend.incr(key, version=version))
+    except ValueError:  # expired between the two calls: a new window
+        backend.add(key, 1, seconds, version=version)
+        return 1
 
 
 def _add_many(backend: Any, values: Mapping[str, Any], timeout: float | None, version: int) -> None:

@@ -17,6 +17,8 @@ from conduit.media import limits as media_limits
 from conduit.media import services as media_services
 from conduit.platform.exceptions import DomainError, InvalidInput
 from conduit.platform.http.body_limit import checks_own_body_size
+from conduit.platform.http.client_ip import client_ip
+from conduit.platform.ratelimit import RateLimited
 from conduit.privacy import selectors as privacy_selectors
 from conduit.privacy import services as privacy_services
 from conduit.privacy.links import export_download_token
@@ -37,10 +39,16 @@ def login(request: HttpRequest) -> HttpResponse:
         context["email"] = email
         try:
             user = user_services.user_authenticate(
-                email=email, password=request.POST.get("password", "")
+                email=email, password=request.POST.get("password", ""), source=client_ip(request)
             )
         except InvalidInput as exc:
             context["errors"] = full_messages(exc.errors)
+        except RateLimited as refused:
+            wait = f"Too many attempts. Try again in {refused.retry_after} seconds."
+            context["errors"] = [wait]
+            response = render(request, "web/login.html", context, status=429)
+            response["Retry-After"] = str(refused.retry_after)
+            return response
         except DomainError:
             context["errors"] = ["email or password is invalid"]
         else:
@@ -131,6 +139,12 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         except InvalidInput as exc:
             user.refresh_from_db()
             return _settings_page(request, user, form=values, errors=exc.errors)
+        except RateLimited as refused:
+            wait = f"too many changes: try again in {refused.retry_after} seconds"
+            response = _settings_page(request, user, form=values, errors={"password": [wait]})
+            response.status_code = 429
+            response["Retry-After"] = str(refused.retry_after)
+            return response
         if password:
             update_session_auth_hash(request, user)
         messages.success(request, "Your settings are saved.")

@@ -1,0 +1,48 @@
+"""nginx's limit_req (deploy/nginx/conduit.conf.template, ADR 0024): the outer rate limit per
+client address, in front of every app server. Its own nginx, with the limits set low through
+make stack's variables and no app server behind it: what passes the limit is a 502, what does not
+is nginx's 429."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.services import ServerProcess, free_port
+from tests.stack.conftest import ROOT, fetch, stack
+
+pytestmark = [pytest.mark.services]
+
+
+@pytest.fixture
+def strict_nginx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("STACK_NGINX_SIGN_INS_PER_MINUTE", "1")
+    monkeypatch.setenv("STACK_NGINX_REQUESTS_PER_SECOND", "1")
+    monkeypatch.setenv("STACK_NGINX_REQUESTS_BURST", "5")
+    workdir, port = tmp_path / "nginx", free_port()
+    (workdir / "tmp").mkdir(parents=True)
+    conf = stack.nginx_conf(workdir, port, [free_port()], ROOT)  # nobody on the app's port
+    argv = [stack.binary("nginx"), "-p", str(workdir), "-c", str(conf),
+            "-e", str(workdir / "error.log"), "-g", "daemon off;"]  # fmt: skip
+    process = ServerProcess(
+        name="nginx", argv=argv, port=port, workdir=workdir, stop_signal=signal.SIGQUIT
+    )
+    process.start()
+    yield port
+    process.stop()
+
+
+def test_sign_ins_past_the_burst_get_429_from_nginx(strict_nginx: int) -> None:
+    statuses = [fetch(strict_nginx, "POST", "/api/users/login").status for _ in range(8)]
+    # One a minute plus the burst of 5 (the requests limit's, checked too) reach the app (502).
+    assert 429 in statuses
+    assert statuses.index(429) <= 6
+    assert set(statuses) <= {429, 502}
+
+
+def test_other_requests_past_their_burst_get_429(strict_nginx: int) -> None:
+    statuses = [fetch(strict_nginx, "GET", "/api/articles").status for _ in range(10)]
+    assert statuses[:6] == [502] * 6
+    assert 429 in statuses[6:]
