@@ -18,7 +18,7 @@ from tests.support import assert_error
 
 pytestmark = pytest.mark.django_db
 
-ARGON2 = "django.contrib.auth.hashers.Argon2PasswordHasher"
+ARGON2 = "conduit.users.hashers.SizedArgon2PasswordHasher"
 
 
 def test_the_production_password_hasher_is_argon2():

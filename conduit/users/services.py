@@ -41,7 +41,8 @@ def user_register(*, username: str | None, email: str | None, password: str | No
     checker = Checker()
     username = validators.check_username(checker, username, required=True)
     email = validators.check_email(checker, email, required=True)
-    password = validators.check_password(checker, password, required=True)
+    like = validators.attributes(username=username, email=email)
+    password = validators.check_password(checker, password, required=True, user=like)
     checker.raise_if_any()
     username, email = checked(username), checked(email)
 
@@ -108,7 +109,11 @@ def user_update(
     if "email" in fields:
         changes["email"] = validators.check_email(checker, email, required=True)
     if "password" in fields:
-        changes["password"] = validators.check_password(checker, password, required=True)
+        like = validators.attributes(
+            username=changes.get("username") or user.username,
+            email=changes.get("email") or user.email,
+        )
+        changes["password"] = validators.check_password(checker, password, required=True, user=like)
     if "bio" in fields:
         changes["bio"] = validators.check_bio(checker, bio) or None
     if "image" in fields:

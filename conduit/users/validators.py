@@ -1,6 +1,7 @@
 """The rules for account fields, shared by registration and profile updates."""
 
 import re
+from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from conduit.users.models import (
     EMAIL_MAX_LENGTH,
     IMAGE_URL_MAX_LENGTH,
     USERNAME_MAX_LENGTH,
+    User,
 )
 
 # Letters (any script), digits, and . _ - : a username is a path segment in /profile/<username>.
@@ -46,6 +48,10 @@ def _password_message(error: ValidationError) -> str:
     # Said of the field, as every other message is: shown as "password <message>".
     if error.code == "password_too_short" and error.params:
         return f"is too short (minimum is {error.params['min_length']} characters)"
+    if error.code == "password_too_common":
+        return "is too common"
+    if error.code == "password_too_similar" and error.params:
+        return f"is too similar to the {error.params['verbose_name']}"
     return " ".join(error.messages)
 
 
@@ -61,18 +67,27 @@ def check_email(checker: Checker, value: str | None, *, required: bool) -> str |
     )
 
 
-def check_password(checker: Checker, value: str | None, *, required: bool) -> str | None:
+def check_password(
+    checker: Checker, value: str | None, *, required: bool, user: Any = None
+) -> str | None:
+    """A password within the length bounds that passes ``AUTH_PASSWORD_VALIDATORS``: with
+    ``user`` (anything with ``username`` and ``email``), not too similar to either."""
     password = checker.text(
         "password", value, max_length=PASSWORD_MAX_LENGTH, required=required, strip=False
     )
     if password:
         try:
-            password_validation.validate_password(password)
+            password_validation.validate_password(password, user)
         except ValidationError as exc:
             for error in exc.error_list:
                 checker.add("password", _password_message(error))
             return None
     return password
+
+
+def attributes(*, username: str | None, email: str | None) -> User:
+    """What the similarity validator compares a new password with: an unsaved user."""
+    return User(username=username or "", email=email or "")
 
 
 def check_bio(checker: Checker, value: str | None) -> str | None:

@@ -132,6 +132,9 @@ def make_app_server(name: str, workdir: Path, database_url: str) -> ServerProces
         "LOG_LEVEL": "INFO",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics),
         "CELERY_BROKER_URL": "",
+        # The load tests send thousands of requests a second from one address, as the bench does
+        # (the limits' own tests: tests/platform/test_rate_limits.py, test_nginx_limits.py).
+        "RATE_LIMITS_ENABLED": "false",
     }
     server = ServerProcess(
         name=name, argv=stack.app_server_argv(port), port=port, workdir=workdir, env=env
@@ -193,7 +196,8 @@ def start_balancer(kind: str, workdir: Path, app_ports: list[int]) -> Balancer:
         (workdir / "tmp").mkdir(exist_ok=True)
         # A failed server is skipped for 1 s (5 s in make stack) so the rejoin test is short.
         # nginx serves ROOT/static/ itself (the servers run without collectstatic).
-        conf = stack.nginx_conf(workdir, port, app_ports, ROOT, fail_timeout=1)
+        unlimited = dict.fromkeys(stack.nginx_limits(), "1000000")  # the load comes from here
+        conf = stack.nginx_conf(workdir, port, app_ports, ROOT, fail_timeout=1, limits=unlimited)
         argv = [stack.binary("nginx"), "-p", str(workdir), "-c", str(conf),
                 "-e", str(workdir / "error.log"), "-g", "daemon off;"]  # fmt: skip
         stop_signal = signal.SIGQUIT

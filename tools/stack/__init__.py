@@ -7,7 +7,7 @@ what they use is here.
 """
 
 from .apps import DRAIN_TIMEOUT, app_server_argv
-from .configs import haproxy_conf, nginx_conf, prometheus_conf, render
+from .configs import haproxy_conf, nginx_conf, nginx_limits, prometheus_conf, render
 from .core import ROOT, StackError, binary, spawn, stop_pid
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "binary",
     "haproxy_conf",
     "nginx_conf",
+    "nginx_limits",
     "prometheus_conf",
     "render",
     "spawn",

@@ -56,6 +56,8 @@ def app_environment(
         # Image URLs in API answers and links in emails: the load balancer's address.
         "SITE_URL": os.environ.get("SITE_URL") or site_url,
         "LOG_FORMAT": "json",
+        # RealWorld's suites register with common passwords and are run against the stack too.
+        "PASSWORD_REJECT_COMMON": os.environ.get("PASSWORD_REJECT_COMMON") or "false",
         # nginx and HAProxy in front, on loopback: their X-Forwarded-For names the client.
         "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES") or "127.0.0.1",
         "STATIC_ROOT": str(STACK / "static"),

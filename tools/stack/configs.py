@@ -40,8 +40,24 @@ def render(template: Path, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
+def nginx_limits() -> dict[str, str]:
+    """nginx's limit_req values for the stack, per client address: generous on one machine, where
+    every test suite and the bench come from 127.0.0.1 (the bench raises them:
+    tools/bench/stack.sh)."""
+    return {
+        "CONDUIT_REQUESTS_PER_SECOND": os.environ.get("STACK_NGINX_REQUESTS_PER_SECOND") or "500",
+        "CONDUIT_REQUESTS_BURST": os.environ.get("STACK_NGINX_REQUESTS_BURST") or "1000",
+        "CONDUIT_SIGN_INS_PER_MINUTE": os.environ.get("STACK_NGINX_SIGN_INS_PER_MINUTE") or "300",
+    }
+
+
 def nginx_conf(
-    prefix: Path, port: int, app_ports: list[int], files_root: Path, fail_timeout: int = 5
+    prefix: Path,
+    port: int,
+    app_ports: list[int],
+    files_root: Path,
+    fail_timeout: int = 5,
+    limits: dict[str, str] | None = None,
 ) -> Path:
     """nginx.conf under ``prefix`` (also its pid, logs and temporary files) and conduit.conf, the
     rendered deploy/nginx/conduit.conf.template it includes. A failed app server is skipped for
@@ -62,13 +78,7 @@ def nginx_conf(
                 "CONDUIT_CLIENT_MAX_BODY_SIZE": str(MAX_BODY_BYTES),
                 "CONDUIT_FILES_ROOT": str(files_root),
                 "CONDUIT_ACCESS_LOG": str(prefix / "access.log"),
-                # Per client address; generous on one machine, where every test suite and the
-                # bench come from 127.0.0.1 (the bench raises them: tools/bench/stack.sh).
-                "CONDUIT_REQUESTS_PER_SECOND": os.environ.get("STACK_NGINX_REQUESTS_PER_SECOND")
-                or "500",
-                "CONDUIT_REQUESTS_BURST": os.environ.get("STACK_NGINX_REQUESTS_BURST") or "1000",
-                "CONDUIT_SIGN_INS_PER_MINUTE": os.environ.get("STACK_NGINX_SIGN_INS_PER_MINUTE")
-                or "300",
+                **(limits or nginx_limits()),
             },
         )
     )
