@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from conduit.platform.cache.backends import cache_config
-from conduit.platform.observability.logs import stdout_logger_factory
+from conduit.platform.observability.logs import RedactCapabilities, stdout_logger_factory
 from conduit.platform.secrets_policy import refuse_weak_secrets
 from conduit.platform.storages import storages_from_env
 
@@ -311,7 +311,9 @@ AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=16_000_000)
 # The largest request body the app reads, whatever proxy is (or is not) in front: an avatar plus
 # 1 MiB, as nginx's client_max_body_size. Bigger declared bodies are a 413 before being read.
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=AVATAR_MAX_BYTES + 1024 * 1024)
-EXPORT_TTL = env.int("EXPORT_TTL", default=7 * 24 * 3600)  # seconds a download link works
+EXPORT_TTL = env.int("EXPORT_TTL", default=7 * 24 * 3600)  # seconds an export's zip is kept
+# Seconds one download link works; the settings page and the API make a fresh one on each visit.
+EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=15 * 60)
 
 # --- Cache (ADR 0016) ------------------------------------------------------------------------
 # CACHE_URL unset = an in-process cache (the embedded default); redis://host:port/db = Conduit's
@@ -541,7 +543,11 @@ if LOG_FORMAT not in {"json", "console"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 
+# Paths whose next segment is a capability (a signed link that works without signing in): never
+# written to a log (docs/security.md).
+CAPABILITY_PATH_PREFIXES = ["/api/user/export/download/", "/notifications/unsubscribe/"]
 _shared_processors: list[structlog.typing.Processor] = [
+    RedactCapabilities(CAPABILITY_PATH_PREFIXES),
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.add_log_level,

@@ -2,9 +2,11 @@
 
 The link is a capability: whoever holds it may download, without an Authorization header, so a
 person can click it in a page or an email. It carries the export's id and file name, signed with
-``SECRET_KEY`` (salted for this purpose only) and timestamped; it stops working after
-``EXPORT_TTL`` even before the cleanup task has deleted the file, and a rebuilt export gets a new
-file name, so an old link never reaches a newer zip.
+``SECRET_KEY`` (salted for this purpose only) and timestamped. A link works for
+``EXPORT_LINK_SECONDS`` (15 minutes by default): the settings page and ``GET /api/user/export``
+make a fresh one each time, for as long as the file is kept (``EXPORT_TTL``, 7 days), so a link
+that leaks (a log, a shared screen, browser history) is soon worth nothing. A rebuilt export gets a
+new file name, so an old link never reaches a newer zip.
 """
 
 from django.conf import settings
@@ -32,9 +34,9 @@ def export_download_token(export: ExportRequest) -> str:
 def export_from_token(token: str) -> ExportRequest:
     """The ready export the link points at; LinkInvalid or LinkExpired otherwise."""
     try:
-        data = signing.loads(token, salt=_SALT, max_age=settings.EXPORT_TTL)
+        data = signing.loads(token, salt=_SALT, max_age=settings.EXPORT_LINK_SECONDS)
     except signing.SignatureExpired:
-        raise LinkExpired("has expired; request a new export") from None
+        raise LinkExpired("has expired; get a new one from your settings") from None
     except signing.BadSignature:
         raise LinkInvalid("is not valid") from None
     if not isinstance(data, dict) or not isinstance(data.get("e"), int):

@@ -94,3 +94,14 @@ def test_log_lines_are_json_on_stdout_and_carry_the_request_id(
     assert django_lines
     assert django_lines[0]["request_id"] == "req-404"
     assert django_lines[0]["level"] == "warning"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/notifications/unsubscribe/SECRET-LINK", "/api/user/export/download/SECRET-LINK"]
+)
+def test_capability_links_are_redacted_in_the_logs(client, capsys, path):
+    client.get(path)  # a bad link: 4xx, which Django logs with the path too
+    out = capsys.readouterr().out
+    assert "SECRET-LINK" not in out
+    assert path.replace("SECRET-LINK", "[redacted]") in out

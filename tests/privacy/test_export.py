@@ -1,5 +1,6 @@
 import io
 import json
+import time
 import zipfile
 from datetime import timedelta
 
@@ -113,10 +114,24 @@ def test_forged_link_is_403(api, ready):
 
 
 def test_expired_link_is_410(api, ready, settings):
-    settings.EXPORT_TTL = -1  # any link is now older than the lifetime
+    settings.EXPORT_LINK_SECONDS = -1  # any link is now older than the lifetime
     response = api.get(ready)
     assert response.status_code == 410
-    assert response.json()["errors"]["link"] == ["has expired; request a new export"]
+    assert response.json()["errors"]["link"] == ["has expired; get a new one from your settings"]
+
+
+def test_a_link_lives_minutes_and_a_fresh_one_works_while_the_zip_is_kept(
+    api, auth_api, ready, settings, monkeypatch
+):
+    """The link's lifetime (EXPORT_LINK_SECONDS) is not the zip's (EXPORT_TTL): an hour later
+    the old link is refused, and the new one the API gives then works."""
+    assert settings.EXPORT_LINK_SECONDS == 900
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)  # django.core.signing reads time.time()
+    assert api.get(ready).status_code == 410
+    fresh = auth_api.get(URL).json()["export"]["downloadUrl"]
+    assert fresh != ready
+    assert api.get(fresh).status_code == 200
 
 
 def test_cleanup_deletes_expired_zips_and_the_link_stops_working(api, auth_api, ready, user):

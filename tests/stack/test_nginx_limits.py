@@ -1,5 +1,6 @@
 """nginx's limit_req (deploy/nginx/conduit.conf.template, ADR 0024): the outer rate limit per
-client address, in front of every app server. Its own nginx, with the limits set low through
+client address, in front of every app server; and its access log, which never holds a
+capability link's secret. Its own nginx, with the limits set low through
 make stack's variables and no app server behind it: what passes the limit is a 502, what does not
 is nginx's 429."""
 
@@ -17,7 +18,12 @@ pytestmark = [pytest.mark.services]
 
 
 @pytest.fixture
-def strict_nginx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def strict_nginx(strict_nginx_log: tuple[int, Path]) -> int:
+    return strict_nginx_log[0]
+
+
+@pytest.fixture
+def strict_nginx_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("STACK_NGINX_SIGN_INS_PER_MINUTE", "1")
     monkeypatch.setenv("STACK_NGINX_REQUESTS_PER_SECOND", "1")
     monkeypatch.setenv("STACK_NGINX_REQUESTS_BURST", "5")
@@ -30,7 +36,7 @@ def strict_nginx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: igno
         name="nginx", argv=argv, port=port, workdir=workdir, stop_signal=signal.SIGQUIT
     )
     process.start()
-    yield port
+    yield port, workdir / "access.log"
     process.stop()
 
 
@@ -46,3 +52,17 @@ def test_other_requests_past_their_burst_get_429(strict_nginx: int) -> None:
     statuses = [fetch(strict_nginx, "GET", "/api/articles").status for _ in range(10)]
     assert statuses[:6] == [502] * 6
     assert 429 in statuses[6:]
+
+
+def test_capability_links_are_redacted_in_the_access_log(
+    strict_nginx_log: tuple[int, Path],
+) -> None:
+    port, log = strict_nginx_log
+    fetch(port, "GET", "/api/user/export/download/SECRET-EXPORT-LINK?x=1")
+    fetch(port, "GET", "/notifications/unsubscribe/SECRET-UNSUBSCRIBE")
+    fetch(port, "GET", "/api/articles?tag=kept")
+    text = log.read_text()
+    assert "SECRET" not in text
+    assert '"uri":"/api/user/export/download/[redacted]?x=1"' in text
+    assert '"uri":"/notifications/unsubscribe/[redacted]"' in text
+    assert '"uri":"/api/articles?tag=kept"' in text

@@ -13,7 +13,9 @@ a replaced stdout see every line.
 """
 
 import logging
+import re
 import sys
+from collections.abc import Iterable, MutableMapping
 from threading import Lock
 from typing import Any
 
@@ -43,3 +45,25 @@ class StdoutLogger:
 
 def stdout_logger_factory(*args: Any) -> StdoutLogger:
     return StdoutLogger(args[0] if args else None)
+
+
+class RedactCapabilities:
+    """A structlog processor: the last segment of a capability URL (a signed link that works
+    without signing in: an export download, an unsubscribe) is written ``[redacted]`` in a line's
+    ``event`` and ``path``, so that whoever reads the logs cannot use the links in them. nginx
+    does the same in its access log (deploy/nginx/conduit.conf.template)."""
+
+    def __init__(self, prefixes: Iterable[str]) -> None:
+        alternatives = "|".join(re.escape(prefix) for prefix in prefixes)
+        self._pattern = re.compile(f'({alternatives})[^/?#\\s"]+') if alternatives else None
+
+    def __call__(
+        self, logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        pattern = self._pattern
+        if pattern is not None:
+            for key in ("event", "path"):
+                value = event_dict.get(key)
+                if isinstance(value, str):
+                    event_dict[key] = pattern.sub(r"\1[redacted]", value)
+        return event_dict
