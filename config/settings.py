@@ -16,6 +16,7 @@ import environ
 import structlog
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from kombu import Queue
 
 from conduit.platform.cache.backends import cache_config
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     # Before anything reads a body: a request declaring more than REQUEST_MAX_BYTES is a 413.
     "conduit.platform.http.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # SECURE_CSP on HTML responses (the pages, the API's docs page).
+    "conduit.platform.http.channels.HtmlContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Sessions, Django's user and messages are the pages' (the API's requests skip them).
@@ -486,6 +489,22 @@ SILENCED_SYSTEM_CHECKS.append("security.W021")
 # Probes and Prometheus call the app server directly over plain HTTP (Dockerfile HEALTHCHECK,
 # deploy/k8s probes, scrapes): never redirect them. Patterns match the path without its "/".
 SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+# A strict Content-Security-Policy (Django's own, on HTML responses): scripts, styles, fonts and
+# fetches from this origin only, no inline script or style, no plugins, no framing, forms post
+# here. Images may come from any HTTPS origin: an avatar is a URL its user chose (or S3's).
+# The browser tests fail on any violation (their console-error guard, tests/browser/conftest.py).
+SECURE_CSP: dict[str, list[str]] = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "https:", "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 # X-Forwarded-Proto decides whether a request came over HTTPS (redirects, CSRF's origin check,
 # absolute URLs). Trust it only behind a TLS-terminating proxy that always sets it: otherwise any
 # client could send "https" and skip the redirect.

@@ -38,3 +38,9 @@ def test_an_api_request_still_gets_the_security_headers(api):
     response = api.get("/api/tags")
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_html_gets_the_content_security_policy_and_json_does_not(client, api):
+    page = client.get("/")
+    assert page["Content-Security-Policy"].startswith("default-src 'self'")
+    assert "Content-Security-Policy" not in api.get("/api/tags")

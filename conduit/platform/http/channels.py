@@ -12,7 +12,8 @@ from collections.abc import Awaitable
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.csp import ContentSecurityPolicyMiddleware
 from django.utils.deprecation import MiddlewareMixin
 
 API_PREFIX = "/api/"
@@ -41,3 +42,14 @@ class PageAuthenticationMiddleware(_PagesOnly, AuthenticationMiddleware):
 
 class PageMessageMiddleware(_PagesOnly, MessageMiddleware):
     pass
+
+
+class HtmlContentSecurityPolicyMiddleware(ContentSecurityPolicyMiddleware):
+    """Django's Content-Security-Policy (``SECURE_CSP``) on the HTML a browser renders: the pages
+    and the API's docs page. A JSON answer is never run as a page, so it goes without the header
+    (and without building it, on every API request)."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)
