@@ -45,8 +45,8 @@ def nginx_limits() -> dict[str, str]:
     every test suite and the bench come from 127.0.0.1 (the bench raises them:
     tools/bench/stack.sh)."""
     return {
-        "CONDUIT_REQUESTS_PER_SECOND": os.environ.get("STACK_NGINX_REQUESTS_PER_SECOND") or "500",
-        "CONDUIT_REQUESTS_BURST": os.environ.get("STACK_NGINX_REQUESTS_BURST") or "1000",
+        "CONDUIT_REQUESTS_PER_SECOND": os.environ.get("STACK_NGINX_REQUESTS_PER_SECOND") or "2000",
+        "CONDUIT_REQUESTS_BURST": os.environ.get("STACK_NGINX_REQUESTS_BURST") or "4000",
         "CONDUIT_SIGN_INS_PER_MINUTE": os.environ.get("STACK_NGINX_SIGN_INS_PER_MINUTE") or "300",
     }
 
