@@ -24,6 +24,7 @@ from conduit.articles.models import (
     Tag,
 )
 from conduit.articles.slugs import save_with_unique_slug, slug_base
+from conduit.platform.cache import bulk
 from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
 from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
@@ -89,6 +90,7 @@ def article_create(
     title, description, body = checked(title), checked(description), checked(body)
 
     with transaction.atomic():
+        invalidation.invalidate_lists()  # before the author's and the site's counter rows lock
         now = timezone.now()
         article = Article(
             author=author,
@@ -103,7 +105,6 @@ def article_create(
         _link_tags(article, tag_names)
         User.objects.filter(pk=author.pk).update(articles_count=F("articles_count") + 1)
         _bump_site_articles(+1)
-        invalidation.invalidate_lists()
         # Followers' emails: one task after commit; it fans out (conduit.notifications.tasks).
         enqueue_named_on_commit(NEW_ARTICLE_FAN_OUT, article.pk)
     return article
@@ -244,6 +245,10 @@ def _delete_articles(ids: list[int]) -> int:
 def favorite_add(*, user: User, article: Article) -> None:
     """Favorite ``article`` for ``user``; favoriting it twice is an error the user can see."""
     with transaction.atomic():
+        # Invalidations first, in one round trip (and one more on commit), before any row is
+        # locked; the counters last, so the article's and the user's rows are locked for the
+        # rest of the transaction only, with no network call but PostgreSQL's (ADR 0016).
+        _favorites_changed(user=user, article=article)
         try:
             with transaction.atomic():
                 Favorite.objects.create(user=user, article=article)
@@ -251,22 +256,22 @@ def favorite_add(*, user: User, article: Article) -> None:
             raise InvalidInput.field("article", "is already in your favorites") from None
         Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") + 1)
         User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") + 1)
-        _favorites_changed(user=user, article=article)
 
 
 def favorite_remove(*, user: User, article: Article) -> None:
     """Remove ``article`` from ``user``'s favorites; it must be one."""
     with transaction.atomic():
+        _favorites_changed(user=user, article=article)  # before any lock, as in favorite_add
         deleted, _ = Favorite.objects.filter(user=user, article=article).delete()
         if not deleted:
             raise InvalidInput.field("article", "is not in your favorites")
         Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") - 1)
         User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") - 1)
-        _favorites_changed(user=user, article=article)
 
 
 def _favorites_changed(*, user: User, article: Article) -> None:
     # The article's count is on its card; the user's favorites list and flags changed too.
-    invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
-    invalidation.invalidate_lists(favorites_of=user.username_key)
-    profile_invalidation.invalidate_relations(user_id=user.pk)
+    with bulk.batch():
+        invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
+        invalidation.invalidate_lists(favorites_of=user.username_key)
+        profile_invalidation.invalidate_relations(user_id=user.pk)

@@ -15,6 +15,8 @@ def follow_add(*, follower: User, followee: User) -> None:
     if follower.pk == followee.pk:
         raise InvalidInput.field("profile", "cannot be your own")
     with transaction.atomic():
+        # The follower's `following` flags: before any row is locked (ADR 0016).
+        invalidation.invalidate_relations(user_id=follower.pk)
         try:
             with transaction.atomic():
                 Follow.objects.create(follower=follower, followee=followee)
@@ -26,6 +28,7 @@ def follow_add(*, follower: User, followee: User) -> None:
 def follow_remove(*, follower: User, followee: User) -> None:
     """Make ``follower`` stop following ``followee``; they must be following."""
     with transaction.atomic():
+        invalidation.invalidate_relations(user_id=follower.pk)  # before any row is locked
         deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
         if not deleted:
             raise InvalidInput.field("profile", "is not followed")
@@ -38,4 +41,3 @@ def _move_counters(*, follower: User, followee: User, delta: int) -> None:
     updates = sorted([(followee.pk, "followers_count"), (follower.pk, "following_count")])
     for pk, counter in updates:
         User.objects.filter(pk=pk).update(**{counter: F(counter) + delta})
-    invalidation.invalidate_relations(user_id=follower.pk)  # the follower's `following` flags

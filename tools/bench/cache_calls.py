@@ -5,7 +5,7 @@
 
 It starts a ``redis-server`` of its own on a free loopback port and times the calls the warm
 lists make: a 21-key ``get_many`` (a page of cards), a one-key ``get`` and a 20-key fill
-(``add_many``: SET NX for every key) through ``conduit.platform.cache.safe._add_many``, the
+(``add_many``: SET NX for every key) through ``conduit.platform.cache.portable.add_many``, the
 function that ``SafeCache.add_many`` calls at every commit that has it. Each call is timed alone:
 wall time (round trip included) and the thread's CPU time; the median of all calls is printed.
 
@@ -66,7 +66,10 @@ def side(calls: int) -> dict[str, Any]:
     from django.core.cache import caches
 
     django.setup()
-    from conduit.platform.cache.safe import _add_many  # the fill path of SafeCache.add_many
+    try:  # the fill path of SafeCache.add_many (in safe.py before 2026-12-05)
+        from conduit.platform.cache.portable import add_many as _add_many
+    except ImportError:
+        from conduit.platform.cache.safe import _add_many  # type: ignore[attr-defined,no-redef]
 
     backend: Any = caches["default"]
     backend.clear()

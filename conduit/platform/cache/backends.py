@@ -247,6 +247,22 @@ class RedisCache(BaseCache):
             pipe.execute()
         return []  # Redis stores every value: no key failed
 
+    def set_groups(
+        self, groups: Iterable[tuple[Mapping[Any, Any], Any]], version: int | None = None
+    ) -> None:
+        """``set_many`` for each ``(values, timeout)`` in order, all in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        dumps = self.serializer.dumps
+        for data, timeout in groups:
+            ttl = self.get_backend_timeout(timeout)
+            for key, value in zip(self.make_keys(data, version), data.values(), strict=True):
+                if ttl == 0:
+                    pipe.execute_command("DEL", key)
+                else:
+                    expiry = () if ttl is None else ("EX", ttl)
+                    pipe.execute_command("SET", key, dumps(value), *expiry)
+        pipe.execute()
+
     def add_many(
         self, values: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[Any]:

@@ -26,8 +26,10 @@ channel's keys. Listeners registered with ``on_invalidation`` (the HTTP micro-ca
 every ``bury`` and ``renew`` in this process.
 """
 
+import contextlib
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +109,11 @@ def on_invalidation(listener: Callable[[], None]) -> Callable[[], None]:
 
 
 def _now_and_on_commit(action: Callable[[], None]) -> None:
+    batch = _batch.get()
+    if batch is not None:  # sent with the rest of the batch when it ends
+        batch.actions.append(action)
+        return
+
     def act() -> None:
         action()
         for listener in _listeners:
@@ -114,6 +121,44 @@ def _now_and_on_commit(action: Callable[[], None]) -> None:
 
     act()
     transaction.on_commit(act, robust=True)
+
+
+@dataclass
+class _Batch:
+    actions: list[Callable[[], None]] = field(default_factory=list)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("conduit_bulk_batch", default=None)
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Every ``bury`` and ``renew`` in the block is sent when the block ends, together (one
+    round trip on Redis), and again together when the transaction commits. A write calls its
+    invalidations in a batch *before* it locks any row, so no cache round trip happens while
+    a row lock is held (ADR 0016): the first send covers readers during the write, the second
+    those that read the old rows before the commit."""
+    if _batch.get() is not None:  # nested: the outer batch sends
+        yield
+        return
+    current = _Batch()
+    reset = _batch.set(current)
+    try:
+        yield
+    finally:
+        _batch.reset(reset)
+    if current.actions:
+        actions = list(current.actions)
+
+        def act() -> None:
+            with cache.pipelined():
+                for action in actions:
+                    action()
+            for listener in _listeners:
+                listener()
+
+        act()
+        transaction.on_commit(act, robust=True)
 
 
 def with_renderings(keys: Iterable[str]) -> list[str]:

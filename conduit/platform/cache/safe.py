@@ -33,6 +33,8 @@ from django.conf import settings
 from django.core.cache import caches
 from prometheus_client import Counter
 
+from conduit.platform.cache import portable
+
 log = structlog.get_logger(__name__)
 
 CACHE_ERRORS = Counter(
@@ -57,6 +59,10 @@ class _ReadAhead:
 
 
 _read_ahead: ContextVar[_ReadAhead | None] = ContextVar("conduit_cache_read_ahead", default=None)
+# set_many calls collected by ``pipelined``: (values, timeout) in order.
+_pipeline: ContextVar[list[tuple[dict[str, Any], float | None]] | None] = ContextVar(
+    "conduit_cache_pipeline", default=None
+)
 
 
 class SafeCache:
@@ -200,8 +206,35 @@ class SafeCache:
     def get(self, key: str) -> Any:
         return self.get_many([key]).get(key)
 
+    @contextlib.contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """``set_many`` calls in the block are sent when it ends, in order and together: one
+        round trip on Redis (a write's invalidations, ``bulk.batch``)."""
+        if _pipeline.get() is not None:  # nested: the outer block sends
+            yield
+            return
+        groups: list[tuple[dict[str, Any], float | None]] = []
+        reset = _pipeline.set(groups)
+        try:
+            yield
+        finally:
+            _pipeline.reset(reset)
+        if groups:
+            version = self._version()
+            backend = caches[self.alias]
+            self._call(
+                "set_many",
+                lambda: portable.set_groups(backend, groups, version),
+                write=True,
+                default=None,
+            )
+
     def set_many(self, values: Mapping[str, Any], timeout: float | None) -> None:
         if values:
+            groups = _pipeline.get()
+            if groups is not None:
+                groups.append((dict(values), timeout))
+                return
             version = self._version()
             self._call(
                 "set_many",
@@ -221,7 +254,7 @@ class SafeCache:
         backend = caches[self.alias]
         self._call(
             "add_many",
-            lambda: _add_many(backend, values, timeout, version),
+            lambda: portable.add_many(backend, values, timeout, version),
             write=True,
             default=None,
         )
@@ -233,7 +266,10 @@ class SafeCache:
         version = self._version()
         backend = caches[self.alias]
         return self._call(
-            "count", lambda: _count(backend, key, seconds, version), write=False, default=None
+            "count",
+            lambda: portable.count(backend, key, seconds, version),
+            write=False,
+            default=None,
         )
 
     def delete_many(self, keys: Iterable[str]) -> None:
@@ -259,27 +295,6 @@ class SafeCache:
 
 def _new_epoch_number() -> int:
     return 1 + secrets.randbelow(2**31)  # 0 is never an epoch: it is "not known yet"
-
-
-def _count(backend: Any, key: str, seconds: int, version: int) -> int:
-    count = getattr(backend, "count", None)
-    if count is not None:  # ours for Redis: INCR and EXPIRE NX in one round trip
-        return int(count(key, seconds, version=version))
-    backend.add(key, 0, seconds, version=version)  # Django's Memcached and in-process backends
-    try:
-        return int(backend.incr(key, version=version))
-    except ValueError:  # expired between the two calls: a new window
-        backend.add(key, 1, seconds, version=version)
-        return 1
-
-
-def _add_many(backend: Any, values: Mapping[str, Any], timeout: float | None, version: int) -> None:
-    add_many = getattr(backend, "add_many", None)
-    if add_many is not None:  # ours for Redis: SET NX for every key in one round trip
-        add_many(values, timeout, version=version)
-        return
-    for key, value in values.items():  # Django's Memcached and in-process backends
-        backend.add(key, value, timeout, version=version)
 
 
 cache = SafeCache()
