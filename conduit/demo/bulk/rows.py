@@ -27,7 +27,7 @@ COMMENT_COLUMNS = ["id", "article_id", "author_id", "body", "created_at", "updat
 USER_COLUMNS = ["id", "password", "last_login", "is_superuser", "username", "email",
                 "username_key", "email_key", "bio", "image", "is_staff", "is_active",
                 "date_joined", "articles_count", "favorites_count", "followers_count",
-                "following_count"]  # fmt: skip
+                "following_count", "token_version"]  # fmt: skip
 TAG_COLUMNS = ["id", "name", "articles_count"]
 
 
@@ -159,7 +159,7 @@ class BulkRows:
                 i, password, None, False, name, f"{name}@bench.conduit.local", name,
                 f"{name}@bench.conduit.local", f"Bench user {i}." if i % 3 else None, None,
                 False, True, START, counters.user_articles[i], counters.user_favorites[i],
-                counters.user_followers[i], counters.user_following[i],
+                counters.user_followers[i], counters.user_following[i], 0,
             )  # fmt: skip
 
     def tags(self) -> Iterator[tuple[Any, ...]]:
