@@ -277,7 +277,12 @@ def test_settings_update_shows_on_the_profile(page: Page, shot: Shot) -> None:
     )
     nav_picture = page.get_by_role("navigation", name="Main").locator("img.user-pic")
     expect(nav_picture).to_have_attribute("src", "/static/conduit/avatars/ada.svg")
-    assert page.locator("img.user-img").evaluate("img => img.naturalWidth") > 0
+    # Loaded, not only referenced (waiting for it: under load the picture may still be coming).
+    loaded = (
+        "img => img.complete ? img.naturalWidth"
+        " : new Promise(done => img.addEventListener('load', () => done(img.naturalWidth)))"
+    )
+    assert page.locator("img.user-img").evaluate(loaded) > 0
 
     # The settings form shows the saved values; signing out works from there.
     page.get_by_role("link", name="Edit Profile Settings").click()
