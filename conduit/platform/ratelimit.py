@@ -86,27 +86,39 @@ def refuse(limit: str, retry_after: int) -> None:
     raise RateLimited(limit, retry_after)
 
 
+@dataclass(frozen=True)
+class Window:
+    """The current window of one limit for one client: its counter's key, the limit's rate and
+    the seconds left in it."""
+
+    name: str
+    key: str
+    rate: Rate
+    left: int
+
+
+def window(name: str, who: str | int) -> Window:
+    rate = parse_rate(settings.RATE_LIMITS[name])
+    number, left = _window(rate)
+    return Window(name, f"rl:{name}:{digest(str(who))}:{number}", rate, left)
+
+
 def hit(name: str, who: str | int) -> None:
     """Count a request of kind ``name`` by ``who``; ``RateLimited`` when over the limit."""
     if not enabled():
         return
-    rate = parse_rate(settings.RATE_LIMITS[name])
-    number, left = _window(rate)
-    count = cache.count(f"rl:{name}:{digest(str(who))}:{number}", rate.seconds + 1)
-    if count is not None and count > rate.count:
-        refuse(name, left)
+    current = window(name, who)
+    count = cache.count(current.key, current.rate.seconds + 1)
+    if count is not None and count > current.rate.count:
+        refuse(name, current.left)
 
 
-def check(name: str, who: str | int) -> None:
-    """``RateLimited`` if ``who`` is already over the limit ``name`` in this window, without
-    counting this request (a limit on failures, counted by ``hit`` when one happens)."""
-    if not enabled():
-        return
-    rate = parse_rate(settings.RATE_LIMITS[name])
-    number, left = _window(rate)
-    count = cache.get(f"rl:{name}:{digest(str(who))}:{number}")
-    if isinstance(count, int) and count >= rate.count:
-        refuse(name, left)
+def check(current: Window, count: object) -> None:
+    """``RateLimited`` if ``count`` (what the cache holds under ``current.key``: the caller
+    reads it, with whatever else it reads) has already reached the limit, without counting this
+    request (a limit on failures, counted by ``hit`` when one happens)."""
+    if enabled() and isinstance(count, int) and count >= current.rate.count:
+        refuse(current.name, current.left)
 
 
 _local: dict[tuple[str, str], tuple[int, int]] = {}  # (name, who) -> (window, count)

@@ -37,11 +37,13 @@ def check(account: str, source: str) -> None:
     if not ratelimit.enabled():
         return
     _, locked = _keys(account, source)
-    until = cache.get(locked)
+    cap = ratelimit.window("sign_in_per_account", account)
+    found = cache.get_many([locked, cap.key])  # the lock and the account's failures: one read
+    until = found.get(locked)
     now = time.time()
     if isinstance(until, float) and until > now:
         ratelimit.refuse("sign_in_lockout", math.ceil(until - now))
-    ratelimit.check("sign_in_per_account", account)
+    ratelimit.check(cap, found.get(cap.key))
 
 
 def failed(account: str, source: str) -> None:
