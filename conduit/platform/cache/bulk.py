@@ -109,9 +109,9 @@ def on_invalidation(listener: Callable[[], None]) -> Callable[[], None]:
 
 
 def _now_and_on_commit(action: Callable[[], None]) -> None:
-    batch = _batch.get()
-    if batch is not None:  # sent with the rest of the batch when it ends
-        batch.actions.append(action)
+    batched = _batch.get()
+    if batched is not None:  # sent with the rest of the batch when it ends
+        batched.append(action)
         return
 
     def act() -> None:
@@ -123,12 +123,7 @@ def _now_and_on_commit(action: Callable[[], None]) -> None:
     transaction.on_commit(act, robust=True)
 
 
-@dataclass
-class _Batch:
-    actions: list[Callable[[], None]] = field(default_factory=list)
-
-
-_batch: ContextVar[_Batch | None] = ContextVar("conduit_bulk_batch", default=None)
+_batch: ContextVar[list[Callable[[], None]] | None] = ContextVar("conduit_bulk_batch", default=None)
 
 
 @contextlib.contextmanager
@@ -141,24 +136,20 @@ def batch() -> Iterator[None]:
     if _batch.get() is not None:  # nested: the outer batch sends
         yield
         return
-    current = _Batch()
-    reset = _batch.set(current)
+    actions: list[Callable[[], None]] = []
+    reset = _batch.set(actions)
     try:
         yield
     finally:
         _batch.reset(reset)
-    if current.actions:
-        actions = list(current.actions)
+    if actions:
 
-        def act() -> None:
+        def send() -> None:
             with cache.pipelined():
                 for action in actions:
                     action()
-            for listener in _listeners:
-                listener()
 
-        act()
-        transaction.on_commit(act, robust=True)
+        _now_and_on_commit(send)  # the batch is over: at once, and again on commit
 
 
 def with_renderings(keys: Iterable[str]) -> list[str]:
