@@ -17,7 +17,6 @@ and start again on the same port without touching the suite's database.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -26,7 +25,6 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -35,23 +33,13 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from tests.services import ServerProcess, free_port, wait_until
+from tests.support import load_tool
 
 REPO = Path(__file__).resolve().parent.parent
 ALIAS = "replica1"
 
 
-def _tools_postgres() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "conduit_tools_postgres", REPO / "tools" / "postgres.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pg_tools = _tools_postgres()
+pg_tools = load_tool("conduit_tools_postgres", REPO / "tools" / "postgres.py")
 
 
 def _postgres_dir(prefix: str) -> Path:

@@ -1,12 +1,15 @@
 """Assertions shared by the API and service tests: response shapes, the error body, and a
 snapshot of every row count and maintained counter (to prove a failed write changed nothing)."""
 
+import importlib.util
 import re
 import runpy
 import secrets
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -185,3 +188,15 @@ def production_settings_with(
         return runpy.run_path(str(Path(production_settings.__file__)))
     finally:
         structlog.configure(**saved)
+
+
+def load_tool(name: str, path: Path) -> ModuleType:
+    """A script of tools/ loaded as the module ``name`` (registered in ``sys.modules``: its
+    dataclasses look their module up there)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

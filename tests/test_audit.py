@@ -1,28 +1,17 @@
 """make audit's parts that need no network: the ignore file, and the verdict read from pip-audit's
 JSON report (tools/audit.py, ADR 0023)."""
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.support import load_tool
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _load_audit() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("conduit_audit_tool", REPO / "tools" / "audit.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-audit = _load_audit()
+audit = load_tool("conduit_audit_tool", REPO / "tools" / "audit.py")
 
 
 def test_the_makefile_has_an_audit_target_after_install() -> None:

@@ -2,7 +2,6 @@
 latency summary, the CPU accounting, and the SMTP sink that decides "exactly once"
 (tools/bench/fanout.py and the ``benchkit`` modules it uses)."""
 
-import importlib.util
 import smtplib
 import sys
 from email.message import EmailMessage
@@ -12,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from tests.services import free_port
+from tests.support import load_tool
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools" / "bench"))  # as fanout.py finds it
@@ -20,13 +20,7 @@ from benchkit import cpu, fanout_report, latency, smtp_sink  # noqa: E402
 
 @pytest.fixture(scope="module")
 def fanout() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fanout", REPO / "tools/bench/fanout.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fanout"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("fanout", REPO / "tools/bench/fanout.py")
 
 
 def test_settings_come_from_the_environment(fanout: ModuleType, monkeypatch) -> None:

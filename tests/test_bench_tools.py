@@ -4,7 +4,6 @@ the documented result document, and the writes are undone through the services (
 bench.py and its ``benchkit`` package, bench/README.md)."""
 
 import importlib
-import importlib.util
 import itertools
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import config.urls
 from conduit.articles.models import Article, Favorite
 from conduit.platform.http import bench as bench_view
 from tests.factories import UserFactory, favorite, make_article
-from tests.support import assert_counters_consistent
+from tests.support import assert_counters_consistent, load_tool
 
 REPO = Path(__file__).resolve().parent.parent
 LUA = REPO / "tools" / "bench" / "lua"
@@ -48,21 +47,13 @@ BENCH_RESULT {"requests": 11873, "duration_s": 10.010000, "requests_per_s": 1186
 """
 
 
-def load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "conduit_bench_tool", REPO / "tools" / "bench" / "bench.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def load_bench() -> ModuleType:
+    return load_tool("conduit_bench_tool", REPO / "tools" / "bench" / "bench.py")
 
 
 @pytest.fixture(scope="module")
 def tool() -> ModuleType:
-    return load_tool()
+    return load_bench()
 
 
 @pytest.fixture
