@@ -77,7 +77,7 @@ def guess(query: ListQuery, key: str, families: Families) -> list[str]:
     keys = [cards.key(i) for i in ids] + [profiles.key(a) for a in dict.fromkeys(authors)]
     viewer_id = query.viewer_id
     relations = None if viewer_id is None else RECENT_RELATIONS.get(viewer_id)
-    if viewer_id is not None and relations is not None:
+    if viewer_id is not None and relations is not None and ids:
         keys.append(flags_key(viewer_id, relations, ids))
     return keys
 
@@ -90,9 +90,13 @@ def families_of(cards: bulk.Rendering[int, Any, Any] | None, authors: Any) -> Fa
 
 
 def second_read(listed: Listed, keys: list[str]) -> Mapping[str, Any]:
-    """What ``keys`` hold: from the first round trip where it guessed them, the rest in one."""
-    rest = [k for k in keys if k not in listed.guessed]
-    return {**listed.found, **cache.get_many(rest)} if rest else listed.found
+    """What ``keys`` hold: from the first round trip where it guessed them and found them, the
+    rest in one. A guessed key that was missing is read again: it was read early, and a
+    concurrent reader may have filled it since (reading it then would have shared that load
+    rather than repeat it, tests/cache/test_stampede.py)."""
+    found = listed.found
+    rest = [k for k in keys if k not in listed.guessed or k not in found]
+    return {**found, **cache.get_many(rest)} if rest else found
 
 
 def cached_page(query: ListQuery, families: Families) -> ArticlePage | Listed | None:
@@ -146,6 +150,8 @@ def cached_page(query: ListQuery, families: Families) -> ArticlePage | Listed | 
 
 
 def listed_flags_key(query: ListQuery, listed: Listed) -> str | None:
-    if query.viewer_id is None or listed.relations is None:
+    """The viewer's flags for the page's cards; none for an anonymous viewer or an empty page
+    (no flags to read, and none is ever stored for no cards)."""
+    if query.viewer_id is None or listed.relations is None or not listed.ids:
         return None
     return flags_key(query.viewer_id, listed.relations, listed.ids)
