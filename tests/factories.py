@@ -5,8 +5,9 @@ from typing import Any
 
 import factory
 
+from conduit.articles.favorites import favorite_add
 from conduit.articles.models import Article
-from conduit.articles.services import article_create, favorite_add
+from conduit.articles.services import article_create
 from conduit.comments.models import Comment
 from conduit.comments.services import comment_create
 from conduit.profiles.services import follow_add

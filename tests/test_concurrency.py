@@ -29,13 +29,9 @@ from django.db import DatabaseError, connection
 from rest_framework.test import APIClient
 
 from conduit.api.authentication import token_for
+from conduit.articles.favorites import favorite_add, favorite_remove
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
-from conduit.articles.services import (
-    article_create,
-    article_delete,
-    favorite_add,
-    favorite_remove,
-)
+from conduit.articles.services import article_create, article_delete
 from conduit.platform.exceptions import AlreadyExists, InvalidInput
 from conduit.profiles.models import Follow
 from conduit.profiles.services import follow_add, follow_remove
@@ -474,3 +470,43 @@ def test_concurrent_deletes_of_articles_with_the_same_fans() -> None:
     for fan in User.objects.filter(pk__in=[f.pk for f in fans]):
         assert fan.favorites_count == 0, fan.username
     assert SiteCounter.objects.get(name=SiteCounter.ARTICLES).value == 0
+
+
+# --- Publishing and deleting articles with the same tags ---------------------------------------
+
+MIXERS = 20
+MIX_ROUNDS = 4
+
+
+def test_concurrent_publishes_and_deletes_sharing_tags() -> None:
+    """Half the racers publish and half delete, each round, articles with the same five tags, by
+    the same authors: a publish locks the tags, its author and the site counter, a deletion the
+    article, the tags, the authors and the site counter. The tags' ids run opposite to their
+    names, so a write locking them by id and another by name would deadlock in most runs; every
+    write locks them by name (ADR 0025). No write may fail, and every counter ends exact."""
+    tags = [f"t{k}" for k in range(5)]
+    for name in reversed(tags):  # ids ascending, names descending
+        Tag.objects.create(name=name)
+    authors = UserFactory.create_batch(MIXERS // 2)
+    doomed = {
+        (i, r): make_article(authors[i], title=f"Doomed {i}-{r}", tags=tags)
+        for i in range(MIXERS // 2)
+        for r in range(MIX_ROUNDS)
+    }
+
+    def write(i: int, r: int) -> None:
+        author = User.objects.get(pk=authors[i // 2].pk)
+        if i % 2:
+            article_delete(article=Article.objects.get(pk=doomed[i // 2, r].pk), user=author)
+        else:
+            article_create(author=author, title=f"Fresh {i}-{r}", description="d", body="b",
+                           tags=list(reversed(tags)))  # fmt: skip
+
+    outcomes = race_rounds(MIXERS, MIX_ROUNDS, write)
+
+    assert_no_unexpected_errors(outcomes)
+    for name in tags:
+        assert Tag.objects.get(name=name).articles_count == MIXERS // 2 * MIX_ROUNDS
+    assert_tag_counters_match_rows()
+    assert_user_counters_match_rows(authors)
+    assert SiteCounter.objects.get(name=SiteCounter.ARTICLES).value == Article.objects.count()

@@ -81,6 +81,16 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
     return to_data(row, with_body=True)
 
 
+def article_after_write(*, article_id: int, viewer_id: int) -> ArticleData:
+    """An article as a write's response shows it, read in the write's transaction."""
+    row = (
+        with_viewer_flags(Article.objects.filter(pk=article_id), viewer_id)
+        .values(*CARD_FIELDS, "body")
+        .get()
+    )
+    return to_data(row, with_body=True)
+
+
 def article_get_for_write(*, slug: str) -> Article:
     """The article row itself, for a write service to act on."""
     if not storable(slug):

@@ -31,10 +31,12 @@ from conduit.articles.invalidation import (
     detail_key,
     flags_key,
 )
+from conduit.articles.models import Article, sorted_tags
 from conduit.platform.cache import bulk
 from conduit.platform.cache.safe import cache
 from conduit.platform.validation import storable
 from conduit.profiles.invalidation import RELATIONS_SECONDS, relations_key
+from conduit.profiles.selectors import Profile
 from conduit.users.selectors import PUBLIC_PROFILES, PublicProfile, public_profiles
 
 article_feed = feed.article_feed
@@ -179,6 +181,21 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
         viewer_id, flags_at, [(detail["id"], author_id)], found, store=True
     )
     return article_of(detail, author, detail["id"] in favorited, author_id in followed)
+
+
+def article_as_published(article: Article) -> ArticleData:
+    """A new article as its author sees it in the publish's response, without a read: nobody
+    has favorited it yet, and nobody follows themselves. ``article.author`` is read for the
+    author's profile (``services.article_create`` returns it with the article)."""
+    author = article.author
+    return ArticleData(
+        id=article.pk, slug=article.slug, title=article.title, description=article.description,
+        body=article.body, tagList=sorted_tags(article.tag_list), createdAt=article.created_at,
+        updatedAt=article.updated_at, favorited=False, favoritesCount=article.favorites_count,
+        author=Profile(username=author.username, bio=author.bio, image=author.image,
+                       following=False),
+        authorId=article.author_id,
+    )  # fmt: skip
 
 
 def tag_list(*, limit: int = queries.TAGS_LIST_MAX) -> list[str]:

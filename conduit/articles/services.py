@@ -1,4 +1,4 @@
-"""Writes for articles, tags and favorites.
+"""Writes for articles and tags (favorites: ``favorites.py``).
 
 Every write keeps the counters exact in the same transaction as the rows they count:
 ``Article.favorites_count``, ``User.articles_count`` and ``User.favorites_count``,
@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from conduit.articles import invalidation, validators
+from conduit.articles import invalidation, publishing, validators
 from conduit.articles.models import (
     Article,
     ArticleTag,
@@ -25,10 +25,10 @@ from conduit.articles.models import (
 )
 from conduit.articles.slugs import save_with_unique_slug, slug_base
 from conduit.platform.cache import bulk
-from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
+from conduit.platform.db.statements import one_statement
+from conduit.platform.exceptions import Forbidden, NotFound
 from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
-from conduit.profiles import invalidation as profile_invalidation
 from conduit.users.models import User
 
 # The notifications app's task, by name (platform/tasks/enqueue.py says why).
@@ -44,11 +44,12 @@ def _bump_site_articles(delta: int) -> None:
 
 
 def _locked_tag_ids(names: list[str]) -> list[int]:
-    """Lock the tags' rows in id order. Two articles sharing tags then take the locks in the same
-    order and queue instead of deadlocking (a plain UPDATE ... IN locks in scan order)."""
+    """Lock the tags' rows in name order, the order every write locks them in (a publish's
+    upsert, a deletion). Two articles sharing tags then take the locks in the same order and
+    queue instead of deadlocking (a plain UPDATE ... IN locks in scan order)."""
     return list(
         Tag.objects.filter(name__in=names)
-        .order_by("id")
+        .order_by("name")
         .select_for_update()
         .values_list("id", flat=True)
     )
@@ -89,6 +90,13 @@ def article_create(
     checker.raise_if_any()
     title, description, body = checked(title), checked(description), checked(body)
 
+    if one_statement(Article):  # PostgreSQL: the whole publish in one statement (ADR 0025)
+        with bulk.statement():
+            invalidation.invalidate_lists()  # before the statement, and after it
+            article = publishing.publish(author=author, title=title, description=description,
+                                         body=body, tags=tag_names)  # fmt: skip
+        enqueue_named_on_commit(NEW_ARTICLE_FAN_OUT, article.pk)  # committed: sent now
+        return article
     with transaction.atomic():
         invalidation.invalidate_lists()  # before the author's and the site's counter rows lock
         now = timezone.now()
@@ -195,8 +203,9 @@ def _delete_articles(ids: list[int]) -> int:
     """Delete the articles ``ids`` (those that exist) with their tag links, favorites, comments
     and delivery records, every counter moved by what went; a constant number of queries."""
     with transaction.atomic():
-        # Locks in the order of every other write: the articles, their tags, then the users,
-        # each in id order, so that concurrent deletes sharing tags or fans queue, not deadlock.
+        # Locks in the order of every other write: the articles (by id), their tags (by name),
+        # then the users (by id), so that concurrent writes sharing tags or fans queue, not
+        # deadlock.
         rows = list(
             Article.objects.filter(pk__in=ids)
             .order_by("pk")
@@ -210,7 +219,7 @@ def _delete_articles(ids: list[int]) -> int:
         links = ArticleTag.objects.filter(article_id__in=found)
         tag_ids = list(
             Tag.objects.filter(pk__in=links.values("tag_id"))
-            .order_by("id")
+            .order_by("name")
             .select_for_update()
             .values_list("id", flat=True)
         )
@@ -223,7 +232,7 @@ def _delete_articles(ids: list[int]) -> int:
         list(  # the row locks; the ids are not needed
             User.objects.filter(Q(pk__in=fan_ids) | Q(pk__in=author_ids))
             .order_by("pk")
-            .select_for_update()
+            .select_for_update(no_key=True)  # their counters: not the key a new row refers to
             .values_list("pk", flat=True)
         )
         User.objects.filter(pk__in=fan_ids).update(
@@ -240,38 +249,3 @@ def _delete_articles(ids: list[int]) -> int:
         # The cascade: tag links, favorites, comments, delivery records, then the articles.
         Article.objects.filter(pk__in=found).only("pk").delete()
     return len(rows)
-
-
-def favorite_add(*, user: User, article: Article) -> None:
-    """Favorite ``article`` for ``user``; favoriting it twice is an error the user can see."""
-    with transaction.atomic():
-        # Invalidations first, in one round trip (and one more on commit), before any row is
-        # locked; the counters last, so the article's and the user's rows are locked for the
-        # rest of the transaction only, with no network call but PostgreSQL's (ADR 0016).
-        _favorites_changed(user=user, article=article)
-        try:
-            with transaction.atomic():
-                Favorite.objects.create(user=user, article=article)
-        except IntegrityError:
-            raise InvalidInput.field("article", "is already in your favorites") from None
-        Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") + 1)
-        User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") + 1)
-
-
-def favorite_remove(*, user: User, article: Article) -> None:
-    """Remove ``article`` from ``user``'s favorites; it must be one."""
-    with transaction.atomic():
-        _favorites_changed(user=user, article=article)  # before any lock, as in favorite_add
-        deleted, _ = Favorite.objects.filter(user=user, article=article).delete()
-        if not deleted:
-            raise InvalidInput.field("article", "is not in your favorites")
-        Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") - 1)
-        User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") - 1)
-
-
-def _favorites_changed(*, user: User, article: Article) -> None:
-    # The article's count is on its card; the user's favorites list and flags changed too.
-    with bulk.batch():
-        invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
-        invalidation.invalidate_lists(favorites_of=user.username_key)
-        profile_invalidation.invalidate_relations(user_id=user.pk)

@@ -23,7 +23,8 @@ def slug_base(title: str) -> str:
 RESERVED_SLUGS = frozenset({"feed"})
 
 
-def _candidate_slugs(title: str) -> Iterable[str]:
+def candidate_slugs(title: str) -> Iterable[str]:
+    """The title's slug (unless reserved), then the same with random suffixes."""
     base = slug_base(title)
     if base not in RESERVED_SLUGS:
         yield base
@@ -37,7 +38,7 @@ def save_with_unique_slug(article: Article, title: str) -> None:
     The unique index decides (not a prior SELECT), so two concurrent "Hello" articles get two
     distinct slugs instead of one of them failing.
     """
-    for slug in _candidate_slugs(title):
+    for slug in candidate_slugs(title):
         if slug == article.slug:
             article.save()
             return

@@ -9,8 +9,9 @@ sessions and makes their tokens fail. ADR 0020 says what is deleted and why noth
 from django.db import transaction
 from django.db.models import Q
 
+from conduit.articles.favorites import favorite_remove
 from conduit.articles.models import Article
-from conduit.articles.services import article_delete, favorite_remove
+from conduit.articles.services import article_delete
 from conduit.comments.models import Comment
 from conduit.media.models import Avatar
 from conduit.platform.exceptions import InvalidInput

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from conduit.platform.cache import bulk
 from conduit.platform.cache.keys import digest
-from conduit.users.models import User
+from conduit.users.models import User, identity_key
 
 USER_PREFIX = "user"
 PROFILE_PREFIX = "profile"
@@ -77,7 +77,9 @@ def user_changed(user: User, *, fields: Iterable[str], old_username_key: str | N
     if changed & PROFILE_CHANGES:
         invalidate_profiles([user.pk])
     if "username" in changed:
-        invalidate_names([user.username_key, *([old_username_key] if old_username_key else [])])
+        # From the username: called before the save that derives ``username_key`` from it.
+        new_key = identity_key(user.username)
+        invalidate_names([new_key, *([old_username_key] if old_username_key else [])])
 
 
 def user_deleted(user: User) -> None:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from conduit.platform import ratelimit
+from conduit.platform.cache import bulk
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
 from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
@@ -140,10 +141,11 @@ def user_update(
     if update_fields:
         try:
             with transaction.atomic():
+                with bulk.batch():  # before the row is locked, in one round trip (ADR 0016)
+                    invalidation.user_changed(
+                        user, fields=update_fields, old_username_key=old_username_key
+                    )
                 user.save(update_fields=update_fields)
-                invalidation.user_changed(
-                    user, fields=update_fields, old_username_key=old_username_key
-                )
                 if old_email is not None and identity_key(old_email) != user.email_key:
                     enqueue_named_on_commit(
                         EMAIL_CHANGED_NOTICE, user_id=user.pk, old_email=old_email

@@ -22,8 +22,9 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from conduit.articles.favorites import favorite_remove
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag
-from conduit.articles.services import article_delete, article_update, favorite_remove
+from conduit.articles.services import article_delete, article_update
 from conduit.profiles.models import Follow
 from conduit.profiles.services import follow_remove
 from conduit.users.models import User

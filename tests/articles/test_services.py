@@ -10,6 +10,7 @@ from django.db import transaction
 
 from conduit.articles import selectors as cached
 from conduit.articles.counters import find_drift
+from conduit.articles.favorites import favorite_add, favorite_remove
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.articles.selectors import ListQuery
 from conduit.articles.services import (
@@ -17,8 +18,6 @@ from conduit.articles.services import (
     article_delete,
     article_delete_many,
     article_update,
-    favorite_add,
-    favorite_remove,
 )
 from conduit.articles.slugs import RESERVED_SLUGS, slug_base
 from conduit.comments.models import Comment

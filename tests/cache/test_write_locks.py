@@ -9,8 +9,10 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 
-from conduit.articles.services import article_create, favorite_add, favorite_remove
+from conduit.articles.favorites import favorite_add, favorite_remove
+from conduit.articles.services import article_create
 from conduit.profiles.services import follow_add, follow_remove
+from conduit.users.services import user_update
 from tests.factories import UserFactory, make_article
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +41,8 @@ def events(cache_backend: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[st
 
 def locking(statement: str) -> bool:
     text = statement.lstrip().upper()
+    if text.startswith("WITH"):  # a data-modifying WITH (a one-statement write, ADR 0025)
+        return any(f"{verb} " in text for verb in ("INSERT", "UPDATE", "DELETE"))
     return text.startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in text
 
 
@@ -111,3 +115,55 @@ def test_a_publish_invalidates_before_it_locks(events, people, django_capture_on
         django_capture_on_commit_callbacks,
     )
     assert_no_cache_call_under_a_lock(during)
+
+
+@pytest.mark.pg
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("action", ["favorite", "unfavorite", "follow", "unfollow"])
+def test_a_one_statement_write_invalidates_before_it_and_again_after_its_commit(
+    events, people, action, cache_backend
+):
+    # Outside a transaction the statement commits as it ends: the second round trip goes out
+    # then, not at once with the first (which is what on_commit does outside a transaction).
+    author, fan, article = people
+    if action == "unfavorite":
+        favorite_add(user=fan, article=article)
+    if action == "unfollow":
+        follow_add(follower=fan, followee=author)
+    write = {
+        "favorite": lambda: favorite_add(user=fan, article=article),
+        "unfavorite": lambda: favorite_remove(user=fan, article=article),
+        "follow": lambda: follow_add(follower=fan, followee=author),
+        "unfollow": lambda: follow_remove(follower=fan, followee=author),
+    }[action]
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        events.append(("sql", "lock" if locking(sql) else "read"))
+        return execute(sql, params, many, context)
+
+    events.clear()
+    with connection.execute_wrapper(record):
+        write()
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("sql") == 1  # the whole write
+    statement = kinds.index("sql")
+    assert "cache" in kinds[:statement]
+    assert "cache" in kinds[statement + 1 :]
+    if cache_backend == "redis":  # one pipeline each time
+        assert kinds == ["cache", "sql", "cache"]
+
+
+@pytest.mark.parametrize("change", ["bio", "username"])
+def test_a_profile_update_invalidates_before_it_locks(
+    events, people, django_capture_on_commit_callbacks, change, cache_backend
+):
+    author, _, _ = people
+    values = {"bio": "Rewritten", "username": "renamed"}
+    during, after = run(
+        events,
+        lambda: user_update(user=author, fields={change}, **{change: values[change]}),
+        django_capture_on_commit_callbacks,
+    )
+    before_locks = assert_no_cache_call_under_a_lock(during)
+    if cache_backend == "redis":  # one pipeline each time
+        assert (before_locks, after) == (1, 1)

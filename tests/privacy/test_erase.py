@@ -5,8 +5,8 @@ from django.contrib.sessions.models import Session
 from django.core.files.storage import storages
 
 from conduit.articles.counters import find_drift
+from conduit.articles.favorites import favorite_add
 from conduit.articles.models import Article, SiteCounter, Tag
-from conduit.articles.services import favorite_add
 from conduit.comments.models import Comment
 from conduit.comments.services import comment_create
 from conduit.media.models import Avatar

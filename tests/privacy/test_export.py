@@ -32,7 +32,7 @@ def ready(auth_api, user, django_capture_on_commit_callbacks):
 def test_export_contains_everything(
     api, auth_api, user, client_for, django_capture_on_commit_callbacks
 ):
-    from conduit.articles.services import favorite_add
+    from conduit.articles.favorites import favorite_add
     from conduit.comments.services import comment_create
     from conduit.profiles.services import follow_add
 

@@ -3,7 +3,9 @@ broker is down or unreachable, keeps the task in ``OutboxTask``; beat's ``outbox
 publishes it once the broker is back. Against a real Redis broker that the test stops and
 starts, a port where nothing listens, and a real worker running beat."""
 
+import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -11,7 +13,7 @@ from rest_framework.test import APIClient
 from conduit.articles.models import Article
 from conduit.notifications.tasks import new_article_fan_out
 from conduit.platform.models import OutboxTask
-from conduit.platform.tasks import enqueue
+from conduit.platform.tasks import enqueue, sender
 from conduit.users.models import User
 from tests.factories import UserFactory, follow, make_article
 from tests.services import free_port
@@ -49,6 +51,7 @@ def _publish(client: APIClient, title: str, request_id: str) -> Article:
         HTTP_X_REQUEST_ID=request_id,
     )
     assert response.status_code == 201, response.content  # the write stands, broker or not
+    assert sender.flush()  # the response did not wait for the publish; the test does
     return Article.objects.get(slug=response.json()["article"]["slug"])
 
 
@@ -116,3 +119,31 @@ def test_an_inline_task_never_goes_to_the_outbox() -> None:
     follow(follower, author)
     make_article(author)
     assert not OutboxTask.objects.exists()
+
+
+def test_a_response_does_not_wait_for_the_broker(
+    redis_broker: Broker, client_for: Callable[[User], APIClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The publish is held until the test lets it go: the response comes back before it (had the
+    # request waited for the publish, the publish would have run, after the hold's timeout).
+    release, published = threading.Event(), threading.Event()
+    real = enqueue.publish
+
+    def held_publish(*args: Any) -> None:
+        release.wait(10)
+        real(*args)
+        published.set()
+
+    monkeypatch.setattr(enqueue, "publish", held_publish)
+    response = client_for(UserFactory()).post(
+        "/api/articles",
+        {"article": {"title": "Patience", "description": "d", "body": "b"}},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert not published.is_set()
+    assert redis_broker.queued("email") == 0
+    release.set()
+    assert sender.flush()
+    assert published.is_set()
+    assert redis_broker.queued("email") == 1

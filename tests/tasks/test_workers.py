@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from conduit.articles.models import Article
 from conduit.notifications.models import ArticleEmail
 from conduit.platform.models import DeadLetter
+from conduit.platform.tasks import sender
 from conduit.users.models import User
 from tests.factories import UserFactory, follow, make_article
 from tests.services import wait_until
@@ -138,6 +139,7 @@ def test_tasks_queued_before_a_broker_restart_still_run(
     authors = [_author_with_followers(2) for _ in range(3)]
     for author, _ in authors:
         make_article(author)  # three fan-out tasks wait in the queue: no worker yet
+    assert sender.flush()  # published by this process's sender thread, after each response
     assert broker.queued("email") == 3
     # SIGTERM, then start again on the same port and data directory: Redis replays its
     # append-only file (without it the queue would be empty now).

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from conduit.articles.services import article_create, favorite_add
+from conduit.articles.favorites import favorite_add
+from conduit.articles.services import article_create
 from conduit.platform.cache import bulk
 from conduit.platform.cache.keys import digest
 from conduit.platform.cache.safe import cache

@@ -197,6 +197,8 @@ def _wrapper(counts: dict[str, int]) -> Callable[..., Any]:
     def on_sql(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         counts["sql"] += 1
         text = sql.lstrip().upper()
+        if text.startswith("WITH"):  # a data-modifying WITH: one statement, one round trip
+            text = text.split(")", 1)[0].removeprefix("WITH CHANGED AS (")
         if text.startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in text:
             counts["lock"] += 1
         return execute(sql, params, many, context)

@@ -15,7 +15,7 @@ from conduit.api.views.base import (
     SignedInView,
     page_params,
 )
-from conduit.articles import selectors, services
+from conduit.articles import favorites, selectors, services
 from conduit.articles.selectors import ListQuery
 from conduit.platform.exceptions import InvalidInput
 from conduit.platform.http import micro_cache
@@ -111,8 +111,7 @@ class ArticlesView(AnonymousMicroCachedView):
             tags=data.get("tagList"),
         )
         return Response(
-            article_json(selectors.article_get(slug=article.slug, viewer_id=user.pk)),
-            status=status.HTTP_201_CREATED,
+            article_json(selectors.article_as_published(article)), status=status.HTTP_201_CREATED
         )
 
 
@@ -187,8 +186,8 @@ class FavoriteView(SignedInView):
     )
     def post(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
-        services.favorite_add(user=user, article=selectors.article_get_for_write(slug=slug))
-        return Response(article_json(selectors.article_get(slug=slug, viewer_id=user.pk)))
+        article = selectors.article_get_for_write(slug=slug)
+        return Response(article_json(favorites.favorite_add(user=user, article=article)))
 
     @extend_schema(
         operation_id="DeleteArticleFavorite",
@@ -198,8 +197,8 @@ class FavoriteView(SignedInView):
     )
     def delete(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
-        services.favorite_remove(user=user, article=selectors.article_get_for_write(slug=slug))
-        return Response(article_json(selectors.article_get(slug=slug, viewer_id=user.pk)))
+        article = selectors.article_get_for_write(slug=slug)
+        return Response(article_json(favorites.favorite_remove(user=user, article=article)))
 
 
 class TagsView(AnonymousMicroCachedView):

@@ -31,8 +31,8 @@ class FollowView(SignedInView):
     )
     def post(self, request: Request, username: str) -> Response:
         viewer = self.signed_in(request)
-        services.follow_add(follower=viewer, followee=user_get_by_username(username))
-        return Response(profile_json(selectors.profile_get(username=username, viewer_id=viewer.pk)))
+        followee = user_get_by_username(username)
+        return Response(profile_json(services.follow_add(follower=viewer, followee=followee)))
 
     @extend_schema(
         operation_id="UnfollowUserByUsername",
@@ -42,5 +42,5 @@ class FollowView(SignedInView):
     )
     def delete(self, request: Request, username: str) -> Response:
         viewer = self.signed_in(request)
-        services.follow_remove(follower=viewer, followee=user_get_by_username(username))
-        return Response(profile_json(selectors.profile_get(username=username, viewer_id=viewer.pk)))
+        followee = user_get_by_username(username)
+        return Response(profile_json(services.follow_remove(follower=viewer, followee=followee)))

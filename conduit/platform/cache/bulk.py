@@ -27,6 +27,7 @@ every ``bury`` and ``renew`` in this process.
 """
 
 import contextlib
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -37,6 +38,8 @@ from django.db import transaction
 
 from conduit.platform.cache.flight import single_flight
 from conduit.platform.cache.safe import cache
+
+logger = logging.getLogger(__name__)
 
 # Longer than any read takes from its query to storing what it read.
 TOMBSTONE_SECONDS = 5
@@ -120,10 +123,36 @@ def _now_and_on_commit(action: Callable[[], None]) -> None:
             listener()
 
     act()
-    transaction.on_commit(act, robust=True)
+    after = _after_statement.get()
+    if after is not None and not transaction.get_connection().in_atomic_block:
+        after.append(act)  # the statement commits when it ends: sent then (``statement``)
+    else:
+        transaction.on_commit(act, robust=True)
 
 
 _batch: ContextVar[list[Callable[[], None]] | None] = ContextVar("conduit_bulk_batch", default=None)
+_after_statement: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "conduit_bulk_after_statement", default=None
+)
+
+
+@contextlib.contextmanager
+def statement() -> Iterator[None]:
+    """A write that is one statement in autocommit (``conduit/platform/db/statements.py``):
+    what the block buries or renews is sent at once, as always, and its second send, which would
+    run at once too outside a transaction, waits for the end of the block, after the statement
+    has committed. Inside a caller's transaction it waits for the commit, as everywhere."""
+    after: list[Callable[[], None]] = []
+    reset = _after_statement.set(after)
+    try:
+        yield
+    finally:
+        _after_statement.reset(reset)
+    for act in after:  # as on_commit(robust=True): the write stands whatever the cache says
+        try:
+            act()
+        except Exception:
+            logger.exception("invalidation after a one-statement write failed")
 
 
 @contextlib.contextmanager

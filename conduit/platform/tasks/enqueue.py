@@ -1,7 +1,9 @@
 """Enqueueing background work after the transaction commits, and the base class of every task.
 
 A task that runs before the row it reads is committed sees nothing (or a rolled-back row), so
-every enqueue from a request goes through :func:`enqueue_on_commit`. Tasks take ids, not objects,
+every enqueue from a request goes through :func:`enqueue_on_commit`; after the commit the
+process's sender thread publishes it (``sender.py``), so the response does not wait for the
+broker. Tasks take ids, not objects,
 and must be idempotent: with ``acks_late`` a task whose worker died runs again (ADR 0015).
 
 A publish that fails after the commit (the broker down or unreachable) is not lost: the task is
@@ -9,7 +11,7 @@ kept in the ``OutboxTask`` table and :func:`outbox_relay`, run by beat every
 ``CELERY_OUTBOX_RELAY_INTERVAL`` seconds, publishes it once the broker is back. After a failed
 publish, this process sends the next ones straight to the outbox for
 ``CELERY_OUTBOX_BYPASS_SECONDS``, so that a dead broker costs one request its publish retries,
-not every request.
+not every publish.
 """
 
 import time
@@ -20,6 +22,7 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, models, transaction
 
+from conduit.platform.tasks import sender
 from conduit.platform.tasks.metrics import DEAD_LETTERS, OUTBOX
 
 logger = structlog.get_logger("conduit.tasks")
@@ -42,7 +45,7 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     that fails) is logged, never turned into an error response that would make the client
     retry a write that succeeded.
     """
-    transaction.on_commit(lambda: publish(task, args, kwargs), robust=True)
+    transaction.on_commit(lambda: _publish_soon(task, args, kwargs), robust=True)
 
 
 def enqueue_named_on_commit(name: str, *args: Any, **kwargs: Any) -> None:
@@ -55,6 +58,15 @@ def enqueue_named_on_commit(name: str, *args: Any, **kwargs: Any) -> None:
     if name not in current_app.tasks:  # a web process has not imported the apps' tasks yet
         current_app.loader.import_default_modules()  # as a worker does when it starts
     enqueue_on_commit(current_app.tasks[name], *args, **kwargs)
+
+
+def _publish_soon(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Inline (no broker) the task runs now, as the request's code; with a broker the sender
+    thread publishes it, so the response does not wait for the broker (``sender.py``)."""
+    if task.app.conf.task_always_eager:
+        publish(task, args, kwargs)
+    else:
+        sender.soon(publish, task, args, kwargs)
 
 
 # time.monotonic() until which this process does not try the broker (after a failed publish)

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from conduit.articles import favorites
 from conduit.articles import selectors as article_selectors
 from conduit.articles import services as article_services
 from conduit.comments import selectors as comment_selectors
@@ -120,13 +121,9 @@ def favorite(request: HttpRequest, slug: str) -> HttpResponse:
     user = signed_in(request)
     article = article_selectors.article_get_for_write(slug=slug)
     if request.POST.get("action") == "remove":
-        with_flash_on_error(
-            request, lambda: article_services.favorite_remove(user=user, article=article)
-        )
+        with_flash_on_error(request, lambda: favorites.favorite_remove(user=user, article=article))
     else:
-        with_flash_on_error(
-            request, lambda: article_services.favorite_add(user=user, article=article)
-        )
+        with_flash_on_error(request, lambda: favorites.favorite_add(user=user, article=article))
     return back_to(request, reverse("web:article", args=[slug]))
 
 

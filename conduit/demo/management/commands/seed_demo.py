@@ -6,8 +6,9 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from conduit.articles.favorites import favorite_add
 from conduit.articles.models import Article, Favorite
-from conduit.articles.services import article_create, favorite_add
+from conduit.articles.services import article_create
 from conduit.comments.models import Comment
 from conduit.comments.services import comment_create
 from conduit.demo import data

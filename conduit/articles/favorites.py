@@ -1,0 +1,123 @@
+"""Favorites: the row, the two counters that count it, and the article as the fan now sees it.
+
+A favorite moves ``Article.favorites_count`` and ``User.favorites_count`` exactly when its row
+is really inserted or deleted, so a repeated request or a race never drifts them (ADR 0005).
+On PostgreSQL the row and both counters are one statement in autocommit, which also returns the
+article for the response: one round trip, and a viral article's row locked for that statement
+and its commit only, however many fans favorite it at once (ADR 0025). Elsewhere (SQLite) the
+same write is an ORM transaction, then the article is read back.
+"""
+
+import json
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conduit.articles import invalidation, queries
+from conduit.articles.data import ArticleData
+from conduit.articles.models import Article, Favorite
+from conduit.platform.cache import bulk
+from conduit.platform.db.statements import one_statement, sql, write_rows
+from conduit.platform.exceptions import InvalidInput, NotFound
+from conduit.profiles import invalidation as profile_invalidation
+from conduit.profiles.models import Follow
+from conduit.users.models import User
+
+ALREADY = "is already in your favorites"
+NOT_ONE = "is not in your favorites"
+
+# The one-statement forms (``_in_one_statement``): ``{name}`` is a table, ``%(name)s`` a
+# parameter. The change returns the row it inserted or deleted, and the counters move only then.
+_INSERT = (
+    "INSERT INTO {favorite} (user_id, article_id, created_at) "
+    "VALUES (%(user)s, %(article)s, %(now)s) "
+    "ON CONFLICT (user_id, article_id) DO NOTHING RETURNING article_id"
+)
+_DELETE = (
+    "DELETE FROM {favorite} WHERE user_id = %(user)s AND article_id = %(article)s "
+    "RETURNING article_id"
+)
+_COUNTED = (
+    "WITH changed AS ({change}), "
+    "fan AS (UPDATE {user} SET favorites_count = favorites_count + %(delta)s "
+    "WHERE id = %(user)s AND EXISTS (SELECT FROM changed)) "
+    "UPDATE {article} AS a SET favorites_count = a.favorites_count + %(delta)s "
+    "FROM {user} AS au "
+    "WHERE a.id = %(article)s AND au.id = a.author_id AND EXISTS (SELECT FROM changed) "
+    "RETURNING a.id, a.slug, a.title, a.description, a.tag_list, a.created_at, a.updated_at, "
+    "a.favorites_count, a.author_id, a.body, %(favorited)s AS favorited, "
+    'au.username AS "author__username", au.bio AS "author__bio", au.image AS "author__image", '
+    "EXISTS (SELECT FROM {follow} AS f WHERE f.follower_id = %(user)s "
+    "AND f.followee_id = a.author_id) AS following"
+)
+_ADD, _REMOVE = _COUNTED.replace("{change}", _INSERT), _COUNTED.replace("{change}", _DELETE)
+
+
+def favorite_add(*, user: User, article: Article) -> ArticleData:
+    """Favorite ``article`` for ``user``, and return it as they now see it; favoriting it twice
+    is an error the user can see."""
+    if one_statement(Favorite):
+        return _in_one_statement(user, article, _ADD, +1, ALREADY)
+    with transaction.atomic():
+        # Invalidations first, in one round trip (and one more on commit), before any row is
+        # locked; the counters last, the article's (the contended one) the very last.
+        _favorites_changed(user=user, article=article)
+        try:
+            with transaction.atomic():
+                Favorite.objects.create(user=user, article=article)
+        except IntegrityError:
+            raise InvalidInput.field("article", ALREADY) from None
+        _move_counters(user=user, article=article, delta=+1)
+        return queries.article_after_write(article_id=article.pk, viewer_id=user.pk)
+
+
+def favorite_remove(*, user: User, article: Article) -> ArticleData:
+    """Remove ``article`` from ``user``'s favorites (it must be one), and return it as they now
+    see it."""
+    if one_statement(Favorite):
+        return _in_one_statement(user, article, _REMOVE, -1, NOT_ONE)
+    with transaction.atomic():
+        _favorites_changed(user=user, article=article)  # before any lock, as in favorite_add
+        deleted, _ = Favorite.objects.filter(user=user, article=article).delete()
+        if not deleted:
+            raise InvalidInput.field("article", NOT_ONE)
+        _move_counters(user=user, article=article, delta=-1)
+        return queries.article_after_write(article_id=article.pk, viewer_id=user.pk)
+
+
+def _move_counters(*, user: User, article: Article, delta: int) -> None:
+    User.objects.filter(pk=user.pk).update(favorites_count=F("favorites_count") + delta)
+    Article.objects.filter(pk=article.pk).update(favorites_count=F("favorites_count") + delta)
+
+
+def _in_one_statement(
+    user: User, article: Article, template: str, delta: int, unchanged: str
+) -> ArticleData:
+    """``_ADD`` or ``_REMOVE``: the favorite and both counters as one statement, which returns
+    the article's card and body, its author and the fan's flags. The fan's own counter is a side
+    statement of the ``WITH``; the article's, the contended row, is the main statement, so that
+    it also returns the article."""
+    statement = sql(template, favorite=Favorite, user=User, article=Article, follow=Follow)
+    params = {"user": user.pk, "article": article.pk, "now": timezone.now(), "delta": delta,
+              "favorited": delta > 0}  # fmt: skip
+    with bulk.statement():
+        _favorites_changed(user=user, article=article)  # before the statement, and after it
+        try:
+            rows = write_rows(Article, statement, params)
+        except IntegrityError:  # the article was deleted since the view found it
+            raise NotFound("article") from None
+    if not rows:
+        raise InvalidInput.field("article", unchanged)
+    row = rows[0]
+    if isinstance(row["tag_list"], str):  # jsonb comes back as text through Django's cursor
+        row["tag_list"] = json.loads(row["tag_list"])
+    return queries.to_data(row, with_body=True)
+
+
+def _favorites_changed(*, user: User, article: Article) -> None:
+    # The article's count is on its card; the user's favorites list and flags changed too.
+    with bulk.batch():
+        invalidation.invalidate_article(article_id=article.pk, slugs=[article.slug])
+        invalidation.invalidate_lists(favorites_of=user.username_key)
+        profile_invalidation.invalidate_relations(user_id=user.pk)

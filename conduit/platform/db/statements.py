@@ -1,0 +1,41 @@
+"""A write the ORM cannot say in one statement, run as one on PostgreSQL (ADR 0025).
+
+A favorite or a follow inserts (or deletes) one row and moves the counters that count it. Said
+through the ORM that is a transaction of four statements and two more round trips (``BEGIN``,
+``COMMIT``), and the counted rows stay locked from their ``UPDATE`` to the commit, across the
+round trips in between. One data-modifying ``WITH`` statement does it all in autocommit: one round
+trip, and a row lock held for the statement and its commit only. SQLite (the embedded default)
+has no data-modifying ``WITH``; its callers keep the ORM path, which the test suite runs too.
+"""
+
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Model
+
+
+def one_statement(model: type[Model]) -> bool:
+    """Whether writes to ``model``'s database can take the one-statement path."""
+    return connections[router.db_for_write(model)].vendor == "postgresql"
+
+
+def sql(template: str, **models: type[Model]) -> str:
+    """``template`` with each ``{name}`` replaced by the quoted table of ``models[name]``: the
+    statement is a constant, its table names come from the models."""
+    tables = {}
+    for name, model in models.items():
+        connection = connections[router.db_for_write(model)]
+        tables[name] = connection.ops.quote_name(model._meta.db_table)
+    return template.format(**tables)
+
+
+def write_rows(model: type[Model], sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run ``sql`` on the database ``model`` is written to; its rows as dicts. Through Django's
+    cursor, so query logging, ``django_assert_num_queries`` and the transaction in force (a
+    caller's ``atomic``, else autocommit) apply."""
+    with connections[router.db_for_write(model)].cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.description is None:
+            return []
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
