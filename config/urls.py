@@ -26,8 +26,11 @@ if settings.MEDIA_SERVE:  # media on the file system: Conduit serves it (ADR 001
     prefix = settings.MEDIA_URL.lstrip("/")
     urlpatterns.insert(2, re_path(rf"^{re.escape(prefix)}(?P<path>.+)$", media, name="media"))
 
-if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare-Django reference, off by default
-    urlpatterns.insert(0, path("bench/bare", bench.bare, name="bench-bare"))
+if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare-Django references, off by default
+    urlpatterns[:0] = [
+        path("bench/bare", bench.bare, name="bench-bare"),
+        path("bench/bare-write", bench.bare_write, name="bench-bare-write"),
+    ]
 
 handler400 = "config.errors.bad_request"
 handler404 = "config.errors.page_not_found"

@@ -1,7 +1,9 @@
 """``make bench``'s pieces that can be checked without running a load: the bare reference view is
 routed only when ``BENCH_ENDPOINTS`` is on, the wrk Lua scripts are there, wrk's output becomes
-the documented result document, and the writes are undone through the services (tools/bench/
-bench.py and its ``benchkit`` package, bench/README.md)."""
+the documented result document, and the scenarios are picked in the bench's order (tools/bench/
+bench.py and its ``benchkit`` package, bench/README.md). The write scenarios' pieces:
+tests/test_bench_writes.py (the bare_write view, the actors, the clean-up) and
+tests/test_bench_load.py (the Lua scripts under wrk, tokens, lock waits, references)."""
 
 import importlib
 import itertools
@@ -15,15 +17,21 @@ from django.test import override_settings
 from django.urls import Resolver404, clear_url_caches, resolve
 
 import config.urls
-from conduit.articles.models import Article, Favorite
 from conduit.platform.http import bench as bench_view
-from tests.factories import UserFactory, favorite, make_article
-from tests.support import assert_counters_consistent, load_tool
+from tests.support import load_tool
 
 REPO = Path(__file__).resolve().parent.parent
 LUA = REPO / "tools" / "bench" / "lua"
 sys.path.insert(0, str(REPO / "tools" / "bench"))  # as bench.py and fanout.py find it
-from benchkit import before_after, cleanup, dataset, net, report, scenarios, servers  # noqa: E402
+from benchkit import (  # noqa: E402
+    before_after,
+    before_tree,
+    dataset,
+    net,
+    report,
+    scenarios,
+    servers,
+)
 
 SAMPLE_WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/api/articles
@@ -112,8 +120,13 @@ SCRIPTS = [
     "common.lua",
     "static.lua",
     "paths.lua",
-    "favorite.lua",
+    "toggle.lua",
     "create.lua",
+    "comment.lua",
+    "register.lua",
+    "update.lua",
+    "crowd.lua",
+    "post.lua",
     "mix.lua",
 ]
 
@@ -301,23 +314,30 @@ def test_free_ports_are_distinct_and_free():
     assert all(net.port_is_free(port) for port in ports)
 
 
+ACTORS = dataset.Actors("w", "x", "fo", "co", "up", hot_users=["h1", "h2"])
+TOKENS = {"r": "R", "w": "W", "x": "X", "fo": "FO", "co": "CO", "up": "UP", "h1": "H1",
+          "h2": "H2"}  # fmt: skip
+READS = ["global_list", "by_tag", "by_author", "favorited_by", "signed_in_list", "feed",
+         "article_detail", "comments", "profile"]  # fmt: skip
+WRITES = ["favorite_unfavorite", "create_article", "follow_unfollow", "comment", "register",
+          "update_user", "hot_favorite", "hot_follow"]  # fmt: skip
+
+
 def inputs() -> dataset.Inputs:
     return dataset.Inputs(
-        tag="django", tag_articles=10, author="a", author_articles=3, favoriter="f",
-        favoriter_favorites=7, reader="r", reader_following=10, writer="w", fav_actor="x",
+        actors=ACTORS, tag="django", tag_articles=10, author="a", author_articles=3,
+        favoriter="f", favoriter_favorites=7, reader="r", reader_following=10,
         detail_slugs=["one", "two"], profile_usernames=["a", "r"], favorite_slugs=["one"],
+        follow_usernames=["a", "f"], hot_article="one", hot_article_favorites=0,
+        hot_author="a", hot_author_followers=2,
     )  # fmt: skip
 
 
 def test_every_scenario_runs_a_lua_script_that_exists(tmp_path):
-    tokens = {"reader": "R", "writer": "W", "fav_actor": "X"}
-    every = scenarios.all_scenarios(inputs(), tokens, tmp_path, "run1")
+    every = scenarios.all_scenarios(inputs(), TOKENS, tmp_path, "run1")
 
-    assert [s.name for s in every] == [
-        "global_list", "by_tag", "by_author", "favorited_by", "signed_in_list", "feed",
-        "article_detail", "comments", "profile", "favorite_unfavorite", "create_article",
-        "mix_90_10",
-    ]  # fmt: skip
+    assert [s.name for s in every] == [*READS, *WRITES, "mix_90_10"]
+    assert [s.name for s in every if s.kind == scenarios.WRITE] == WRITES
     assert {s.script for s in every} <= set(SCRIPTS)
     assert scenarios.read_lines(tmp_path, "detail.txt") == [
         "/api/articles/one",
@@ -326,12 +346,13 @@ def test_every_scenario_runs_a_lua_script_that_exists(tmp_path):
 
 
 def test_bench_scenarios_picks_a_subset_in_the_bench_order(tmp_path):
-    tokens = {"reader": "R", "writer": "W", "fav_actor": "X"}
-    every = scenarios.all_scenarios(inputs(), tokens, tmp_path, "run1")
+    every = scenarios.all_scenarios(inputs(), TOKENS, tmp_path, "run1")
 
     assert scenarios.selected(every, "") == every
     picked = scenarios.selected(every, "create_article,global_list")
     assert [s.name for s in picked] == ["global_list", "create_article"]
+    picked = scenarios.selected(every, "hot_follow,register,follow_unfollow,comment")
+    assert [s.name for s in picked] == ["follow_unfollow", "comment", "register", "hot_follow"]
     with pytest.raises(SystemExit, match=r"unknown \['nope'\]"):
         scenarios.selected(every, "global_list,nope")
 
@@ -348,10 +369,12 @@ def test_each_reference_gets_its_ratio_to_both():
 
 @pytest.mark.parametrize(
     ("value", "wanted"),
-    [("1", ("nginx_static", "bare_django")), ("", ("nginx_static", "bare_django")),
-     ("0", ()), ("bare_django", ("bare_django",))],
+    [("1", ("nginx_static", "bare_django", "bare_write")),
+     ("", ("nginx_static", "bare_django", "bare_write")),
+     ("0", ()), ("bare_django", ("bare_django",)),
+     ("bare_django,bare_write", ("bare_django", "bare_write"))],
 )  # fmt: skip
-def test_bench_references_is_both_none_or_some_by_name(value, wanted):
+def test_bench_references_is_all_none_or_some_by_name(value, wanted):
     assert report.references_wanted(value) == wanted
 
 
@@ -494,34 +517,13 @@ source = { registry = "https://pypi.org/simple" }
 
 
 def test_the_servers_packages_are_the_projects_dependencies_with_their_extras_not_its_groups():
-    assert before_after.runtime_packages(UV_LOCK) == {
+    assert before_tree.runtime_packages(UV_LOCK) == {
         "python": "==3.13.*", "celery": "5.7.0", "django": "6.1.3", "kombu": "5.7.0",
         "redis": "8.1.0",
     }  # fmt: skip
     bumped = UV_LOCK.replace('"6.1.3"', '"6.1.4"')
-    assert before_after.runtime_packages(bumped)["django"] == "6.1.4"
+    assert before_tree.runtime_packages(bumped)["django"] == "6.1.4"
     a_new_dev_tool = UV_LOCK.replace(
         '[{ name = "pytest" }]', '[{ name = "pytest" }, { name = "x" }]'
     )
-    assert before_after.runtime_packages(a_new_dev_tool) == before_after.runtime_packages(UV_LOCK)
-
-
-@pytest.mark.django_db
-def test_undo_writes_removes_the_bench_writes_through_the_services():
-    writer, actor, other = (UserFactory(username=n) for n in ("writer", "actor", "other"))
-    seeded = make_article(other, title="Seeded", tags=["django"])
-    kept = make_article(writer, title="The writer's own", tags=["bench"])
-    written = [
-        make_article(writer, title=f"{cleanup.WRITE_TITLE}run1 {n}", tags=["bench", "django"])
-        for n in range(3)
-    ]
-    favorite(actor, seeded)  # now: after the bulk data's date, so the bench's
-    favorite(other, written[0])
-
-    undone = cleanup.undo_writes("writer", "actor")
-
-    assert undone == {"favorites_removed": 1, "articles_deleted": 3, "counter_drift": []}
-    assert set(Article.objects.values_list("pk", flat=True)) == {seeded.pk, kept.pk}
-    assert not Favorite.objects.filter(user=actor).exists()
-    assert_counters_consistent()
-    assert cleanup.undo_writes("writer", "actor")["articles_deleted"] == 0
+    assert before_tree.runtime_packages(a_new_dev_tool) == before_tree.runtime_packages(UV_LOCK)

@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default="")
     p.add_argument("--scenarios", default="", help="comma-separated subset (BENCH_SCENARIOS)")
     p.add_argument("--references", type=references, default=REFERENCES,
-                   help="1: both, 0: none, or some by name (BENCH_REFERENCES)")  # fmt: skip
+                   help="1: all, 0: none, or some by name (BENCH_REFERENCES)")  # fmt: skip
     p.add_argument("--out", type=Path, help="the result file (BENCH_OUT; default bench/results/)")
     p.add_argument("--cache", choices=("locmem", "off", "redis"), default="locmem")
     p.add_argument("--db", choices=("persistent", "pool", "pgbouncer"), default="persistent")

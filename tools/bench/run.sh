@@ -16,7 +16,7 @@
 #   BENCH_REPLICA=1               (a streaming replica, pg_basebackup; DATABASE_REPLICA_URLS)
 #   BENCH_DB=persistent|pool|pgbouncer  (CONN_MAX_AGE, DATABASE_POOL, pgbouncer transaction mode)
 #   BENCH_SCENARIOS=global_list,signed_in_list  (only these scenarios)
-#   BENCH_REFERENCES=0  (skip nginx_static and bare_django; or name one, e.g. bare_django)
+#   BENCH_REFERENCES=0  (skip the references; or name some, e.g. bare_django,bare_write)
 #   BENCH_OUT=<file>  (instead of bench/results/)
 #   BENCH_APP_DIR=<dir>  (granian serves that tree's code, e.g. an older commit's checkout; migrate,
 #                         seeding and the load stay this tree's: make bench-ratio's BENCH_RATIO_BEFORE)

@@ -8,27 +8,23 @@ serving ``config.wsgi:application``) runs the before code, from a ``git archive`
 ``var/bench-before/<sha>`` (tools/bench/run.sh's ``BENCH_APP_DIR``) on this tree's virtualenv;
 the load, the seeding, the migrations and this module are this tree's. That is sound only when
 both commits lock the same packages for the server and have the same migrations: both are
-checked first. The after-cached run also measures ``bare_django`` (this tree's bare view), which
-the anonymous criterion divides by.
+checked first (benchkit/before_tree.py). The after-cached run also measures ``bare_django``
+(this tree's bare view), which the anonymous criterion divides by, and ``bare_write`` when a
+write scenario was selected: the before commit's server may not have them.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import shutil
 import statistics
-import subprocess
-import sys
-import tarfile
 import tempfile
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchkit import REPO, RESULTS
+from benchkit.before_tree import before_tree, check_same_dependencies, check_same_migrations
 from benchkit.facts import git
 
 SIDES = ("before-off", "before-cached", "after-off", "after-cached")
@@ -36,9 +32,6 @@ SIDES = ("before-off", "before-cached", "after-off", "after-cached")
 # other side once, so neither a drift through the round nor the side before favours a side.
 ORDERS = ((0, 1, 3, 2), (1, 2, 0, 3), (2, 3, 1, 0), (3, 0, 2, 1))
 DEFAULT_SCENARIOS = "signed_in_list,global_list"
-TREES = REPO / "var" / "bench-before"
-MARKER = ".bench-before"  # written last: a tree without it is an interrupted extraction
-MIGRATIONS = ":(glob)conduit/**/migrations/**"
 # Issue 15's acceptance: the signed-in list's cached/uncached speed-up, the cached anonymous
 # list's share of the bare view, and the uncached lists no more than 5% slower than before.
 SPEEDUP, SIGNED_IN = 3.3, "signed_in_list"
@@ -52,8 +45,11 @@ NOTES = [
     "--working-dir var/bench-before/<sha>, this tree's virtualenv); everything else, load and "
     "data included, was this tree's.",
     "bare_django was measured in each round's after-cached run, before its scenarios; the "
-    "anonymous criterion divides that run's global_list by it.",
+    "anonymous criterion divides that run's global_list by it. bare_write (POST "
+    "/bench/bare-write, which the before commit may not have) likewise, when a write scenario "
+    "was selected.",
 ]
+AFTER_REFERENCES = "bare_django,bare_write"  # this tree's bare views, in the after-cached run
 
 Round = dict[str, Any]
 RunSide = Callable[[str, Path, dict[str, str]], dict[str, Any]]
@@ -62,91 +58,6 @@ SideSummary = Callable[[dict[str, Any]], dict[str, dict[str, Any]]]
 
 def round_order(number: int) -> list[str]:
     return [SIDES[i] for i in ORDERS[(number - 1) % len(ORDERS)]]
-
-
-def runtime_packages(lock_text: str) -> dict[str, str]:
-    """What the server imports, from a uv.lock: the project's dependencies (not its dependency
-    groups) and theirs, extras followed, as name -> version; plus the Python it requires."""
-    lock = tomllib.loads(lock_text)
-    by_name: dict[str, list[dict[str, Any]]] = {}
-    for package in lock["package"]:
-        by_name.setdefault(package["name"], []).append(package)
-    root = next(p for p in lock["package"] if set(p["source"]) & {"virtual", "editable"})
-    found: dict[str, set[str]] = {}
-    seen: set[tuple[str, str, tuple[str, ...]]] = set()
-    todo: list[dict[str, Any]] = list(root.get("dependencies", []))
-    while todo:
-        dependency = todo.pop()
-        for package in by_name.get(dependency["name"], []):
-            version = package.get("version", "")
-            if dependency.get("version", version) != version:
-                continue
-            extras = tuple(dependency.get("extra", []))
-            if (package["name"], version, extras) in seen:
-                continue
-            seen.add((package["name"], version, extras))
-            found.setdefault(package["name"], set()).add(version)
-            todo += package.get("dependencies", [])
-            for extra in extras:
-                todo += package.get("optional-dependencies", {}).get(extra, [])
-    packages = {name: ", ".join(sorted(versions)) for name, versions in sorted(found.items())}
-    return {"python": lock.get("requires-python", ""), **packages}
-
-
-def check_same_dependencies(sha: str) -> str:
-    """This tree's virtualenv serves the before code: fail unless both lock the same packages."""
-    files = ("uv.lock", "pyproject.toml")
-    if all(git("show", f"{sha}:{f}") == (REPO / f).read_text().strip() for f in files):
-        return "uv.lock and pyproject.toml are the same at both commits"
-    before = runtime_packages(git("show", f"{sha}:uv.lock"))
-    after = runtime_packages((REPO / "uv.lock").read_text())
-    changed = [
-        f"{name} {before.get(name, '-')} -> {after.get(name, '-')}"
-        for name in sorted(before.keys() | after.keys())
-        if before.get(name) != after.get(name)
-    ]
-    if changed:
-        sys.exit(
-            f"BENCH_RATIO_BEFORE: the server's locked packages differ from {sha[:12]} "
-            f"({'; '.join(changed)}): this tree's .venv cannot serve both"
-        )
-    return (
-        f"uv.lock or pyproject.toml differ from {sha[:12]}, but not in the server's "
-        f"{len(after) - 1} locked packages (only the dependency groups, e.g. dev)"
-    )
-
-
-def check_same_migrations(sha: str) -> None:
-    """One database serves both sides: fail if a migration changed since the before commit."""
-    changed = git("diff", "--name-only", sha, "--", MIGRATIONS).split()
-    changed += git("ls-files", "--others", "--exclude-standard", "--", MIGRATIONS).split()
-    if changed:
-        sys.exit(
-            f"BENCH_RATIO_BEFORE: migrations differ from {sha[:12]} ({', '.join(changed)}): "
-            "one kept database cannot serve both sides"
-        )
-
-
-def before_tree(rev: str) -> tuple[str, Path]:
-    """The before commit's files in var/bench-before/<sha> (``git archive``; reused if there)."""
-    try:
-        sha = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    except subprocess.CalledProcessError:
-        sys.exit(f"BENCH_RATIO_BEFORE={rev!r} is not a commit of this repository")
-    tree = TREES / sha
-    if (tree / MARKER).is_file():
-        return sha, tree
-    TREES.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{sha[:12]}.", dir=TREES))
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", sha], cwd=REPO, check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(partial, filter="data")
-    (partial / MARKER).write_text(sha + "\n")
-    shutil.rmtree(tree, ignore_errors=True)  # an interrupted extraction's leftovers
-    partial.rename(tree)
-    return sha, tree
 
 
 def requests_per_s(side: str, scenario: str) -> Callable[[Round], float | None]:
@@ -246,6 +157,10 @@ def table(rounds: list[Round], summary: dict[str, Any], before_id: str) -> str:
             )
     bare = [bare_django(r) for r in rounds]
     lines.append(f"{'after-cached':<14} {'bare_django':<15} {' '.join(number(v) for v in bare)}")
+    bare_write = [r.get("bare_write_requests_per_s") for r in rounds]
+    if any(v is not None for v in bare_write):
+        measured = " ".join(number(v) for v in bare_write)
+        lines.append(f"{'after-cached':<14} {'bare_write':<15} {measured}")
     lines += [
         "",
         f"{'criterion (median of per-round ratios)':<44} {'after':>7} "
@@ -281,22 +196,25 @@ def run_rounds(
     with tempfile.TemporaryDirectory(prefix="conduit-bench-ratio.") as tmp:
         for number in range(1, rounds_wanted + 1):
             order = round_order(number)
-            sides, bare = {}, None
+            sides, bare, bare_write = {}, None, None
             for position, side in enumerate(order, start=1):
                 code, variant = side.split("-")
                 print(f"\n##### round {number}/{rounds_wanted}, {position}/4: {side}", flush=True)
                 side_env = {
                     **env,
                     "BENCH_APP_DIR": str(tree if code == "before" else REPO),
-                    "BENCH_REFERENCES": "bare_django" if side == "after-cached" else "0",
+                    "BENCH_REFERENCES": AFTER_REFERENCES if side == "after-cached" else "0",
                 }
                 out = Path(tmp, f"round{number}-{side}.json")
                 result = run_side("off" if variant == "off" else cache, out, side_env)
                 sides[side] = side_summary(result)
                 if side == "after-cached":
-                    bare = (result["references"].get("bare_django") or {}).get("requests_per_s")
+                    references = result["references"]
+                    bare = (references.get("bare_django") or {}).get("requests_per_s")
+                    bare_write = (references.get("bare_write") or {}).get("requests_per_s")
                     after_run = result
             rounds.append({"round": number, "order": order, "bare_django_requests_per_s": bare,
+                           "bare_write_requests_per_s": bare_write,
                            "sides": {side: sides[side] for side in SIDES}})  # fmt: skip
     return rounds, after_run
 

@@ -75,6 +75,8 @@ class CpuWatch:
         snap = {name: tree_cpu(stats, pid) for name, pid in self.pids.items() if pid}
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         snap["wrk"] = usage.ru_utime + usage.ru_stime
+        own = resource.getrusage(resource.RUSAGE_SELF)  # the bench process: its lock sampler
+        snap["bench"] = own.ru_utime + own.ru_stime
         snap["machine_busy"] = machine_busy_seconds()
         return snap
 

@@ -43,10 +43,30 @@ def mark(data_dir: Path, size: str) -> None:
     (data_dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
 
 
+ACTORS = ("writer", "fav_actor", "follow_actor", "comment_actor", "update_actor")
+HOT_USERS = 256  # hot_favorite's and hot_follow's users: a POST and its DELETE 256 requests apart
+
+
+@dataclass
+class Actors:
+    """The users who write, fixed by primary key before anything is chosen by a counter: their
+    writes move counters (a run cut short leaves them moved), and the clean-up must find them
+    again. The first five users write one kind each (``ACTORS``), the next ``HOT_USERS`` take
+    turns on one article and one author."""
+
+    writer: str
+    fav_actor: str
+    follow_actor: str
+    comment_actor: str
+    update_actor: str
+    hot_users: list[str]
+
+
 @dataclass
 class Inputs:
     """What the scenarios ask for, picked from the database."""
 
+    actors: Actors
     tag: str
     tag_articles: int
     author: str
@@ -55,11 +75,14 @@ class Inputs:
     favoriter_favorites: int
     reader: str
     reader_following: int
-    writer: str
-    fav_actor: str
     detail_slugs: list[str]
     profile_usernames: list[str]
     favorite_slugs: list[str]
+    follow_usernames: list[str]  # users the follow actor does not follow
+    hot_article: str  # the least favorited article none of the hot users favorited
+    hot_article_favorites: int
+    hot_author: str  # the least followed user none of the hot users follows
+    hot_author_followers: int
 
 
 def _random_ids(rng: random.Random, low: int, high: int, k: int) -> list[int]:
@@ -67,18 +90,30 @@ def _random_ids(rng: random.Random, low: int, high: int, k: int) -> list[int]:
     return rng.sample(population, min(len(population), k))
 
 
-def pick_inputs(count: int = 1_000) -> Inputs:
+def pick_actors(hot_users: int = HOT_USERS) -> Actors:
+    from conduit.users.models import User
+
+    names = list(
+        User.objects.order_by("pk").values_list("username", flat=True)[: len(ACTORS) + hot_users]
+    )
+    if len(names) < len(ACTORS) + 1:
+        sys.exit("need more users: seed the database with manage.py seed_bulk")
+    writer, fav_actor, follow_actor, comment_actor, update_actor = names[: len(ACTORS)]
+    return Actors(writer, fav_actor, follow_actor, comment_actor, update_actor,
+                  hot_users=names[len(ACTORS) :])  # fmt: skip
+
+
+def pick_inputs(actors: Actors, count: int = 1_000) -> Inputs:
+    from django.db.models import Exists, OuterRef
+
     from conduit.articles.models import Article, Favorite, Tag
+    from conduit.profiles.models import Follow
     from conduit.users.models import User
 
     rng = random.Random(RNG_SEED)  # noqa: S311 - reproducible choices, not secrets
-    # The two users who write are fixed by id, before anything is chosen by a counter: their
-    # writes move counters (a run cut short leaves them moved), and the clean-up must find them.
-    actors = list(User.objects.order_by("pk").values_list("pk", "username")[:2])
-    if len(actors) < 2:
-        sys.exit("need at least 5 users: seed the database with manage.py seed_bulk")
-    (writer_pk, writer), (fav_actor_pk, fav_actor) = actors
-    others = User.objects.exclude(pk__in=[writer_pk, fav_actor_pk])
+    # The reads avoid the first two writers only, as before the other writers were added: the
+    # same data gives the same read inputs as earlier runs did.
+    others = User.objects.exclude(username__in=[actors.writer, actors.fav_actor])
 
     tag = Tag.objects.filter(articles_count__gt=0).order_by("-articles_count", "name").first()
     authors = others.filter(articles_count__gt=0).order_by("articles_count", "pk")
@@ -102,20 +137,52 @@ def pick_inputs(count: int = 1_000) -> Inputs:
 
     detail = articles(count, set())
     favorited = set(
-        Favorite.objects.filter(user_id=fav_actor_pk).values_list("article_id", flat=True)
+        Favorite.objects.filter(user__username=actors.fav_actor).values_list(
+            "article_id", flat=True
+        )
     )
     favorite = articles(count, favorited)
     user_bounds = User.objects.order_by("pk").values_list("pk", flat=True)
-    user_ids = _random_ids(rng, user_bounds.first() or 0, user_bounds.last() or 0, count * 2)
-    names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
-    profiles = [names[i] for i in user_ids if i in names][:count]
+    user_low, user_high = user_bounds.first() or 0, user_bounds.last() or 0
+
+    def users(k: int, exclude: set[int]) -> list[str]:
+        ids = [i for i in _random_ids(rng, user_low, user_high, k * 2) if i not in exclude]
+        names = dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
+        return [names[i] for i in ids if i in names][:k]
+
+    profiles = users(count, set())
+    # Drawn after everything above, so that those stay what they were before these existed.
+    follower = User.objects.get(username=actors.follow_actor)
+    followed = set(Follow.objects.filter(follower=follower).values_list("followee_id", flat=True))
+    follow = users(count, followed | {follower.pk})
+
+    hot = User.objects.filter(username__in=actors.hot_users)
+    hot_article = (
+        Article.objects.exclude(
+            Exists(Favorite.objects.filter(article=OuterRef("pk"), user__in=hot))
+        )
+        .order_by("favorites_count", "pk")
+        .first()
+    )
+    hot_author = (
+        User.objects.exclude(
+            username__in=[*(getattr(actors, a) for a in ACTORS), *actors.hot_users]
+        )
+        .exclude(Exists(Follow.objects.filter(followee=OuterRef("pk"), follower__in=hot)))
+        .order_by("followers_count", "pk")
+        .first()
+    )
+    if hot_article is None or hot_author is None:
+        sys.exit("no article or author the hot users have not favorited or followed")
     return Inputs(
-        tag=tag.name, tag_articles=tag.articles_count,
+        actors=actors, tag=tag.name, tag_articles=tag.articles_count,
         author=author.username, author_articles=author.articles_count,
         favoriter=favoriter.username, favoriter_favorites=favoriter.favorites_count,
         reader=reader.username, reader_following=reader.following_count,
-        writer=writer, fav_actor=fav_actor,
         detail_slugs=detail, profile_usernames=profiles, favorite_slugs=favorite,
+        follow_usernames=follow, hot_article=hot_article.slug,
+        hot_article_favorites=hot_article.favorites_count, hot_author=hot_author.username,
+        hot_author_followers=hot_author.followers_count,
     )  # fmt: skip
 
 

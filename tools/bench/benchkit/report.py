@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-REFERENCES = ("nginx_static", "bare_django")
+# A read scenario's req/s is divided by the first two (its share of the static-file ceiling and
+# of Django's own request path), a write scenario's by bare_write (of Django's write path).
+READ_REFERENCES = ("nginx_static", "bare_django")
+WRITE_REFERENCES = ("bare_write",)
+REFERENCES = READ_REFERENCES + WRITE_REFERENCES
 GENERATOR_BOUND_CORES = 0.8  # wrk -t1 cannot use more than one core
 
 
+def references_of(kind: str) -> tuple[str, ...]:
+    """The references a scenario of this kind (scenarios.READ or WRITE) is divided by."""
+    return WRITE_REFERENCES if kind == "write" else READ_REFERENCES
+
+
 def references_wanted(value: str) -> tuple[str, ...]:
-    """``BENCH_REFERENCES``: ``1`` (or empty) both, ``0`` none, or a comma-separated subset
+    """``BENCH_REFERENCES``: ``1`` (or empty) all, ``0`` none, or a comma-separated subset
     (``bare_django``: make bench-ratio's before/after mode needs only that one)."""
     if value in ("", "1"):
         return REFERENCES
@@ -36,17 +45,28 @@ NOTES = [
     "Errors: connect/read/write/timeout are wrk's socket errors; non_2xx is wrk's count of "
     "responses with a status above 399 (no 3xx is expected: APPEND_SLASH is off). Each scenario's "
     "first request is also sent once from Python before the run and must answer 2xx.",
-    "Reads are anonymous except the feed; writes are signed in (Authorization: Token, from POST "
-    "/api/users/login with the bulk password). favorite_unfavorite POSTs a favorite on each of "
-    "1,000 articles, then DELETEs them, and around again: the POST and DELETE of one article are "
-    "1,000 requests apart, so they never race and every answer should be a 200.",
-    "Writes are undone after the run through the domain's services (the bench's favorites with "
-    "favorite_remove, its articles with article_delete_many, which moves every counter as a "
-    "single delete does), so a kept database stays as seeded.",
+    "Reads are anonymous except the signed-in list and the feed; writes are signed in "
+    "(Authorization: Token, minted by the bench with the server's SECRET_KEY, or from POST "
+    "/api/users/login when the server refuses it) but register's. favorite_unfavorite and "
+    "follow_unfollow POST on each of 1,000 articles or users, then DELETE them, and around "
+    "again; hot_favorite and hot_follow POST as each of 256 users on one article or author, "
+    "then DELETE as each: a POST and its DELETE are 1,000 or 256 requests apart, so they never "
+    "race and every answer should be a 200.",
+    "Writes are undone after the run through the domain's services (favorite_remove, "
+    "article_delete_many, follow_remove, comment_delete, account_erase, user_update for the "
+    "bio), so a kept database stays as seeded; cleanup.after.counter_drift lists any counter "
+    "they touched that disagrees with its rows.",
     "References: nginx_static is nginx (1 worker, keepalive, access_log off) serving a captured "
     "copy of GET /api/articles; bare_django is /bench/bare on the same app server config "
-    "returning the same bytes from memory behind the same middleware. ratio = scenario req/s / "
-    "reference req/s.",
+    "returning the same bytes from memory behind the same middleware; bare_write is POST "
+    "/bench/bare-write there, one transaction with one INSERT and one counter UPDATE (one of "
+    "1,000 rows, at random). ratio = scenario req/s / reference req/s: reads against "
+    "nginx_static and bare_django, writes against bare_write. A reference runs only when a "
+    "selected scenario is divided by it.",
+    "lock_waits: pg_stat_activity sampled every 20 ms during the run from the bench process (its "
+    "CPU is cpu_cores.bench): backends waiting on a lock (mean, max, share of samples with at "
+    "least one) and backends idle in transaction (mean); null when the database is not "
+    "PostgreSQL.",
 ]
 
 
@@ -55,8 +75,12 @@ def scenario_entry(
     references: dict[str, float | None],
     cpu: dict[str, float | None] | None = None,
     request: str = "",
+    *,
+    kind: str = "read",
+    lock_waits: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One scenario (or reference) in the result document, from a parsed wrk result."""
+    """One scenario (or reference) in the result document, from a parsed wrk result; its ratios
+    to the references of its kind that ``references`` holds."""
     errors = raw["errors"]
     socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
     rps = float(raw["requests_per_s"])
@@ -71,20 +95,27 @@ def scenario_entry(
         "errors": socket_errors + errors["status"],
         "non_2xx": errors["status"],
         "socket_errors": {k: errors[k] for k in ("connect", "read", "write", "timeout")},
-        "ratio": {name: (round(rps / ref, 4) if ref else None) for name, ref in references.items()},
+        "ratio": {
+            name: (round(rps / ref, 4) if ref else None)
+            for name, ref in references.items()
+            if name in references_of(kind)
+        },
         "cpu_cores": cpu,
+        "lock_waits": lock_waits,
     }
 
 
 def cross_ratios(
     references: dict[str, dict[str, Any] | None], ref_rps: dict[str, float | None]
 ) -> None:
-    """Each measured reference's ratio to both references (itself included: 1.0)."""
-    for entry in references.values():
+    """Each measured reference's ratio to the references of its kind (itself included: 1.0)."""
+    for name, entry in references.items():
         if entry is not None:
+            kind = "write" if name in WRITE_REFERENCES else "read"
             entry["ratio"] = {
                 n: (round(entry["requests_per_s"] / r, 4) if r else None)
                 for n, r in ref_rps.items()
+                if n in references_of(kind)
             }
 
 
@@ -156,11 +187,14 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def table(result: dict[str, Any]) -> str:
-    """The human-readable summary printed at the end of a run. CPU is in cores (CPU seconds per
-    second of the run): "server" is the app server, or nginx for its reference row."""
+    """The human-readable summary printed at the end of a run. Lock waits: backends waiting on
+    a lock (mean, max), the percentage of samples with one, and backends idle in transaction
+    (mean). CPU is in cores (CPU seconds per second of the run): "server" is the app server, or
+    nginx for its reference row."""
     head = (
         f"{'':20} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6} "
-        f"{'/nginx':>7} {'/bare':>6} | cores: {'wrk':>4} {'server':>6} {'db':>4} {'other':>5}"
+        f"{'/nginx':>7} {'/bare':>6} {'/bare_w':>7} | lock waits: {'mean':>5} {'max':>3} "
+        f"{'%':>5} {'idle':>5} | cores: {'wrk':>4} {'server':>6} {'db':>4} {'other':>5}"
     )
     lines = [head, "-" * len(head)]
 
@@ -168,11 +202,17 @@ def table(result: dict[str, Any]) -> str:
         if entry is None:
             return f"{name:20} {'not run':>8}"
         lat, ratio, cpu = entry["latency_ms"], entry["ratio"], entry.get("cpu_cores") or {}
+        locks = entry.get("lock_waits") or {}
+        share = locks.get("share_of_samples_with_lock_wait")
         server = None if cpu.get("app") is None else cpu["app"] + (cpu.get("nginx") or 0.0)
         return (
             f"{name:20} {entry['requests_per_s']:>8,.0f} {lat['p50']:>8.2f} {lat['p95']:>8.2f} "
             f"{lat['p99']:>8.2f} {entry['errors']:>6} {_fmt(ratio.get('nginx_static'), '>7.3f')} "
-            f"{_fmt(ratio.get('bare_django'), '>6.3f')} |        "
+            f"{_fmt(ratio.get('bare_django'), '>6.3f')} {_fmt(ratio.get('bare_write'), '>7.3f')} "
+            f"|             {_fmt(locks.get('lock_waiting_mean'), '>5.2f')} "
+            f"{_fmt(locks.get('lock_waiting_max'), '>3.0f')} "
+            f"{_fmt(None if share is None else share * 100, '>5.1f')} "
+            f"{_fmt(locks.get('idle_in_transaction_mean'), '>5.2f')} |        "
             f"{_fmt(cpu.get('wrk'), '>4.2f')} {_fmt(server, '>6.2f')} "
             f"{_fmt(cpu.get('db'), '>4.2f')} {_fmt(cpu.get('other'), '>5.2f')}"
         )

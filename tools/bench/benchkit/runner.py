@@ -1,7 +1,9 @@
-"""``bench.py run``: picks its inputs from the database through the ORM (the most popular tag, a
-typical author, a heavy favoriter, a reader following ~10 authors, 1,000 random articles and
-users), signs in through the API, captures ``GET /api/articles`` for the two references, runs wrk
-once per reference and scenario, undoes its writes and writes the result document
+"""``bench.py run``: undoes an interrupted run's writes, picks its inputs from the database
+through the ORM (the most popular tag, a typical author, a heavy favoriter, a reader following
+~10 authors, 1,000 random articles and users, the writers and the hot article and author), mints
+its users' tokens, captures ``GET /api/articles`` for the read references and makes the
+``bare_write`` reference's tables, runs wrk once per reference and scenario (benchkit/load.py),
+undoes its writes, drops those tables and writes the result document
 (``bench/results/<commit>-<size>.json``).
 """
 
@@ -10,22 +12,30 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 import time
-import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchkit import REPO, RESULTS, report
-from benchkit.cleanup import undo_writes
-from benchkit.cpu import CpuWatch, pid_alive
-from benchkit.dataset import MARKER, RNG_SEED, Inputs, dataset_counts, pick_inputs, run_check_plans
+from benchkit import REPO, RESULTS, bare_write, report
+from benchkit.cleanup import remember_bio, undo_writes
+from benchkit.dataset import (
+    ACTORS,
+    MARKER,
+    RNG_SEED,
+    Actors,
+    Inputs,
+    dataset_counts,
+    pick_actors,
+    pick_inputs,
+    run_check_plans,
+)  # fmt: skip
 from benchkit.facts import commit_info, database_info, machine_info, package_version, wrk_version
+from benchkit.load import Load
 from benchkit.net import http, loopback_only, wait_until_up
-from benchkit.scenarios import Scenario, Wrk, all_scenarios, read_lines, selected, write_lines
+from benchkit.scenarios import READ, all_scenarios, selected
+from benchkit.tokens import tokens_for
 
 Entry = dict[str, Any]
 
@@ -35,29 +45,16 @@ class Bench:
         self.args = args
         self.run_dir: Path = args.run_dir
         self.run_id = f"{os.getpid()}-{int(time.time())}"
-        # The variants' servers are watched too (their CPU would otherwise count as "other").
-        variant_pids = {"db_replica": args.replica_pid, "redis": args.redis_pid,
-                        "pgbouncer": args.pgbouncer_pid}  # fmt: skip
-        watch = CpuWatch(
-            {"app": args.app_pid, "db": args.db_pid, "nginx": args.nginx_pid}
-            | {name: pid for name, pid in variant_pids.items() if pid}
-        )
-        self.wrk = Wrk(args.connections, args.timeout, watch)
-        self.base, self.nginx = args.base.rstrip("/"), args.nginx.rstrip("/")
+        self.load = Load(args)
+        self.base, self.nginx = self.load.base, self.load.nginx
         self.db: dict[str, Any] = {}  # the database's version and settings (prepare)
-
-    def login(self, username: str) -> str:
-        email = f"{username}@bench.conduit.local"
-        from conduit.demo.bulk.plan import BULK_PASSWORD
-
-        status, body = http(
-            "POST",
-            f"{self.base}/api/users/login",
-            {"user": {"email": email, "password": BULK_PASSWORD}},
+        # update_user's actor's bio, kept next to the database: a run cut short leaves it there
+        # for the next run's clean-up.
+        self.restore = (
+            Path(args.pg_dir) / "bench-restore.json"
+            if args.pg_dir
+            else REPO / "var" / "bench" / "restore.json"
         )
-        if status != 200:
-            sys.exit(f"could not sign in as {email} ({status}): is the data from seed_bulk?")
-        return str(json.loads(body)["user"]["token"])
 
     def variant(self) -> dict[str, Any]:
         args = self.args
@@ -71,14 +68,18 @@ class Bench:
 
     def prepare(self) -> tuple[Inputs, dict[str, Any], dict[str, Any], dict[str, Any]]:
         """The inputs (after undoing an interrupted run's writes), the query-plan check and the
-        data set's size; closes the bench's database connection, idle during the load."""
+        data set's size; makes the bare_write reference's tables, and closes the bench's
+        database connection, idle during the load."""
         from django.db import connection
 
-        inputs = pick_inputs()
-        leftovers = undo_writes(inputs.writer, inputs.fav_actor)
-        if leftovers["favorites_removed"] or leftovers["articles_deleted"]:
+        actors = pick_actors()
+        bare_write.drop()  # an interrupted run's
+        leftovers = undo_writes(actors, self.restore)
+        if any(v for k, v in leftovers.items() if k != "counter_drift"):
             print(f"undid an interrupted run's writes: {leftovers}", flush=True)
-            inputs = pick_inputs()  # from the data as seeded
+        inputs = pick_inputs(actors)
+        remember_bio(actors.update_actor, self.restore)
+        bare_write.create()
         check_plans = run_check_plans(self.run_dir)
         size = {"name": self.args.size, **dataset_counts(), "reused": bool(self.args.reused)}
         marker = Path(self.args.pg_dir or "/nonexistent") / MARKER
@@ -88,8 +89,22 @@ class Bench:
         connection.close()  # idle during the load: it would only hold a server slot
         return inputs, leftovers, check_plans, size
 
+    def finish(self, inputs: Inputs) -> dict[str, Any]:
+        """Undo the run's writes and drop the bare_write tables."""
+        from django.db import connection
+
+        print("undoing the bench's writes ...", flush=True)
+        undone = undo_writes(
+            inputs.actors, self.restore,
+            users=[*inputs.follow_usernames, inputs.hot_author],
+            articles=[*inputs.favorite_slugs, inputs.hot_article],
+        )  # fmt: skip
+        bare_write.drop()
+        connection.close()
+        return undone
+
     def capture(self) -> bytes:
-        """``GET /api/articles``, as the two references serve it."""
+        """``GET /api/articles``, as the two read references serve it."""
         from conduit.platform.http.bench import bare_body_path
 
         status, captured = http("GET", f"{self.base}/api/articles")
@@ -102,93 +117,6 @@ class Bench:
         print(f"captured GET /api/articles: {len(captured):,} bytes, "
               f"{len(json.loads(captured)['articles'])} articles", flush=True)  # fmt: skip
         return captured
-
-    def check_first_requests(self, scenarios: list[Scenario]) -> None:
-        for scenario in scenarios:
-            if scenario.check:
-                method, path, token = scenario.check
-                status, _ = http(method, self.base + path, token=token)
-                if not 200 <= status < 300:
-                    sys.exit(f"{scenario.name}: {method} {path} answered {status} before the run")
-
-    def warm_up(self) -> None:
-        print(f"warming up ({self.args.warmup} s) ...", flush=True)
-        # Every worker process imports, connects and fills its caches before anything counts.
-        warm = ["/api/articles", "/bench/bare", "/api/tags"]
-        for detail, profile in zip(
-            read_lines(self.run_dir, "detail.txt"),
-            read_lines(self.run_dir, "profiles.txt"),
-            strict=False,
-        ):
-            warm += [detail, f"{detail}/comments", profile]
-        warm_file = write_lines(self.run_dir, "warmup.txt", warm)
-        self.wrk.run(self.base + "/", "paths.lua", [warm_file], self.args.warmup)
-
-    def measure_references(
-        self, captured: bytes
-    ) -> tuple[dict[str, Entry | None], dict[str, float | None]]:
-        references: dict[str, Entry | None] = {}
-        ref_rps: dict[str, float | None] = {}
-        for name, url in (
-            ("nginx_static", f"{self.nginx}/api/articles"),
-            ("bare_django", f"{self.base}/bench/bare"),
-        ):
-            if name not in self.args.references:  # BENCH_REFERENCES=0 or a subset (bench-ratio)
-                references[name], ref_rps[name] = None, None
-                continue
-            status, body = http("GET", url)
-            if status != 200 or len(body) != len(captured):
-                print(f"{name}: {url} answered {status} with {len(body)} bytes: not measured")
-                references[name], ref_rps[name] = None, None
-                continue
-            print(f"reference {name} ({self.args.duration} s) ...", end=" ", flush=True)
-            raw, cpu = self.wrk.run(url, "static.lua", [], self.args.duration)
-            print(f"{raw['requests_per_s']:,.0f} req/s", flush=True)
-            references[name] = report.scenario_entry(
-                raw, {}, cpu, f"GET {urllib.parse.urlsplit(url).path}"
-            )
-            ref_rps[name] = raw["requests_per_s"]
-        report.cross_ratios(references, ref_rps)
-        return references, ref_rps
-
-    def measure_scenarios(
-        self, scenarios: list[Scenario], ref_rps: dict[str, float | None]
-    ) -> dict[str, Entry]:
-        duration = self.args.duration
-        results: dict[str, Entry] = {}
-        for number, scenario in enumerate(scenarios, start=1):
-            print(f"scenario {number}/{len(scenarios)} {scenario.name} ({duration} s) ...",
-                  end=" ", flush=True)  # fmt: skip
-            raw, cpu = self.wrk.run(self.base + scenario.path, scenario.script, scenario.args,
-                                    duration)  # fmt: skip
-            results[scenario.name] = report.scenario_entry(raw, ref_rps, cpu, scenario.request)
-            print(f"{raw['requests_per_s']:,.0f} req/s", flush=True)
-        if self.args.redis_kill:
-            print("scenario global_list_redis_killed ...", flush=True)
-            results["global_list_redis_killed"] = self.redis_killed(ref_rps)
-        return results
-
-    def redis_killed(self, ref_rps: dict[str, float | None]) -> Entry:
-        """The anonymous global list with Redis SIGKILLed a third into the run: the cache turns
-        into misses (conduit/platform/cache/safe.py) and every request must still answer 200."""
-        pid = self.args.redis_pid
-        if pid is None or not pid_alive(pid):
-            sys.exit("BENCH_REDIS_KILL=1: no running redis-server to kill")
-        delay = self.args.duration / 3
-        timer = threading.Timer(delay, os.kill, (pid, signal.SIGKILL))
-        timer.start()
-        try:
-            raw, cpu = self.wrk.run(self.base + "/api/articles", "static.lua", [],
-                                    self.args.duration)  # fmt: skip
-        finally:
-            timer.cancel()
-        time.sleep(0.2)
-        if pid_alive(pid):
-            sys.exit(f"redis-server (pid {pid}) was not killed during the run")
-        entry = report.scenario_entry(raw, ref_rps, cpu, "GET /api/articles (anonymous), Redis "
-                                      f"SIGKILLed {delay:.1f} s into the run")  # fmt: skip
-        entry["redis_killed_after_s"] = round(delay, 1)
-        return entry
 
     def server(self) -> dict[str, Any]:
         from django.conf import settings
@@ -239,19 +167,19 @@ class Bench:
         inputs, leftovers, check_plans, size = self.prepare()
         wait_until_up(f"{self.base}/api/tags", args.app_pid)
         wait_until_up(f"{self.nginx}/", args.nginx_pid)
-        tokens = {name: self.login(getattr(inputs, name))
-                  for name in ("reader", "writer", "fav_actor")}  # fmt: skip
+        actors = inputs.actors
+        users = [inputs.reader, *_writers(actors), *actors.hot_users]
+        tokens, token_source = tokens_for(self.base, list(dict.fromkeys(users)))
+        connection.close()  # as in prepare: idle during the load
         captured = self.capture()
         scenarios = selected(all_scenarios(inputs, tokens, self.run_dir, self.run_id),
                              args.scenarios)  # fmt: skip
-        self.check_first_requests(scenarios)
-        self.warm_up()
-        references, ref_rps = self.measure_references(captured)
-        results = self.measure_scenarios(scenarios, ref_rps)
-
-        print("undoing the bench's writes ...", flush=True)
-        undone = undo_writes(inputs.writer, inputs.fav_actor)
-        connection.close()
+        self.load.check_first_requests(scenarios)
+        self.load.warm_up()
+        kinds = {scenario.kind for scenario in scenarios} | ({READ} if args.redis_kill else set())
+        references, ref_rps = self.load.measure_references(captured, kinds)
+        results = self.load.measure_scenarios(scenarios, ref_rps)
+        undone = self.finish(inputs)
 
         generator_notes = report.generator_notes({**references, **results})
         result = report.build_result(
@@ -261,8 +189,12 @@ class Bench:
             notes=[*report.NOTES, *generator_notes, *([args.note] if args.note else [])],
             inputs={
                 "tag": inputs.tag, "author": inputs.author, "favoriter": inputs.favoriter,
-                "reader": inputs.reader, "writer": inputs.writer, "fav_actor": inputs.fav_actor,
+                "reader": inputs.reader, **{name: getattr(actors, name) for name in ACTORS},
+                "hot_users": {"count": len(actors.hot_users), "first": actors.hot_users[0],
+                              "last": actors.hot_users[-1]},
+                "hot_article": inputs.hot_article, "hot_author": inputs.hot_author,
                 "random_seed": RNG_SEED, "captured_list_bytes": len(captured),
+                "tokens": token_source,
             },
             cleanup={"before": leftovers, "after": undone},
             variant=self.variant(),
@@ -282,3 +214,7 @@ class Bench:
         print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
         if args.pg_dir:
             print(f"the database stays in {args.pg_dir} (stopped): BENCH_KEEP_DB=1 reuses it")
+
+
+def _writers(actors: Actors) -> list[str]:
+    return [getattr(actors, name) for name in ACTORS]

@@ -7,13 +7,17 @@ import json
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchkit import LUA
+from benchkit.cleanup import REGISTER_PASSWORD
 from benchkit.cpu import CpuWatch
 from benchkit.dataset import Inputs
+
+READ, WRITE = "read", "write"  # which references a scenario is divided by (report.py)
 
 
 @dataclass
@@ -24,6 +28,7 @@ class Scenario:
     args: list[str]
     request: str  # what it does, for the JSON
     check: tuple[str, str, str | None] | None  # a request to try first: method, path, token
+    kind: str = READ
 
 
 def write_lines(run_dir: Path, name: str, lines: list[str]) -> str:
@@ -40,16 +45,65 @@ def read_lines(run_dir: Path, name: str) -> list[str]:
 def all_scenarios(
     inputs: Inputs, tokens: dict[str, str], run_dir: Path, run_id: str
 ) -> list[Scenario]:
-    """Every scenario, in the order they run; writes the files the Lua scripts read."""
+    """Every scenario, in the order they run; writes the files the Lua scripts read.
+    ``tokens``: username -> token, for every actor and hot user."""
     q = urllib.parse.quote
+    actors = inputs.actors
     details = [f"/api/articles/{q(s)}" for s in inputs.detail_slugs]
     comments = [f"{d}/comments" for d in details]
     profiles = [f"/api/profiles/{q(u)}" for u in inputs.profile_usernames]
-    reader, writer, actor = tokens["reader"], tokens["writer"], tokens["fav_actor"]
+    favorites = [f"/api/articles/{q(s)}/favorite" for s in inputs.favorite_slugs]
+    follows = [f"/api/profiles/{q(u)}/follow" for u in inputs.follow_usernames]
+    reader, writer = tokens[inputs.reader], tokens[actors.writer]
+    hot = f"{len(actors.hot_users)} users ({actors.hot_users[0]} to {actors.hot_users[-1]} by id)"
 
     def lines(name: str, values: list[str]) -> str:
         return write_lines(run_dir, name, values)
 
+    hot_tokens = lines("hot_tokens.txt", [tokens[name] for name in actors.hot_users])
+    Path(hot_tokens).chmod(0o600)
+    hot_favorite = f"/api/articles/{q(inputs.hot_article)}/favorite"
+    hot_follow = f"/api/profiles/{q(inputs.hot_author)}/follow"
+    return [
+        *read_scenarios(inputs, reader, details, comments, profiles, lines),
+        Scenario("favorite_unfavorite", "toggle.lua", "/",
+                 [lines("favorite.txt", favorites), tokens[actors.fav_actor]],
+                 f"POST then DELETE /api/articles/<slug>/favorite as {actors.fav_actor} over "
+                 f"{len(favorites)} articles", None, WRITE),
+        Scenario("create_article", "create.lua", "/", [writer, run_id],
+                 f"POST /api/articles as {actors.writer}, a unique title each", None, WRITE),
+        Scenario("follow_unfollow", "toggle.lua", "/",
+                 [lines("follow.txt", follows), tokens[actors.follow_actor]],
+                 f"POST then DELETE /api/profiles/<username>/follow as {actors.follow_actor} "
+                 f"over {len(follows)} random users it did not follow", None, WRITE),
+        Scenario("comment", "comment.lua", "/",
+                 [lines("comment.txt", comments), tokens[actors.comment_actor], run_id],
+                 f"POST /api/articles/<slug>/comments as {actors.comment_actor} over the same "
+                 f"{len(comments)} articles, a unique body each", None, WRITE),
+        Scenario("register", "register.lua", "/", [run_id, REGISTER_PASSWORD],
+                 "POST /api/users, a unique username and email each (Argon2 hashing)", None,
+                 WRITE),
+        Scenario("update_user", "update.lua", "/", [tokens[actors.update_actor], run_id],
+                 f"PUT /api/user as {actors.update_actor}, a new bio each", None, WRITE),
+        Scenario("hot_favorite", "crowd.lua", "/", [hot_favorite, hot_tokens],
+                 f"POST by each of {hot}, then DELETE by each, /api/articles/<slug>/favorite "
+                 f"on one article ({inputs.hot_article}, the least favorited none of them "
+                 f"favorited: {inputs.hot_article_favorites})", None, WRITE),
+        Scenario("hot_follow", "crowd.lua", "/", [hot_follow, hot_tokens],
+                 f"POST by each of {hot}, then DELETE by each, /api/profiles/<username>/follow "
+                 f"on one author ({inputs.hot_author}, the least followed none of them "
+                 f"follows: {inputs.hot_author_followers} followers)", None, WRITE),
+        Scenario("mix_90_10", "mix.lua", "/", [lines("mix.txt", details), writer,
+                 f"{run_id}m"], "9 in 10: anonymous GET /api/articles or an article "
+                 "(alternately); 1 in 10: POST /api/articles as the writer", None),
+    ]  # fmt: skip
+
+
+def read_scenarios(
+    inputs: Inputs, reader: str, details: list[str], comments: list[str], profiles: list[str],
+    lines: Callable[[str, list[str]], str],
+) -> list[Scenario]:  # fmt: skip
+    q = urllib.parse.quote
     return [
         Scenario("global_list", "static.lua", "/api/articles", [],
                  "GET /api/articles (anonymous)", ("GET", "/api/articles", None)),
@@ -77,15 +131,6 @@ def all_scenarios(
         Scenario("profile", "paths.lua", "/", [lines("profiles.txt", profiles)],
                  f"GET /api/profiles/<username> over {len(profiles)} random users",
                  ("GET", profiles[0], None)),
-        Scenario("favorite_unfavorite", "favorite.lua", "/",
-                 [lines("favorite.txt", inputs.favorite_slugs), actor],
-                 f"POST then DELETE /api/articles/<slug>/favorite as {inputs.fav_actor} over "
-                 f"{len(inputs.favorite_slugs)} articles", None),
-        Scenario("create_article", "create.lua", "/", [writer, run_id],
-                 f"POST /api/articles as {inputs.writer}, a unique title each", None),
-        Scenario("mix_90_10", "mix.lua", "/", [lines("mix.txt", details), writer,
-                 f"{run_id}m"], "9 in 10: anonymous GET /api/articles or an article "
-                 "(alternately); 1 in 10: POST /api/articles as the writer", None),
     ]  # fmt: skip
 
 

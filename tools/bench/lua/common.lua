@@ -29,3 +29,38 @@ function new_article(run, n)
       .. 'measured under load.\\n\\n- one\\n- two\\n\\n```python\\nprint(%d)\\n```\\n", '
       .. '"tagList": ["bench", "django"]}}', run, n, n, n)
 end
+
+-- The bodies of the other writes; each names the run, so the clean-up can find what it wrote
+-- (benchkit/cleanup.py: COMMENT_BODY, BIO and REGISTERED, kept in step with these).
+function new_comment(run, n)
+   return string.format('{"comment": {"body": "Bench comment %s %d: fast enough?"}}', run, n)
+end
+
+function new_bio(run, n)
+   return string.format('{"user": {"bio": "Bench bio %s %d"}}', run, n)
+end
+
+-- A username and email of its own per request: "bench-reg-<run>-<n>" (at most 40 characters).
+function new_account(run, n, password)
+   local name = string.format("bench-reg-%s-%d", run, n)
+   return string.format(
+      '{"user": {"username": "%s", "email": "%s@register.bench.conduit.local", "password": "%s"}}',
+      name, name, password)
+end
+
+-- A request() that goes round `requests` in order, for sequences whose order matters (a POST
+-- before its DELETE). wrk 4 calls request() once in thread 0 before any connection opens, to
+-- check the request (script_verify_request), and never sends what that call returns: a plain
+-- rotation then started at its second element, leaving the first path's POST unsent and its
+-- DELETE a 4xx once a pass. That first call gets a harmless GET instead.
+function in_order(requests)
+   local i = -1
+   return function()
+      if i < 0 then
+         i = 0
+         return wrk.format("GET", "/api/tags")
+      end
+      i = i % #requests + 1
+      return requests[i]
+   end
+end
