@@ -318,7 +318,8 @@ ACTORS = dataset.Actors("w", "x", "fo", "co", "up", hot_users=["h1", "h2"])
 TOKENS = {"r": "R", "w": "W", "x": "X", "fo": "FO", "co": "CO", "up": "UP", "h1": "H1",
           "h2": "H2"}  # fmt: skip
 READS = ["global_list", "by_tag", "by_author", "favorited_by", "signed_in_list", "feed",
-         "article_detail", "comments", "profile"]  # fmt: skip
+         "article_detail", "comments", "article_detail_cold", "profile",
+         "profile_signed_in"]  # fmt: skip
 WRITES = ["favorite_unfavorite", "create_article", "follow_unfollow", "comment", "register",
           "update_user", "hot_favorite", "hot_follow"]  # fmt: skip
 
@@ -327,7 +328,8 @@ def inputs() -> dataset.Inputs:
     return dataset.Inputs(
         actors=ACTORS, tag="django", tag_articles=10, author="a", author_articles=3,
         favoriter="f", favoriter_favorites=7, reader="r", reader_following=10,
-        detail_slugs=["one", "two"], profile_usernames=["a", "r"], favorite_slugs=["one"],
+        detail_slugs=["one", "two"], cold_slugs=["three"], profile_usernames=["a", "r"],
+        favorite_slugs=["one"],
         follow_usernames=["a", "f"], hot_article="one", hot_article_favorites=0,
         hot_author="a", hot_author_followers=2,
     )  # fmt: skip
@@ -343,6 +345,7 @@ def test_every_scenario_runs_a_lua_script_that_exists(tmp_path):
         "/api/articles/one",
         "/api/articles/two",
     ]
+    assert scenarios.read_lines(tmp_path, "cold.txt") == ["/api/articles/three"]
 
 
 def test_bench_scenarios_picks_a_subset_in_the_bench_order(tmp_path):

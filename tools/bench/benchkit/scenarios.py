@@ -104,6 +104,7 @@ def read_scenarios(
     lines: Callable[[str, list[str]], str],
 ) -> list[Scenario]:  # fmt: skip
     q = urllib.parse.quote
+    cold = [f"/api/articles/{q(s)}" for s in inputs.cold_slugs]
     return [
         Scenario("global_list", "static.lua", "/api/articles", [],
                  "GET /api/articles (anonymous)", ("GET", "/api/articles", None)),
@@ -128,9 +129,16 @@ def read_scenarios(
         Scenario("comments", "paths.lua", "/", [lines("comments.txt", comments)],
                  f"GET /api/articles/<slug>/comments over the same {len(details)} articles",
                  ("GET", comments[0], None)),
+        Scenario("article_detail_cold", "paths.lua", "/", [lines("cold.txt", cold)],
+                 f"GET /api/articles/<slug> over {len(cold)} random articles the warm-up did "
+                 "not read, each once a pass (a run's cache starts empty)",
+                 ("GET", cold[0], None)),
         Scenario("profile", "paths.lua", "/", [lines("profiles.txt", profiles)],
                  f"GET /api/profiles/<username> over {len(profiles)} random users",
                  ("GET", profiles[0], None)),
+        Scenario("profile_signed_in", "paths.lua", "/", [lines("profiles.txt", profiles),
+                 reader], f"GET /api/profiles/<username> over the same {len(profiles)} users, "
+                 f"signed in as {inputs.reader}", ("GET", profiles[0], reader)),
     ]  # fmt: skip
 
 
