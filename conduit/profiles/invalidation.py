@@ -13,10 +13,16 @@ from conduit.platform.cache import bulk
 # A relations token outlives the flags stored under it; when it expires a new one is made, and
 # the flags under the old one are never read again.
 RELATIONS_SECONDS = 86400
+# A viewer's ``following`` flag for one profile, under their relations token (``selectors.py``).
+FOLLOWS_SECONDS = 600
 
 
 def relations_key(user_id: int) -> str:
     return f"rel:{user_id}"
+
+
+def follows_key(viewer_id: int, relations: str, user_id: int) -> str:
+    return f"follows:{viewer_id}:{relations}:{user_id}"
 
 
 def invalidate_relations(*, user_id: int) -> None:

@@ -14,7 +14,7 @@ from conduit.platform.db.statements import one_statement, sql, write_rows
 from conduit.platform.exceptions import InvalidInput, NotFound
 from conduit.profiles import invalidation
 from conduit.profiles.models import Follow
-from conduit.profiles.selectors import Profile, profile_get
+from conduit.profiles.selectors import Profile, profile_from_database
 from conduit.users.models import User
 
 ALREADY = "is already followed"
@@ -62,7 +62,7 @@ def follow_add(*, follower: User, followee: User) -> Profile:
         except IntegrityError:
             raise InvalidInput.field("profile", ALREADY) from None
         _move_counters(follower=follower, followee=followee, delta=1)
-        return profile_get(username=followee.username, viewer_id=follower.pk)
+        return profile_from_database(username=followee.username, viewer_id=follower.pk)
 
 
 def follow_remove(*, follower: User, followee: User) -> Profile:
@@ -76,7 +76,7 @@ def follow_remove(*, follower: User, followee: User) -> Profile:
         if not deleted:
             raise InvalidInput.field("profile", NOT_ONE)
         _move_counters(follower=follower, followee=followee, delta=-1)
-        return profile_get(username=followee.username, viewer_id=follower.pk)
+        return profile_from_database(username=followee.username, viewer_id=follower.pk)
 
 
 def _move_counters(*, follower: User, followee: User, delta: int) -> None:

@@ -10,7 +10,9 @@ Three kinds of entries hold a user:
   username, its identity key and ``is_active`` (``SIGNED_IN_FIELDS``). Buried when one of
   ``SIGNED_IN_CHANGES`` changes: what it holds, and the credentials.
 * ``profile:<id>``, the public profile (username, bio, image) that other apps show beside what
-  a user wrote (an article card's author). Buried when one of ``PROFILE_CHANGES`` changes.
+  a user wrote (an article card's author), and ``pname:<digest of the username key>``, the same
+  with the id, found by name (a profile page). Both buried when one of ``PROFILE_CHANGES``
+  changes; a rename buries the old name's and the new one's.
 * ``gen:name:<digest of the username key>``, the generation of every list filtered by that
   username (by author, favorited by). A rename renews the old name's and the new one's.
 
@@ -26,6 +28,7 @@ from conduit.users.models import User, identity_key
 
 USER_PREFIX = "user"
 PROFILE_PREFIX = "profile"
+PROFILE_BY_NAME_PREFIX = "pname"
 PROFILE_SECONDS = 3600
 NAME_GENERATION_SECONDS: float | None = None  # until evicted: a new one is made then
 
@@ -46,6 +49,10 @@ def profile_key(user_id: int) -> str:
     return f"{PROFILE_PREFIX}:{user_id}"
 
 
+def profile_by_name_key(username_key: str) -> str:
+    return f"{PROFILE_BY_NAME_PREFIX}:{digest(username_key)}"
+
+
 def name_generation(username_key: str) -> str:
     return f"gen:name:{digest(username_key)}"
 
@@ -55,9 +62,10 @@ def invalidate_users(user_ids: Iterable[int]) -> None:
     bulk.bury(user_key(i) for i in user_ids)
 
 
-def invalidate_profiles(user_ids: Iterable[int]) -> None:
-    """These users' public profiles (and whatever was rendered from them) are read again."""
-    bulk.bury(profile_key(i) for i in user_ids)
+def invalidate_profiles(user_ids: Iterable[int], username_keys: Iterable[str] = ()) -> None:
+    """These users' public profiles (and whatever was rendered from them) are read again, by id
+    and by these names (identity keys)."""
+    bulk.bury([*map(profile_key, user_ids), *map(profile_by_name_key, set(username_keys))])
 
 
 def invalidate_names(username_keys: Iterable[str]) -> None:
@@ -74,17 +82,17 @@ def user_changed(user: User, *, fields: Iterable[str], old_username_key: str | N
         raise ValueError(f"not fields of User: {sorted(unknown)}")
     if changed & SIGNED_IN_CHANGES:
         invalidate_users([user.pk])
+    # From the username: called before the save that derives ``username_key`` from it.
+    names = [identity_key(user.username), *([old_username_key] if old_username_key else [])]
     if changed & PROFILE_CHANGES:
-        invalidate_profiles([user.pk])
+        invalidate_profiles([user.pk], username_keys=names)
     if "username" in changed:
-        # From the username: called before the save that derives ``username_key`` from it.
-        new_key = identity_key(user.username)
-        invalidate_names([new_key, *([old_username_key] if old_username_key else [])])
+        invalidate_names(names)
 
 
 def user_deleted(user: User) -> None:
     """``user`` is being deleted (called before the delete, which forgets the id): their entries
     go, and the lists filtered by their name (which a new account may take)."""
     invalidate_users([user.pk])
-    invalidate_profiles([user.pk])
+    invalidate_profiles([user.pk], username_keys=[user.username_key])
     invalidate_names([user.username_key])

@@ -8,9 +8,11 @@ from typing import Any, TypedDict
 from django.conf import settings
 
 from conduit.platform.cache import bulk
+from conduit.platform.cache.keys import digest
 from conduit.platform.exceptions import NotFound
 from conduit.platform.validation import storable
 from conduit.users.invalidation import (
+    PROFILE_BY_NAME_PREFIX,
     PROFILE_PREFIX,
     PROFILE_SECONDS,
     SIGNED_IN_FIELDS,
@@ -151,3 +153,41 @@ def public_profiles(
     if not settings.CACHE_ARTICLES:
         return _load_profiles(ids)
     return bulk.fetch(PUBLIC_PROFILES, ids, found)
+
+
+class NamedProfile(PublicProfile):
+    """A public profile with the user's id: what a profile page finds by name."""
+
+    id: int
+
+
+def _load_profiles_by_name(keys: list[str]) -> dict[str, NamedProfile]:
+    rows = User.objects.filter(username_key__in=keys).values(
+        "pk", "username_key", "username", "bio", "image"
+    )
+    return {
+        row["username_key"]: NamedProfile(
+            id=row["pk"], username=row["username"], bio=row["bio"], image=row["image"]
+        )
+        for row in rows
+    }
+
+
+PROFILES_BY_NAME: bulk.Family[str, NamedProfile] = bulk.Family(
+    PROFILE_BY_NAME_PREFIX, _load_profiles_by_name, PROFILE_SECONDS, ident=digest
+)
+
+
+def profile_by_name(username: str, found: Mapping[str, Any] | None = None) -> NamedProfile:
+    """The public profile and id of the user with this username (any case), through the cache
+    (``found``: what a read that included ``profile_by_name_key`` returned)."""
+    key = identity_key(username) if storable(username) else None
+    if key is None:
+        raise NotFound("profile")
+    if settings.CACHE_ARTICLES:
+        profile = bulk.fetch(PROFILES_BY_NAME, [key], found).get(key)
+    else:
+        profile = _load_profiles_by_name([key]).get(key)
+    if profile is None:
+        raise NotFound("profile")
+    return profile

@@ -13,7 +13,7 @@ from conduit.articles import queries, selectors
 from conduit.articles.favorites import favorite_add, favorite_remove
 from conduit.articles.models import Article, ArticleTag, Tag
 from conduit.articles.services import article_create
-from conduit.profiles.selectors import profile_get
+from conduit.profiles.selectors import profile_from_database
 from conduit.profiles.services import follow_add, follow_remove
 from tests.factories import UserFactory, follow, make_article
 from tests.support import assert_counters_consistent, site_articles
@@ -40,10 +40,10 @@ def test_a_follow_returns_the_profile_as_the_follower_now_reads_it():
     followee = UserFactory(username="ada", bio="Counts", image="https://example.com/ada.png")
     follower = UserFactory()
     shown = follow_add(follower=follower, followee=followee)
-    assert shown == profile_get(username="ada", viewer_id=follower.pk)
+    assert shown == profile_from_database(username="ada", viewer_id=follower.pk)
     assert shown["following"] is True
     shown = follow_remove(follower=follower, followee=followee)
-    assert shown == profile_get(username="ada", viewer_id=follower.pk)
+    assert shown == profile_from_database(username="ada", viewer_id=follower.pk)
     assert shown["following"] is False
     followee.refresh_from_db()
     follower.refresh_from_db()

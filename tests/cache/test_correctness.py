@@ -74,7 +74,7 @@ def world(cache_backend: str, client_for: Callable[[User], APIClient]) -> World:
         bob_pages=bob_pages,
         visitor_pages=Client(),
     )
-    warm(world, [*LIST_PATHS, f"/api/articles/{article.slug}", "/api/tags"])
+    warm(world, [*LIST_PATHS, f"/api/articles/{article.slug}", "/api/tags", "/api/profiles/alice"])
     return world
 
 
@@ -196,6 +196,8 @@ def test_author_username_moves_the_author_list(world):
         assert listed(client, "/api/articles")[slug]["author"]["username"] == "alicia"
         assert slug in listed(client, "/api/articles?author=alicia")
         assert listed(client, "/api/articles?author=alice") == {}
+        assert read(client, "/api/profiles/alicia")["profile"]["username"] == "alicia"
+        assert client.get("/api/profiles/alice").status_code == 404
 
 
 # --- following flag -----------------------------------------------------------------------------
@@ -203,7 +205,10 @@ def test_author_username_moves_the_author_list(world):
 
 def test_following_flag(world):
     slug = world.article.slug
+    assert read(world.as_bob, "/api/profiles/alice")["profile"]["following"] is False
     assert world.as_bob.post("/api/profiles/alice/follow").status_code == 200
+    assert read(world.as_bob, "/api/profiles/alice")["profile"]["following"] is True
+    assert read(world.anonymous, "/api/profiles/alice")["profile"]["following"] is False
     assert read(world.as_bob, f"/api/articles/{slug}")["article"]["author"]["following"] is True
     for path in LIST_PATHS[:3]:
         assert listed(world.as_bob, path)[slug]["author"]["following"] is True, path
@@ -211,6 +216,7 @@ def test_following_flag(world):
     assert listed(world.anonymous, "/api/articles")[slug]["author"]["following"] is False
 
     assert world.as_bob.delete("/api/profiles/alice/follow").status_code == 200
+    assert read(world.as_bob, "/api/profiles/alice")["profile"]["following"] is False
     assert read(world.as_bob, f"/api/articles/{slug}")["article"]["author"]["following"] is False
     assert listed(world.as_bob, "/api/articles")[slug]["author"]["following"] is False
     assert listed(world.as_bob, "/api/articles/feed") == {}

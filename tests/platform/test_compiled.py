@@ -41,6 +41,16 @@ def test_rows_are_the_orms_rows(data, kind, text, signed_in, offset, limit):
     assert queries._LIST_PAGE.rows(number=viewer, text=key, **shape) == orm
 
 
+@pytest.mark.parametrize("signed_in", [False, True])
+@pytest.mark.parametrize("slug", ["a1", "a4", "missing"])
+def test_one_articles_rows_are_the_orms_rows(data, slug, signed_in):
+    viewer = data[1].pk if signed_in else None
+    orm = list(queries._article_query(number=viewer, text=slug))
+    assert queries._ARTICLE.rows(number=viewer, text=slug) == orm
+    assert queries._ARTICLE.rows(number=viewer, text=slug) == orm
+    assert len(orm) == (slug != "missing")
+
+
 @pytest.mark.pg
 def test_each_shape_is_built_once(data):
     built = []

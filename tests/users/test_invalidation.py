@@ -13,7 +13,7 @@ from conduit.platform.cache.safe import cache
 from conduit.privacy.services import account_erase
 from conduit.profiles.services import follow_add
 from conduit.users import invalidation, selectors
-from conduit.users.invalidation import name_generation, profile_key, user_key
+from conduit.users.invalidation import name_generation, profile_by_name_key, profile_key, user_key
 from conduit.users.models import User
 from conduit.users.services import user_authenticate, user_deactivate, user_update
 from tests.factories import UserFactory, make_article
@@ -61,7 +61,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
 def test_user_changed_buries_what_shows_the_fields(calls, fields, buried):
     user = User(pk=5, username="jake", username_key="jake")
     invalidation.user_changed(user, fields=fields)
-    assert sorted(calls) == [("bury", [f"{kind}:5"]) for kind in buried]
+    expected = {"user": ["user:5"], "profile": sorted(["profile:5", profile_by_name_key("jake")])}
+    assert sorted(calls) == [("bury", expected[kind]) for kind in buried]
 
 
 def test_a_rename_buries_both_entries_and_renews_both_names(calls):
@@ -69,7 +70,7 @@ def test_a_rename_buries_both_entries_and_renews_both_names(calls):
     invalidation.user_changed(user, fields={"username"}, old_username_key="jake")
     assert calls == [
         ("bury", ["user:5"]),
-        ("bury", ["profile:5"]),
+        ("bury", sorted(["profile:5", profile_by_name_key("jacob"), profile_by_name_key("jake")])),
         ("renew", sorted([name_generation("jacob"), name_generation("jake")])),
     ]
 
@@ -84,7 +85,7 @@ def test_a_deleted_user_loses_every_entry_and_their_names_lists(calls):
     invalidation.user_deleted(User(pk=5, username="jake", username_key="jake"))
     assert calls == [
         ("bury", ["user:5"]),
-        ("bury", ["profile:5"]),
+        ("bury", sorted(["profile:5", profile_by_name_key("jake")])),
         ("renew", [name_generation("jake")]),
     ]
 
@@ -95,14 +96,14 @@ def test_a_deleted_user_loses_every_entry_and_their_names_lists(calls):
 def test_user_update_tells_the_caches_what_changed(calls):
     jake = UserFactory(username="jake")
     user_update(user=jake, bio="Hi", image="https://example.com/j.png", fields={"bio", "image"})
-    assert calls == [("bury", [f"profile:{jake.pk}"])]
+    assert calls == [("bury", sorted([f"profile:{jake.pk}", profile_by_name_key("jake")]))]
     calls.clear()
     user_update(
         user=jake, username="Jacob", password="new-password-1", fields={"username", "password"}
     )
     assert calls == [
         ("bury", [f"user:{jake.pk}"]),
-        ("bury", [f"profile:{jake.pk}"]),
+        ("bury", sorted([f"profile:{jake.pk}", *map(profile_by_name_key, ["jacob", "jake"])])),
         ("renew", sorted([name_generation("jacob"), name_generation("jake")])),
     ]
 
@@ -121,7 +122,7 @@ def test_deactivation_and_erasure_bury_the_signed_in_user(calls):
     ann_id = ann.pk
     account_erase(user=ann, password="password123")
     assert ("bury", [f"user:{ann_id}"]) in calls
-    assert ("bury", [f"profile:{ann_id}"]) in calls
+    assert ("bury", sorted([f"profile:{ann_id}", profile_by_name_key("ann")])) in calls
     assert ("renew", [name_generation("ann")]) in calls
 
 
@@ -148,3 +149,9 @@ def test_the_invalidation_is_repeated_on_commit(django_capture_on_commit_callbac
         cache.set(key, "stale", 60)  # a reader that read the row before the commit
     assert bulk.is_tombstone(first)
     assert bulk.is_tombstone(cache.get(key))
+
+
+def test_the_profile_by_name_is_cached_under_the_key_its_invalidation_buries():
+    from conduit.users.selectors import PROFILES_BY_NAME
+
+    assert PROFILES_BY_NAME.key("jake") == profile_by_name_key("jake")

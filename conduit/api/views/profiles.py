@@ -1,15 +1,21 @@
+from typing import Any
+
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conduit.api import docs
 from conduit.api.presenters import profile_json
-from conduit.api.views.base import ConduitView, SignedInView
+from conduit.api.views.base import AnonymousMicroCachedView, SignedInView
 from conduit.profiles import selectors, services
 from conduit.users.selectors import user_get_by_username
 
 
-class ProfileView(ConduitView):
+class ProfileView(AnonymousMicroCachedView):
+    def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
+        return selectors.profile_first_read(username=kwargs["username"], viewer_id=viewer_id)
+
     @extend_schema(
         operation_id="GetProfileByUsername",
         summary="Get a profile",
