@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from conduit.articles.models import Article, ArticleTag, SiteCounter, Tag
 from conduit.articles.slugs import candidate_slugs
-from conduit.platform.db.statements import sql, write_rows
+from conduit.platform.db.statements import instance_of, sql, write_rows
 from conduit.platform.exceptions import InvalidInput
 from conduit.users.models import User
 
@@ -69,6 +69,6 @@ def _article_of(row: dict[str, Any]) -> Article:
     profile = {name: row.pop(name) for name in ("username", "bio", "image")}
     if isinstance(row["tag_list"], str):  # jsonb comes back as text through Django's cursor
         row["tag_list"] = json.loads(row["tag_list"])
-    article = Article.from_db(router.db_for_write(Article), list(row), list(row.values()))
+    article = instance_of(Article, row, router.db_for_write(Article))
     article.author = User(pk=row["author_id"], **profile)
     return article

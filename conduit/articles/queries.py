@@ -7,11 +7,13 @@ over articles or favorites.
 
 from typing import Any
 
+from django.db import router
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Value
 
 from conduit.articles.data import ArticleData, ArticlePage, ListQuery
 from conduit.articles.models import Article, ArticleTag, Favorite, SiteCounter, Tag, sorted_tags
 from conduit.platform.db.compiled import CompiledValuesQuery
+from conduit.platform.db.statements import instance_of
 from conduit.platform.exceptions import NotFound
 from conduit.platform.validation import storable
 from conduit.profiles.models import Follow
@@ -99,13 +101,20 @@ def article_after_write(*, article_id: int, viewer_id: int) -> ArticleData:
 
 
 def article_get_for_write(*, slug: str) -> Article:
-    """The article row itself, for a write service to act on."""
+    """The article row itself (its id, author and slug), for a write service to act on."""
     if not storable(slug):
         raise NotFound("article")
-    article = Article.objects.filter(slug=slug).only("id", "author_id", "slug").first()
-    if article is None:
+    rows = _FOR_WRITE.rows(number=None, text=slug)
+    if not rows:
         raise NotFound("article")
-    return article
+    return instance_of(Article, rows[0], router.db_for_read(Article))
+
+
+def _for_write_query(*, number: int | None, text: str | None) -> QuerySet[Any]:
+    return Article.objects.filter(slug=text).values("id", "author_id", "slug")[:1]
+
+
+_FOR_WRITE = CompiledValuesQuery(_for_write_query)
 
 
 def page_of(

@@ -6,6 +6,7 @@ from typing import Any, TypedDict
 from conduit.comments.models import Comment
 from conduit.platform.exceptions import NotFound
 from conduit.profiles.selectors import AUTHOR_FIELDS, Profile, author_profile, following_expression
+from conduit.users.selectors import public_profiles
 
 COMMENTS_PER_ARTICLE_MAX = 500
 
@@ -47,13 +48,19 @@ def comment_list(*, article_id: int, viewer_id: int | None) -> list[CommentData]
     return [_to_data(row) for row in rows]
 
 
-def comment_get(*, comment_id: int, viewer_id: int | None) -> CommentData:
-    row = (
-        Comment.objects.filter(pk=comment_id)
-        .annotate(following=following_expression(viewer_id, "author_id"))
-        .values(*_FIELDS)
-        .first()
-    )
-    if row is None:
+def comment_as_created(comment: Comment) -> CommentData:
+    """A new comment as its author sees it in the response, without reading it back: its row as
+    written, its author's public profile (through the cache), and no ``following`` flag (nobody
+    follows themselves)."""
+    author = public_profiles([comment.author_id]).get(comment.author_id)
+    if author is None:  # the author was erased meanwhile, and the comment with them
         raise NotFound("comment")
-    return _to_data(row)
+    return CommentData(
+        id=comment.pk,
+        body=comment.body,
+        createdAt=comment.created_at,
+        updatedAt=comment.updated_at,
+        author=Profile(
+            username=author["username"], bio=author["bio"], image=author["image"], following=False
+        ),
+    )

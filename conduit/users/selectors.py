@@ -191,3 +191,11 @@ def profile_by_name(username: str, found: Mapping[str, Any] | None = None) -> Na
     if profile is None:
         raise NotFound("profile")
     return profile
+
+
+def user_by_username(username: str) -> User:
+    """The user with this username (any case) as a write names them (a follow's followee):
+    found through the cached profile by name, so the instance holds only the id, username, bio
+    and image. A name renamed or erased is buried there first (``invalidation.py``)."""
+    named = profile_by_name(username)
+    return User(pk=named["id"], username=named["username"], bio=named["bio"], image=named["image"])

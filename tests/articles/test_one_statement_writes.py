@@ -98,3 +98,12 @@ def test_on_postgresql_each_is_one_statement(django_assert_num_queries):
     ):
         with django_assert_num_queries(1):
             write()
+
+
+def test_the_article_a_write_acts_on_is_the_one_its_slug_names():
+    # Built from the compiled query's row: each value in its own field, the rest deferred.
+    author = UserFactory()
+    article = make_article(author, title="Aimed")
+    found = queries.article_get_for_write(slug=article.slug)
+    assert (found.pk, found.slug, found.author_id) == (article.pk, "aimed", author.pk)
+    assert found.get_deferred_fields() >= {"title", "body", "tag_list"}

@@ -35,7 +35,7 @@ class CommentsView(ConduitView):
         article = article_get_for_write(slug=slug)
         data = inputs.parse(inputs.NewCommentRequest, request.data)
         comment = services.comment_create(author=user, article=article, body=data.get("body"))
-        created = selectors.comment_get(comment_id=comment.pk, viewer_id=user.pk)
+        created = selectors.comment_as_created(comment)
         return Response({"comment": comment_dict(created)}, status=status.HTTP_201_CREATED)
 
 

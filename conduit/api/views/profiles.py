@@ -9,7 +9,7 @@ from conduit.api import docs
 from conduit.api.presenters import profile_json
 from conduit.api.views.base import AnonymousMicroCachedView, SignedInView
 from conduit.profiles import selectors, services
-from conduit.users.selectors import user_get_by_username
+from conduit.users.selectors import user_by_username
 
 
 class ProfileView(AnonymousMicroCachedView):
@@ -37,7 +37,7 @@ class FollowView(SignedInView):
     )
     def post(self, request: Request, username: str) -> Response:
         viewer = self.signed_in(request)
-        followee = user_get_by_username(username)
+        followee = user_by_username(username)
         return Response(profile_json(services.follow_add(follower=viewer, followee=followee)))
 
     @extend_schema(
@@ -48,5 +48,5 @@ class FollowView(SignedInView):
     )
     def delete(self, request: Request, username: str) -> Response:
         viewer = self.signed_in(request)
-        followee = user_get_by_username(username)
+        followee = user_by_username(username)
         return Response(profile_json(services.follow_remove(follower=viewer, followee=followee)))

@@ -39,3 +39,10 @@ def write_rows(model: type[Model], sql: str, params: dict[str, Any]) -> list[dic
             return []
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def instance_of[M: Model](model: type[M], row: dict[str, Any], alias: str) -> M:
+    """A ``model`` instance of a row read or returned as a dict (``attname`` -> value), as the
+    ORM would have loaded it from ``alias``: the fields the row lacks are deferred."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in row]
+    return model.from_db(alias, names, [row[name] for name in names])

@@ -14,6 +14,7 @@ publish, this process sends the next ones straight to the outbox for
 not every publish.
 """
 
+import threading
 import time
 from typing import Any
 
@@ -56,8 +57,15 @@ def enqueue_named_on_commit(name: str, *args: Any, **kwargs: Any) -> None:
     from celery import current_app
 
     if name not in current_app.tasks:  # a web process has not imported the apps' tasks yet
-        current_app.loader.import_default_modules()  # as a worker does when it starts
+        with _importing:  # a second thread waits for the first's import, then finds the task
+            if name not in current_app.tasks:
+                current_app.loader.import_default_modules()  # as a worker does when it starts
     enqueue_on_commit(current_app.tasks[name], *args, **kwargs)
+
+
+# Held while the apps' task modules are imported: concurrent first publishes in a new process
+# would otherwise see the import begun (Celery marks it done at its start) and the task missing.
+_importing = threading.Lock()
 
 
 def _publish_soon(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
