@@ -112,7 +112,11 @@ class Load:
         return references, ref_rps
 
     def measure_scenarios(
-        self, scenarios: list[Scenario], ref_rps: dict[str, float | None]
+        self,
+        scenarios: list[Scenario],
+        ref_rps: dict[str, float | None],
+        *,
+        redis_kill: bool = True,
     ) -> dict[str, Entry]:
         duration = self.args.duration
         results: dict[str, Entry] = {}
@@ -126,7 +130,7 @@ class Load:
             )
             print(f"{raw['requests_per_s']:,.0f} req/s, {raw['errors']['status']} non-2xx",
                   flush=True)  # fmt: skip
-        if self.args.redis_kill:
+        if self.args.redis_kill and redis_kill:
             print("scenario global_list_redis_killed ...", flush=True)
             results["global_list_redis_killed"] = self.redis_killed(ref_rps)
         return results

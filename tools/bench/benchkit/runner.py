@@ -34,7 +34,7 @@ from benchkit.dataset import (
 from benchkit.facts import commit_info, database_info, machine_info, package_version, wrk_version
 from benchkit.load import Load
 from benchkit.net import http, loopback_only, wait_until_up
-from benchkit.scenarios import READ, all_scenarios, selected
+from benchkit.scenarios import READ, WRITE, all_scenarios, selected
 from benchkit.tokens import tokens_for
 
 Entry = dict[str, Any]
@@ -176,9 +176,20 @@ class Bench:
                              args.scenarios)  # fmt: skip
         self.load.check_first_requests(scenarios)
         self.load.warm_up()
-        kinds = {scenario.kind for scenario in scenarios} | ({READ} if args.redis_kill else set())
-        references, ref_rps = self.load.measure_references(captured, kinds)
-        results = self.load.measure_scenarios(scenarios, ref_rps)
+        # Each kind's references right before its scenarios: bare_write's thousands of rows
+        # would otherwise leave PostgreSQL writing them back (WAL, autovacuum) during the reads.
+        references: dict[str, Any] = {}
+        ref_rps: dict[str, float | None] = {}
+        results: dict[str, Any] = {}
+        for kind in (READ, WRITE):
+            these = [scenario for scenario in scenarios if scenario.kind == kind]
+            wanted = {kind} if these or (kind == READ and args.redis_kill) else set()
+            measured, rps = self.load.measure_references(captured, wanted)
+            references |= {name: entry for name, entry in measured.items() if entry is not None}
+            ref_rps |= {name: value for name, value in rps.items() if value is not None}
+            results |= self.load.measure_scenarios(these, ref_rps, redis_kill=kind == READ)
+        references |= {name: None for name in measured if name not in references}
+        report.cross_ratios(references, ref_rps)
         undone = self.finish(inputs)
 
         generator_notes = report.generator_notes({**references, **results})
