@@ -9,6 +9,7 @@ from django.db.models import F
 
 from conduit.platform import ratelimit
 from conduit.platform.cache import bulk
+from conduit.platform.db.statements import savepoint_if_nested
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
 from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
@@ -140,16 +141,16 @@ def user_update(
         update_fields += ["password", "token_version"]
     if update_fields:
         try:
-            with transaction.atomic():
-                with bulk.batch():  # before the row is locked, in one round trip (ADR 0016)
+            # One UPDATE in autocommit: the row is locked for that statement and its commit
+            # only; the invalidations go out before it and again after it (ADR 0016, 0025).
+            with bulk.statement(), savepoint_if_nested(User):
+                with bulk.batch():
                     invalidation.user_changed(
                         user, fields=update_fields, old_username_key=old_username_key
                     )
                 user.save(update_fields=update_fields)
-                if old_email is not None and identity_key(old_email) != user.email_key:
-                    enqueue_named_on_commit(
-                        EMAIL_CHANGED_NOTICE, user_id=user.pk, old_email=old_email
-                    )
+            if old_email is not None and identity_key(old_email) != user.email_key:
+                enqueue_named_on_commit(EMAIL_CHANGED_NOTICE, user_id=user.pk, old_email=old_email)
         except IntegrityError:
             user.refresh_from_db()
             _raise_taken(

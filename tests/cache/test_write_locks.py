@@ -119,7 +119,7 @@ def test_a_publish_invalidates_before_it_locks(events, people, django_capture_on
 
 @pytest.mark.pg
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("action", ["favorite", "unfavorite", "follow", "unfollow"])
+@pytest.mark.parametrize("action", ["favorite", "unfavorite", "follow", "unfollow", "bio"])
 def test_a_one_statement_write_invalidates_before_it_and_again_after_its_commit(
     events, people, action, cache_backend
 ):
@@ -135,6 +135,7 @@ def test_a_one_statement_write_invalidates_before_it_and_again_after_its_commit(
         "unfavorite": lambda: favorite_remove(user=fan, article=article),
         "follow": lambda: follow_add(follower=fan, followee=author),
         "unfollow": lambda: follow_remove(follower=fan, followee=author),
+        "bio": lambda: user_update(user=author, bio="Rewritten", fields={"bio"}),
     }[action]
 
     def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:

@@ -180,7 +180,12 @@ def measure(
     counts: dict[str, int],
     connection: Any,
 ) -> Cost:
-    from conduit.platform.tasks import sender
+    import importlib.util
+
+    # An older tree (PYTHONPATH=var/bench-before/<sha>) has no sender thread.
+    sender: Any = None
+    if importlib.util.find_spec("conduit.platform.tasks.sender") is not None:
+        from conduit.platform.tasks import sender
 
     for key in counts:
         counts[key] = 0
@@ -190,7 +195,8 @@ def measure(
             status, content = write(i)
             if status != expected:
                 raise SystemExit(f"{name}: {status} {content[:200]!r}")
-        sender.flush()  # the tasks published after the responses, and their CPU, count too
+        if sender is not None:
+            sender.flush()  # the tasks published after the responses, and their CPU, count too
     cpu = (time.process_time() - started) / n * 1000
     return Cost(name, n, round(cpu, 3), counts["sql"] / n, counts["lock"] / n,
                 counts["cache"] / n, counts["tasks"] / n)  # fmt: skip
@@ -200,9 +206,10 @@ def _wrapper(counts: dict[str, int]) -> Callable[..., Any]:
     def on_sql(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         counts["sql"] += 1
         text = sql.lstrip().upper()
+        writes = ("INSERT ", "UPDATE ", "DELETE ")
         if text.startswith("WITH"):  # a data-modifying WITH: one statement, one round trip
-            text = text.split(")", 1)[0].removeprefix("WITH CHANGED AS (")
-        if text.startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in text:
+            counts["lock"] += any(verb in text for verb in writes)
+        elif text.startswith(writes) or "FOR UPDATE" in text or "FOR NO KEY UPDATE" in text:
             counts["lock"] += 1
         return execute(sql, params, many, context)
 

@@ -8,9 +8,10 @@ trip, and a row lock held for the statement and its commit only. SQLite (the emb
 has no data-modifying ``WITH``; its callers keep the ORM path, which the test suite runs too.
 """
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Model
 
 
@@ -46,3 +47,13 @@ def instance_of[M: Model](model: type[M], row: dict[str, Any], alias: str) -> M:
     ORM would have loaded it from ``alias``: the fields the row lacks are deferred."""
     names = [f.attname for f in model._meta.concrete_fields if f.attname in row]
     return model.from_db(alias, names, [row[name] for name in names])
+
+
+def savepoint_if_nested(model: type[Model]) -> AbstractContextManager[Any]:
+    """Around a one-statement write whose error the caller turns into the user's error: nothing
+    in autocommit (the statement is its own transaction), a savepoint inside a caller's
+    transaction (so that the caller's transaction can go on after the error)."""
+    connection = connections[router.db_for_write(model)]
+    if connection.in_atomic_block:
+        return transaction.atomic(using=connection.alias)
+    return nullcontext()
