@@ -8,8 +8,6 @@ and its commit only, however many fans favorite it at once (ADR 0025). Elsewhere
 same write is an ORM transaction, then the article is read back.
 """
 
-import json
-
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -104,15 +102,12 @@ def _in_one_statement(
     with bulk.statement():
         _favorites_changed(user=user, article=article)  # before the statement, and after it
         try:
-            rows = write_rows(Article, statement, params)
+            rows = write_rows(Article, statement, params, json_fields=("tag_list",))
         except IntegrityError:  # the article was deleted since the view found it
             raise NotFound("article") from None
     if not rows:
         raise InvalidInput.field("article", unchanged)
-    row = rows[0]
-    if isinstance(row["tag_list"], str):  # jsonb comes back as text through Django's cursor
-        row["tag_list"] = json.loads(row["tag_list"])
-    return queries.to_data(row, with_body=True)
+    return queries.to_data(rows[0], with_body=True)
 
 
 def _favorites_changed(*, user: User, article: Article) -> None:

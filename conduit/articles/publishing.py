@@ -59,7 +59,7 @@ def publish(*, author: User, title: str, description: str, body: str, tags: list
               "tag_list": json.dumps(tags), "tags": tags, "author": author.pk,
               "site": SiteCounter.ARTICLES}  # fmt: skip
     for slug in candidate_slugs(title):
-        rows = write_rows(Article, statement, {**params, "slug": slug})
+        rows = write_rows(Article, statement, {**params, "slug": slug}, json_fields=("tag_list",))
         if rows:
             return _article_of(rows[0])
     raise InvalidInput.field("title", "could not be turned into a unique slug; try another title")
@@ -67,8 +67,6 @@ def publish(*, author: User, title: str, description: str, body: str, tags: list
 
 def _article_of(row: dict[str, Any]) -> Article:
     profile = {name: row.pop(name) for name in ("username", "bio", "image")}
-    if isinstance(row["tag_list"], str):  # jsonb comes back as text through Django's cursor
-        row["tag_list"] = json.loads(row["tag_list"])
     article = instance_of(Article, row, router.db_for_write(Article))
     article.author = User(pk=row["author_id"], **profile)
     return article

@@ -12,7 +12,6 @@ do not come out as plain parameters is refused at compile time. PostgreSQL only 
 returns typed values that need no Django converters); other databases run the queryset as usual.
 """
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import Any
 
 from django.db import connection, connections, router
 from django.db.models import Field, ForeignObject, Lookup, Model, QuerySet
+
+from conduit.platform.db.statements import dict_rows
 
 SENTINEL_INT = -7_340_021_923  # never a real id
 SENTINEL_STR = "\x1fconduit:parameter\x1f"  # never a real tag or username
@@ -109,13 +110,7 @@ class CompiledValuesQuery:
         # Routed like the queryset it came from: a read replica when the router says so.
         with connections[router.db_for_read(compiled.model)].cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            names = [column.name for column in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        for row in rows:
-            for name in self._json_fields:
-                if isinstance(row[name], str):
-                    row[name] = json.loads(row[name])
-        return rows
+            return dict_rows(cursor, self._json_fields)
 
     def _compiled(
         self, shape: dict[str, Hashable], *, uses_number: bool, uses_text: bool, lists: int = 0

@@ -8,6 +8,7 @@ trip, and a row lock held for the statement and its commit only. SQLite (the emb
 has no data-modifying ``WITH``; its callers keep the ORM path, which the test suite runs too.
 """
 
+import json
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -30,16 +31,28 @@ def sql(template: str, **models: type[Model]) -> str:
     return template.format(**tables)
 
 
-def write_rows(model: type[Model], sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run ``sql`` on the database ``model`` is written to; its rows as dicts. Through Django's
-    cursor, so query logging, ``django_assert_num_queries`` and the transaction in force (a
-    caller's ``atomic``, else autocommit) apply."""
+def write_rows(
+    model: type[Model], sql: str, params: dict[str, Any], *, json_fields: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Run ``sql`` on the database ``model`` is written to; its rows as dicts (``json_fields``
+    decoded: ``dict_rows``). Through Django's cursor, so query logging,
+    ``django_assert_num_queries`` and the transaction in force (a caller's ``atomic``, else
+    autocommit) apply."""
     with connections[router.db_for_write(model)].cursor() as cursor:
         cursor.execute(sql, params)
-        if cursor.description is None:
-            return []
-        names = [column.name for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return dict_rows(cursor, json_fields) if cursor.description is not None else []
+
+
+def dict_rows(cursor: Any, json_fields: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """An executed cursor's rows as dicts, the ``json_fields`` decoded from their JSON text as
+    Django's JSONField would (Django's cursor hands PostgreSQL's jsonb over as text)."""
+    names = [column.name for column in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        for name in json_fields:
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
+    return rows
 
 
 def instance_of[M: Model](model: type[M], row: dict[str, Any], alias: str) -> M:
