@@ -117,6 +117,15 @@ def test_comment_rotates_over_the_articles_with_a_unique_body_each(recorder, tmp
     assert {(m, auth) for m, _, auth, _ in sent} == {("POST", "Token CO")}
 
 
+def test_create_article_posts_a_new_title_each_that_the_clean_up_can_find(recorder):
+    sent = wrk_requests(recorder, "create.lua", ["WR", "run7"])
+
+    titles = [json.loads(body)["article"]["title"] for _, _, _, body in sent]
+    assert len(set(titles)) == len(titles)
+    assert all(title.startswith(f"{cleanup.WRITE_TITLE}run7 ") for title in titles)
+    assert {(m, p, auth) for m, p, auth, _ in sent} == {("POST", "/api/articles", "Token WR")}
+
+
 def test_update_user_changes_only_the_bio_a_new_one_each(recorder):
     sent = wrk_requests(recorder, "update.lua", ["UP", "run7"])
 

@@ -105,6 +105,21 @@ def pick_actors(hot_users: int = HOT_USERS) -> Actors:
                   hot_users=names[len(ACTORS) :])  # fmt: skip
 
 
+class _Picker:
+    """``picker(k, exclude)``: ``column`` of up to ``k`` random rows of ``model``, drawn by id
+    between its lowest and highest (the ids in ``exclude`` left out), in the order drawn."""
+
+    def __init__(self, rng: random.Random, model: Any, column: str) -> None:
+        bounds = model.objects.order_by("pk").values_list("pk", flat=True)
+        self.rng, self.model, self.column = rng, model, column
+        self.low, self.high = bounds.first() or 0, bounds.last() or 0
+
+    def __call__(self, k: int, exclude: set[int]) -> list[str]:
+        ids = [i for i in _random_ids(self.rng, self.low, self.high, k * 2) if i not in exclude]
+        values = dict(self.model.objects.filter(pk__in=ids).values_list("pk", self.column))
+        return [values[i] for i in ids if i in values][:k]
+
+
 def pick_inputs(actors: Actors, count: int = 1_000) -> Inputs:
     from django.db.models import Exists, OuterRef
 
@@ -129,13 +144,7 @@ def pick_inputs(actors: Actors, count: int = 1_000) -> Inputs:
         sys.exit("the database has no articles: seed it with manage.py seed_bulk")
     author = authors[n_authors // 2]  # the median author: typical, neither prolific nor rare
 
-    bounds = Article.objects.order_by("pk").values_list("pk", flat=True)
-    low, high = bounds.first() or 0, bounds.last() or 0
-
-    def articles(k: int, exclude: set[int]) -> list[str]:
-        ids = [i for i in _random_ids(rng, low, high, k * 2) if i not in exclude]
-        slugs = dict(Article.objects.filter(pk__in=ids).values_list("pk", "slug"))
-        return [slugs[i] for i in ids if i in slugs][:k]
+    articles = _Picker(rng, Article, "slug")
 
     detail = articles(count, set())
     favorited = set(
@@ -144,13 +153,7 @@ def pick_inputs(actors: Actors, count: int = 1_000) -> Inputs:
         )
     )
     favorite = articles(count, favorited)
-    user_bounds = User.objects.order_by("pk").values_list("pk", flat=True)
-    user_low, user_high = user_bounds.first() or 0, user_bounds.last() or 0
-
-    def users(k: int, exclude: set[int]) -> list[str]:
-        ids = [i for i in _random_ids(rng, user_low, user_high, k * 2) if i not in exclude]
-        names = dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
-        return [names[i] for i in ids if i in names][:k]
+    users = _Picker(rng, User, "username")
 
     profiles = users(count, set())
     # Drawn after everything above, so that those stay what they were before these existed.

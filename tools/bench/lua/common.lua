@@ -64,3 +64,19 @@ function in_order(requests)
       return requests[i]
    end
 end
+
+-- A script whose every request is `method path` as one signed-in user, with a body of its own
+-- (make_body(run id, n)): create.lua and update.lua. Sets init() and request(); the script's
+-- args: <token> <run id>.
+function unique_writes(method, path, make_body)
+   local headers, run
+   local n = 0
+   function init(args)
+      headers = auth_headers(args[1], {["Content-Type"] = "application/json"})
+      run = args[2]
+   end
+   function request()
+      n = n + 1
+      return wrk.format(method, path, headers, make_body(run, n))
+   end
+end

@@ -2,15 +2,4 @@
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
 dofile(here .. "common.lua")
 
-local headers, run
-local n = 0
-
-function init(args)
-   headers = auth_headers(args[1], {["Content-Type"] = "application/json"})
-   run = args[2]
-end
-
-function request()
-   n = n + 1
-   return wrk.format("POST", "/api/articles", headers, new_article(run, n))
-end
+unique_writes("POST", "/api/articles", new_article)
