@@ -136,6 +136,10 @@ SQLITE_PATH = VAR_DIR / "conduit.sqlite3"
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}"),
 }
+# Django's PostgreSQL backend, whose health check looks at the socket before it sends a query.
+POSTGRESQL_ENGINE = "conduit.platform.db.postgresql"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = POSTGRESQL_ENGINE
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A fresh clone has no var/ yet (it is not committed); SQLite will not create directories.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +185,7 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
     _replica = env.db_url_config(_url)
     if _replica["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_REPLICA_URLS must be postgres:// URLs")
+    _replica["ENGINE"] = POSTGRESQL_ENGINE
     for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"):
         _replica[_key] = DATABASES["default"].get(_key, 0)
     if "pool" in DATABASES["default"].get("OPTIONS", {}):

@@ -116,7 +116,7 @@ def _accepts_queries(conninfo: dict[str, Any]) -> bool:
 def pg_replica(django_db_setup: None, django_db_blocker: Any) -> Iterator[PgReplica]:
     with django_db_blocker.unblock():
         primary_settings = connections[DEFAULT_DB_ALIAS].settings_dict
-    if primary_settings["ENGINE"] != "django.db.backends.postgresql":
+    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
         pytest.skip("a streaming replica needs PostgreSQL")
     bin_dir = pg_tools.PG_BIN
     primary = {
