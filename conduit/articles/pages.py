@@ -127,10 +127,11 @@ def cached_page(query: ListQuery, families: Families) -> ArticlePage | Listed | 
     def load() -> ArticlePage:
         page = queries.article_list(query)
         ids, authors = [a["id"] for a in page.articles], [a["authorId"] for a in page.articles]
-        cache.set(key, (generation, ids, authors, page.count), PAGE_SECONDS)
+        with cache.pipelined():  # the page, its cards, authors and flags: one round trip
+            cache.set(key, (generation, ids, authors, page.count), PAGE_SECONDS)
+            cache.add_many({CARDS.key(a["id"]): card_of(a) for a in page.articles}, CARD_SECONDS)
+            keep_read(page.articles, viewer_id, relations)
         RECENT_PAGES.put(key, (ids, authors))
-        cache.add_many({CARDS.key(a["id"]): card_of(a) for a in page.articles}, CARD_SECONDS)
-        keep_read(page.articles, viewer_id, relations)
         return page
 
     # Concurrent misses of this page in this process wait for one query (no stampede). The

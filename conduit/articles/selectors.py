@@ -160,9 +160,10 @@ def article_get(*, slug: str, viewer_id: int | None) -> ArticleData:
 
         def load() -> ArticleData:
             article = queries.article_get(slug=slug, viewer_id=viewer_id)
-            if stored is None:
-                cache.add_many({key: card_of(article)}, CARD_SECONDS)
-            keep_read([article], viewer_id, relations)
+            with cache.pipelined():  # the card, its author and the flags: one round trip
+                if stored is None:
+                    cache.add_many({key: card_of(article)}, CARD_SECONDS)
+                keep_read([article], viewer_id, relations)
             return article
 
         article, computed_here = bulk.load_once(f"{key}:{stored or ''}", load)

@@ -231,6 +231,47 @@ def test_a_fill_never_overwrites_what_is_there(cache_backend: str):
     assert cache.get_many(["card:1", "card:2"]) == {"card:1": "tombstone", "card:2": "card"}
 
 
+def test_a_pipelined_fill_never_overwrites_what_is_there(cache_backend: str):
+    # SafeCache.pipelined: sets and adds sent together, in order, on every backend.
+    cache.set("card:1", "tombstone", 30)
+    with cache.pipelined():
+        cache.add_many({"card:1": "card", "card:2": "card"}, 30)
+        cache.set_many({"page": "ids"}, 30)
+        cache.add_many({"page": "other", "profile:1": "alice"}, 30)
+        assert cache.get_many(["card:2", "page"]) == {}  # nothing sent before the block ends
+    assert cache.get_many(["card:1", "card:2", "page", "profile:1"]) == {
+        "card:1": "tombstone",
+        "card:2": "card",
+        "page": "ids",
+        "profile:1": "alice",
+    }
+
+
+@pytest.mark.services
+def test_set_groups_sets_and_adds_in_one_round_trip(backend: RedisCache, server, round_trips):
+    backend.set("card:1", "tombstone", 5)
+    backend.add_many({"warm": 1}, 60)  # a pipeline's first connection says hello first
+    round_trips.clear()
+    backend.set_groups(
+        [
+            ({"card:1": "card", "card:2": "card"}, 60, True),
+            ({"page": "ids"}, 60, False),
+            ({"never": 1}, 0, True),  # an add that would expire at once: nothing sent
+        ]
+    )
+    assert len(round_trips) == 1
+    assert round_trips[0].count(b"NX") == 2
+    assert backend.get_many(["card:1", "card:2", "page", "never"]) == {
+        "card:1": "tombstone",
+        "card:2": "card",
+        "page": "ids",
+    }
+    assert 0 < server.ttl(backend.make_key("card:1")) <= 5  # untouched, expiry included
+    round_trips.clear()
+    backend.set_groups([({"never": 1}, 0, True)])
+    assert round_trips == []  # nothing to send: no round trip
+
+
 @pytest.mark.services
 def test_many_keys_are_made_as_make_key_makes_them(cache_redis: RedisServer, server):
     def custom(key: str, prefix: str, version: int) -> str:

@@ -234,3 +234,57 @@ def test_a_signed_in_list_parses_its_request_once(params, api, viewer, monkeypat
     response = api.get("/api/articles", params)
     assert response.status_code == (200 if not params else 422)
     assert calls == [1]
+
+
+# --- what a miss stores -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def operations(cache_backend: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call ``SafeCache`` makes to its backend, by operation: one round trip each on
+    Redis (``set_many`` of a ``pipelined`` block sends its sets and adds together)."""
+    calls: list[str] = []
+    real = cache._call
+
+    def spy(operation: str, call: Any, **kwargs: Any) -> Any:
+        calls.append(operation)
+        return real(operation, call, **kwargs)
+
+    monkeypatch.setattr(cache, "_call", spy)
+    return calls
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+def test_a_cold_article_is_one_read_and_one_write(signed_in, api, operations):
+    _, token = signed_in_list_data()
+    if signed_in:
+        api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    cache.clear()
+    micro_cache.clear()
+    recent.forget_all()
+    # The user and their relations token (made by a first read), as a signed-in client has them.
+    assert api.get("/api/articles/ahead-0").status_code == 200
+    operations.clear()
+    response = api.get("/api/articles/ahead-1")
+    assert response.status_code == 200, response.content
+    # The article (and the user with it), then its card, author and the viewer's flags stored
+    # in one round trip: the article's query read them all.
+    assert operations == ["get_many", "set_many"]
+    assert response.json()["article"]["favorited"] is signed_in
+    operations.clear()
+    micro_cache.clear()
+    assert api.get("/api/articles/ahead-1").json() == response.json()
+    assert "set_many" not in operations  # warm: nothing stored
+
+
+def test_a_cold_list_page_is_stored_in_one_round_trip(api, operations):
+    signed_in_list_data()
+    cache.clear()
+    micro_cache.clear()
+    recent.forget_all()
+    assert api.get("/api/articles", {"limit": 1}).status_code == 200  # the lists' generations
+    operations.clear()
+    assert api.get("/api/articles").status_code == 200
+    # The page (missed: read under the generations), then the page, its cards and their authors
+    # stored together: one round trip each.
+    assert operations == ["get_many", "set_many"]

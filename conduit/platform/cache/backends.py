@@ -248,20 +248,25 @@ class RedisCache(BaseCache):
         return []  # Redis stores every value: no key failed
 
     def set_groups(
-        self, groups: Iterable[tuple[Mapping[Any, Any], Any]], version: int | None = None
+        self, groups: Iterable[tuple[Mapping[Any, Any], Any, bool]], version: int | None = None
     ) -> None:
-        """``set_many`` for each ``(values, timeout)`` in order, all in one round trip."""
+        """For each ``(values, timeout, only_absent)`` in order, ``set_many`` (or ``add_many``
+        when only where absent), all in one round trip."""
         pipe = self.client.pipeline(transaction=False)
         dumps = self.serializer.dumps
-        for data, timeout in groups:
+        for data, timeout, only_absent in groups:
             ttl = self.get_backend_timeout(timeout)
+            if ttl == 0 and only_absent:  # an add that would expire at once stores nothing
+                continue
+            absent = ("NX",) if only_absent else ()
             for key, value in zip(self.make_keys(data, version), data.values(), strict=True):
                 if ttl == 0:
                     pipe.execute_command("DEL", key)
                 else:
                     expiry = () if ttl is None else ("EX", ttl)
-                    pipe.execute_command("SET", key, dumps(value), *expiry)
-        pipe.execute()
+                    pipe.execute_command("SET", key, dumps(value), *absent, *expiry)
+        if len(pipe):
+            pipe.execute()
 
     def add_many(
         self, values: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None

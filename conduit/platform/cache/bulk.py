@@ -283,8 +283,9 @@ def fetch[I, V](
                     add[keys[i]] = kept if version is None else (version, kept)
                 elif not is_tombstone(stored):  # another version of a rendering
                     replace[keys[i]] = (version, kept)
-            cache.add_many(add, family.seconds)
-            cache.set_many(replace, family.seconds)
+            with cache.pipelined():
+                cache.add_many(add, family.seconds)
+                cache.set_many(replace, family.seconds)
             return loaded
 
         seen = ",".join(f"{i}{found.get(keys[i]) or ''}" for i in missing)

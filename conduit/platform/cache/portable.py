@@ -3,18 +3,27 @@ Memcached and in-process backends make in several: ``SafeCache`` calls these wit
 backend is configured."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 
-def set_groups(
-    backend: Any, groups: list[tuple[dict[str, Any], float | None]], version: int
-) -> None:
+class Group(NamedTuple):
+    """Values stored with one timeout: set, or (``only_absent``) added where the key is absent."""
+
+    values: dict[str, Any]
+    timeout: float | None
+    only_absent: bool = False
+
+
+def set_groups(backend: Any, groups: list[Group], version: int) -> None:
     set_groups = getattr(backend, "set_groups", None)
-    if set_groups is not None:  # ours for Redis: every SET in one pipeline
+    if set_groups is not None:  # ours for Redis: every SET (or SET NX) in one pipeline
         set_groups(groups, version=version)
         return
-    for values, timeout in groups:  # Django's Memcached and in-process backends
-        backend.set_many(values, timeout, version=version)
+    for values, timeout, only_absent in groups:  # Django's Memcached and in-process backends
+        if only_absent:
+            add_many(backend, values, timeout, version)
+        else:
+            backend.set_many(values, timeout, version=version)
 
 
 def count(backend: Any, key: str, seconds: int, version: int) -> int:

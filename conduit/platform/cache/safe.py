@@ -59,8 +59,8 @@ class _ReadAhead:
 
 
 _read_ahead: ContextVar[_ReadAhead | None] = ContextVar("conduit_cache_read_ahead", default=None)
-# set_many calls collected by ``pipelined``: (values, timeout) in order.
-_pipeline: ContextVar[list[tuple[dict[str, Any], float | None]] | None] = ContextVar(
+# set_many and add_many calls collected by ``pipelined``, in order.
+_pipeline: ContextVar[list[portable.Group] | None] = ContextVar(
     "conduit_cache_pipeline", default=None
 )
 
@@ -208,12 +208,13 @@ class SafeCache:
 
     @contextlib.contextmanager
     def pipelined(self) -> Iterator[None]:
-        """``set_many`` calls in the block are sent when it ends, in order and together: one
-        round trip on Redis (a write's invalidations, ``bulk.batch``)."""
+        """``set_many`` and ``add_many`` calls in the block are sent when it ends, in order and
+        together: one round trip on Redis (a write's invalidations, ``bulk.batch``; what a
+        read's miss stores)."""
         if _pipeline.get() is not None:  # nested: the outer block sends
             yield
             return
-        groups: list[tuple[dict[str, Any], float | None]] = []
+        groups: list[portable.Group] = []
         reset = _pipeline.set(groups)
         try:
             yield
@@ -233,7 +234,7 @@ class SafeCache:
         if values:
             groups = _pipeline.get()
             if groups is not None:
-                groups.append((dict(values), timeout))
+                groups.append(portable.Group(dict(values), timeout))
                 return
             version = self._version()
             self._call(
@@ -249,6 +250,10 @@ class SafeCache:
     def add_many(self, values: Mapping[str, Any], timeout: float | None) -> None:
         """Store each value only where the key is absent (a fill never overwrites a tombstone)."""
         if not values:
+            return
+        groups = _pipeline.get()
+        if groups is not None:
+            groups.append(portable.Group(dict(values), timeout, only_absent=True))
             return
         version = self._version()
         backend = caches[self.alias]
