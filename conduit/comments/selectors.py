@@ -4,9 +4,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from conduit.comments.models import Comment
-from conduit.platform.exceptions import NotFound
 from conduit.profiles.selectors import AUTHOR_FIELDS, Profile, author_profile, following_expression
-from conduit.users.selectors import public_profiles
 
 COMMENTS_PER_ARTICLE_MAX = 500
 
@@ -50,17 +48,15 @@ def comment_list(*, article_id: int, viewer_id: int | None) -> list[CommentData]
 
 def comment_as_created(comment: Comment) -> CommentData:
     """A new comment as its author sees it in the response, without reading it back: its row as
-    written, its author's public profile (through the cache), and no ``following`` flag (nobody
-    follows themselves)."""
-    author = public_profiles([comment.author_id]).get(comment.author_id)
-    if author is None:  # the author was erased meanwhile, and the comment with them
-        raise NotFound("comment")
+    written, its author's profile as that write read it (``services.comment_post``; else
+    ``comment.author`` as loaded), and no ``following`` flag (nobody follows themselves)."""
+    author = comment.author
     return CommentData(
         id=comment.pk,
         body=comment.body,
         createdAt=comment.created_at,
         updatedAt=comment.updated_at,
         author=Profile(
-            username=author["username"], bio=author["bio"], image=author["image"], following=False
+            username=author.username, bio=author.bio, image=author.image, following=False
         ),
     )

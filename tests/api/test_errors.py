@@ -863,6 +863,10 @@ def test_deleting_another_users_comment_is_403(article, comment, client_for):
         ("DELETE", "/api/articles/no-such-slug/favorite", None, "article"),
         ("GET", "/api/articles/no-such-slug/comments", None, "article"),
         ("POST", "/api/articles/no-such-slug/comments", {"comment": {"body": "x"}}, "article"),
+        # "not found" comes before "invalid", though the body is checked before the write
+        ("POST", "/api/articles/no-such-slug/comments", {"comment": {"body": " "}}, "article"),
+        ("POST", "/api/articles/no-such-slug/comments", {"comment": 1}, "article"),
+        ("POST", "/api/articles/no%00slug/comments", {"comment": {"body": "x"}}, "article"),
         ("DELETE", "/api/articles/no-such-slug/comments/1", None, "article"),
         ("DELETE", "/api/articles/no-such-slug/comments/{comment}", None, "article"),
         ("DELETE", "/api/articles/no-such-slug/comments/not-an-integer", None, "article"),

@@ -3,8 +3,8 @@
 import pytest
 
 from conduit.comments.models import Comment
-from conduit.comments.selectors import comment_list
-from conduit.comments.services import comment_create, comment_delete
+from conduit.comments.selectors import comment_as_created, comment_list
+from conduit.comments.services import comment_create, comment_delete, comment_post
 from conduit.platform.exceptions import Forbidden, InvalidInput, NotFound
 from tests.factories import UserFactory, make_article
 from tests.support import unchanged
@@ -91,3 +91,26 @@ def test_a_comment_of_another_article_is_not_found_not_forbidden(reader, author,
         with pytest.raises(NotFound) as exc, unchanged():
             comment_delete(user=user, article=other, comment_id=comment.pk)
         assert exc.value.what == "comment"
+
+
+def test_post_finds_the_article_by_slug_and_answers_as_the_thread_reads_it(reader, article):
+    reader.bio, reader.image = "Reads a lot", "https://example.com/r.png"
+    reader.save()
+    signed_in = type(reader)(pk=reader.pk, username=reader.username)  # as authentication has it
+    comment = comment_post(author=signed_in, slug=article.slug, body="  Nice post!  ")
+    stored = Comment.objects.get(pk=comment.pk)
+    assert (stored.article_id, stored.author_id) == (article.pk, reader.pk)
+    assert stored.body == "Nice post!"
+    (listed,) = comment_list(article_id=article.pk, viewer_id=reader.pk)
+    assert comment_as_created(comment) == listed  # timestamps, author's bio and image included
+
+
+@pytest.mark.parametrize("slug", ["no-such-article", "nul\x00in-it"])
+def test_post_on_no_article_is_not_found_and_writes_nothing(reader, slug):
+    with unchanged(), pytest.raises(NotFound):
+        comment_post(author=reader, slug=slug, body="Hello")
+
+
+def test_post_checks_the_body_before_the_article(reader):
+    with unchanged(), pytest.raises(InvalidInput):
+        comment_post(author=reader, slug="no-such-article", body=" ")

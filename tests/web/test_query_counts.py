@@ -327,9 +327,9 @@ def test_follow_remove(client, world, django_assert_num_queries):
 
 @SIZES
 def test_comment_create(client, world, django_assert_num_queries):
-    # Session + user + the article + INSERT comment (no transaction: a single statement).
+    # Session + user + INSERT comment, which finds the article by slug (one statement).
     sign_in(client, world.bob)
-    with django_assert_num_queries(SIGN_IN + 2):
+    with django_assert_num_queries(SIGN_IN + 1):
         response = client.post(f"/article/{world.article.slug}/comments", {"body": "Hello"})
     comment = Comment.objects.get(body="Hello")
     assert redirect_target(response) == f"/article/{world.article.slug}#comment-{comment.pk}"
@@ -337,7 +337,8 @@ def test_comment_create(client, world, django_assert_num_queries):
 
 @SIZES
 def test_comment_create_blank(client, world, django_assert_num_queries):
-    # Session + user + the article; the blank body is refused before any write.
+    # Session + user + the article (a missing one is "not found"); the blank body is refused
+    # before any write.
     sign_in(client, world.bob)
     with django_assert_num_queries(SIGN_IN + 1):
         response = client.post(f"/article/{world.article.slug}/comments", {"body": " "})

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -32,9 +33,12 @@ class CommentsView(ConduitView):
     )
     def post(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
-        article = article_get_for_write(slug=slug)
-        data = inputs.parse(inputs.NewCommentRequest, request.data)
-        comment = services.comment_create(author=user, article=article, body=data.get("body"))
+        try:
+            data = inputs.parse(inputs.NewCommentRequest, request.data)
+            comment = services.comment_post(author=user, slug=slug, body=data.get("body"))
+        except (InvalidInput, ValidationError):
+            article_get_for_write(slug=slug)  # no such article: "not found" before "invalid"
+            raise
         created = selectors.comment_as_created(comment)
         return Response({"comment": comment_dict(created)}, status=status.HTTP_201_CREATED)
 

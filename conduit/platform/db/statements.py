@@ -46,7 +46,7 @@ def write_rows(
 def dict_rows(cursor: Any, json_fields: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """An executed cursor's rows as dicts, the ``json_fields`` decoded from their JSON text as
     Django's JSONField would (Django's cursor hands PostgreSQL's jsonb over as text)."""
-    names = [column.name for column in cursor.description]
+    names = [column[0] for column in cursor.description]  # DB-API: a column starts with its name
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
         for name in json_fields:

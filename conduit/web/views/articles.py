@@ -132,13 +132,13 @@ def favorite(request: HttpRequest, slug: str) -> HttpResponse:
 @domain_errors_as_pages
 def comment_create(request: HttpRequest, slug: str) -> HttpResponse:
     user = signed_in(request)
-    article = article_selectors.article_get_for_write(slug=slug)
     target = reverse("web:article", args=[slug])
     try:
-        comment = comment_services.comment_create(
-            author=user, article=article, body=request.POST.get("body", "")
+        comment = comment_services.comment_post(
+            author=user, slug=slug, body=request.POST.get("body", "")
         )
     except InvalidInput as exc:
+        article_selectors.article_get_for_write(slug=slug)  # no such article: "not found"
         for message in full_messages(exc.errors):
             messages.error(request, message)
         return HttpResponseRedirect(target + "#comment-form")
