@@ -48,7 +48,7 @@ def make_comment(author: User, article: Article, body: str = "A comment") -> Com
 
 
 def favorite(user: User, article: Article) -> None:
-    favorite_add(user=user, article=article)
+    favorite_add(user=user, slug=article.slug)
 
 
 def follow(follower: User, followee: User) -> None:

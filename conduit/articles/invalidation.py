@@ -15,6 +15,9 @@ rules):
 * ``tags:<generation>:<limit>``: the tag list.
 * ``flags:<viewer>:<relations>:<ids>``: a signed-in viewer's ``favorited``/``following`` flags
   for one set of cards, under their relations token (the profiles app's ``rel:<viewer>``).
+* ``slugid:<slug>``: the id of the article a slug named when a favorite last looked, for its
+  invalidations before its statement (``favorites.py``). Never buried: the statement finds the
+  article by slug itself and puts a stale id right.
 """
 
 from collections.abc import Iterable, Mapping
@@ -23,6 +26,7 @@ from conduit.platform.cache import bulk
 from conduit.platform.cache.keys import digest
 
 CARD_SECONDS = 3600
+SLUG_ID_SECONDS = 86400
 PAGE_SECONDS = 600
 FLAGS_SECONDS = 600
 CARD_PREFIX = "card"
@@ -36,6 +40,10 @@ def card_key(article_id: int) -> str:
 
 def detail_key(slug: str) -> str:
     return f"{DETAIL_PREFIX}:{digest(slug)}"
+
+
+def slug_id_key(slug: str) -> str:
+    return f"slugid:{digest(slug)}"
 
 
 def favorites_generation(username_key: str) -> str:

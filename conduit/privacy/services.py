@@ -52,7 +52,7 @@ def account_erase(*, user: User, password: str | None) -> None:
         raise InvalidInput.field("password", "is not your current password")
     with transaction.atomic():
         for article in Article.objects.filter(favorites__user=user).order_by("pk"):
-            favorite_remove(user=user, article=article)
+            favorite_remove(user=user, slug=article.slug)
         for follow in Follow.objects.filter(Q(follower=user) | Q(followee=user)).select_related(
             "follower", "followee"
         ):

@@ -10,9 +10,13 @@ import pytest
 from django.db import connection
 
 from conduit.articles import queries, selectors
+from conduit.articles.data import ListQuery
+from conduit.articles.entries import enabled
 from conduit.articles.favorites import favorite_add, favorite_remove
+from conduit.articles.invalidation import slug_id_key
 from conduit.articles.models import Article, ArticleTag, Tag
-from conduit.articles.services import article_create
+from conduit.articles.services import article_create, article_delete
+from conduit.platform.cache.safe import cache
 from conduit.profiles.selectors import profile_from_database
 from conduit.profiles.services import follow_add, follow_remove
 from tests.factories import UserFactory, follow, make_article
@@ -25,12 +29,12 @@ def test_a_favorite_returns_the_article_as_the_fan_now_reads_it():
     author, fan = UserFactory(bio="Writes", image="https://example.com/a.png"), UserFactory()
     follow(fan, author)
     article = make_article(author, title="Counted", tags=["b", "a"])
-    shown = favorite_add(user=fan, article=article)
+    shown = favorite_add(user=fan, slug=article.slug)
     assert shown == queries.article_after_write(article_id=article.pk, viewer_id=fan.pk)
     assert (shown["favorited"], shown["favoritesCount"], shown["author"]["following"]) == (
         True, 1, True,
     )  # fmt: skip
-    shown = favorite_remove(user=fan, article=article)
+    shown = favorite_remove(user=fan, slug=article.slug)
     assert shown == queries.article_after_write(article_id=article.pk, viewer_id=fan.pk)
     assert (shown["favorited"], shown["favoritesCount"]) == (False, 0)
     assert_counters_consistent()
@@ -90,9 +94,13 @@ def test_on_postgresql_each_is_one_statement(django_assert_num_queries):
     with django_assert_num_queries(1):
         article = article_create(author=author, title="One", description="d", body="b",
                                  tags=["x", "y"])  # fmt: skip
+    # The first favorite of a slug looks up the article's id for its invalidations before the
+    # statement; later ones find it in the cache (``slugid:``).
+    with django_assert_num_queries(2):
+        favorite_add(user=fan, slug=article.slug)
     for write in (
-        lambda: favorite_add(user=fan, article=article),
-        lambda: favorite_remove(user=fan, article=article),
+        lambda: favorite_remove(user=fan, slug=article.slug),
+        lambda: favorite_add(user=fan, slug=article.slug),
         lambda: follow_add(follower=fan, followee=author),
         lambda: follow_remove(follower=fan, followee=author),
     ):
@@ -107,3 +115,25 @@ def test_the_article_a_write_acts_on_is_the_one_its_slug_names():
     found = queries.article_get_for_write(slug=article.slug)
     assert (found.pk, found.slug, found.author_id) == (article.pk, "aimed", author.pk)
     assert found.get_deferred_fields() >= {"title", "body", "tag_list"}
+
+
+def test_a_slug_taken_again_is_favorited_as_its_new_article():
+    """The id a favorite finds cached for a slug (``slugid:``) only names what it invalidates
+    first: the statement finds the article by slug, and a slug whose article was deleted and
+    taken again is favorited as the new one, its card invalidated and the id put right."""
+    author, fan = UserFactory(), UserFactory()
+    old = make_article(author, title="Again")
+    favorite_add(user=fan, slug=old.slug)  # the slug's id is cached
+    article_delete(article=old, user=author)
+    new = make_article(author, title="Again")
+    assert new.slug == old.slug
+    page = ListQuery(viewer_id=None, limit=10, offset=0)
+    assert [a["favoritesCount"] for a in selectors.article_list(page).articles] == [0]  # cached
+    assert selectors.article_get(slug=new.slug, viewer_id=None)["favoritesCount"] == 0
+    shown = favorite_add(user=fan, slug=new.slug)
+    assert (shown["id"], shown["favoritesCount"], shown["favorited"]) == (new.pk, 1, True)
+    assert [a["favoritesCount"] for a in selectors.article_list(page).articles] == [1]
+    assert selectors.article_get(slug=new.slug, viewer_id=None)["favoritesCount"] == 1
+    if connection.vendor == "postgresql" and enabled():
+        assert cache.get(slug_id_key(new.slug)) == new.pk
+    assert_counters_consistent()

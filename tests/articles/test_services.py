@@ -485,19 +485,19 @@ def test_delete_many_takes_the_articles_out_of_every_cached_read(
 
 def test_favorite_moves_both_counters_once(author, reader):
     article = create(author)
-    favorite_add(user=reader, article=article)
+    favorite_add(user=reader, slug=article.slug)
     assert fresh(article).favorites_count == 1
     assert fresh(reader).favorites_count == 1
-    favorite_add(user=author, article=article)
+    favorite_add(user=author, slug=article.slug)
     assert fresh(article).favorites_count == 2
     assert_counters_consistent()
 
 
 def test_favoriting_twice_is_refused_and_counts_once(author, reader):
     article = create(author)
-    favorite_add(user=reader, article=article)
+    favorite_add(user=reader, slug=article.slug)
     with pytest.raises(InvalidInput) as exc, unchanged():
-        favorite_add(user=reader, article=article)
+        favorite_add(user=reader, slug=article.slug)
     assert exc.value.errors == {"article": ["is already in your favorites"]}
     assert fresh(article).favorites_count == 1
     assert fresh(reader).favorites_count == 1
@@ -505,12 +505,12 @@ def test_favoriting_twice_is_refused_and_counts_once(author, reader):
 
 def test_unfavorite_moves_both_counters_back_once(author, reader):
     article = create(author)
-    favorite_add(user=reader, article=article)
-    favorite_remove(user=reader, article=article)
+    favorite_add(user=reader, slug=article.slug)
+    favorite_remove(user=reader, slug=article.slug)
     assert fresh(article).favorites_count == 0
     assert fresh(reader).favorites_count == 0
     with pytest.raises(InvalidInput) as exc, unchanged():
-        favorite_remove(user=reader, article=article)
+        favorite_remove(user=reader, slug=article.slug)
     assert exc.value.errors == {"article": ["is not in your favorites"]}
     assert fresh(article).favorites_count == 0
     assert_counters_consistent()
@@ -521,8 +521,8 @@ def test_counters_stay_exact_through_a_busy_history(author, reader):
     articles = [create(author, title=f"A{n}", tags=["t", f"t{n}"]) for n in range(3)]
     for user in (reader, third):
         for article in articles:
-            favorite_add(user=user, article=article)
-    favorite_remove(user=third, article=articles[0])
+            favorite_add(user=user, slug=article.slug)
+    favorite_remove(user=third, slug=articles[0].slug)
     update(articles[1], author, tags=["t1", "u"])
     article_delete(article=articles[2], user=author)
     create(reader, title="Reader's", tags=["u"])

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 
 from conduit.api.authentication import token_for
 from conduit.articles import pages
@@ -288,3 +289,26 @@ def test_a_cold_list_page_is_stored_in_one_round_trip(api, operations):
     # The page (missed: read under the generations), then the page, its cards and their authors
     # stored together: one round trip each.
     assert operations == ["get_many", "set_many"]
+
+
+# --- writes read ahead too ----------------------------------------------------------------------
+
+
+def test_a_favorite_and_a_follow_read_what_they_act_on_with_their_user(api, viewer, round_trips):
+    author = User.objects.get(username="ahead1")
+    favorite_url = "/api/articles/ahead-1/favorite"
+    assert api.delete(favorite_url).status_code == 200  # the slug's id is cached
+    assert api.delete(f"/api/profiles/{author.username}/follow").status_code == 200
+    round_trips.clear()
+    assert api.post(favorite_url).status_code == 200
+    assert api.post(f"/api/profiles/{author.username}/follow").status_code == 200
+    # Each write's first (and only) read: its user, with what it acts on when the write reads
+    # it from the cache (a favorite's article id on PostgreSQL, a follow's followee by name).
+    assert len(round_trips) == 2, round_trips
+    favorite_read, follow_read = round_trips
+    assert f"user:{viewer.pk}" in favorite_read
+    assert any(key.startswith("slugid:") for key in favorite_read) == (
+        connection.vendor == "postgresql"
+    )
+    assert f"user:{viewer.pk}" in follow_read
+    assert any(key.startswith("pname:") for key in follow_read)

@@ -39,7 +39,7 @@ def test_export_contains_everything(
     other = UserFactory(username="other")
     mine = make_article(user, title="Mine", tags=["x"])
     theirs = make_article(other, title="Theirs")
-    favorite_add(user=user, article=theirs)
+    favorite_add(user=user, slug=theirs.slug)
     comment_create(author=user, article=theirs, body="Nice one")
     follow_add(follower=user, followee=other)
     follow_add(follower=other, followee=user)

@@ -130,7 +130,7 @@ def test_counter_updates_and_sign_in_invalidate_no_user_entry(calls):
     reader, author = UserFactory(username="reader"), UserFactory(username="author")
     article = make_article(author, title="Liked")
     calls.clear()
-    favorite_add(user=reader, article=article)
+    favorite_add(user=reader, slug=article.slug)
     follow_add(follower=reader, followee=author)
     article_create(author=reader, title="Mine", description="d", body="b")
     user_authenticate(email=reader.email, password="password123")

@@ -263,12 +263,13 @@ def test_not_found_page(client, world, django_assert_num_queries):
 
 @SIZES
 def test_favorite_add(client, world, django_assert_num_queries):
-    # Session + user + the article (id, author, slug) + the one statement; or SAVEPOINT,
-    # SAVEPOINT, INSERT favorite, RELEASE + UPDATE user's favorites_count + UPDATE article's
+    # Session + user + the one statement (the article's id, for the invalidations before it,
+    # was cached by the world's favorites of the slug); or the article, SAVEPOINT, SAVEPOINT,
+    # INSERT favorite, RELEASE + UPDATE user's favorites_count + UPDATE article's
     # favorites_count + the article read back + RELEASE.
     reader = UserFactory(username="reader")
     sign_in(client, reader)
-    with django_assert_num_queries(SIGN_IN + by_path(2, 9)):
+    with django_assert_num_queries(SIGN_IN + by_path(1, 9)):
         response = client.post(f"/article/{world.article.slug}/favorite", {"action": "add"})
     assert redirect_target(response) == f"/article/{world.article.slug}"
     world.article.refresh_from_db()
@@ -277,9 +278,10 @@ def test_favorite_add(client, world, django_assert_num_queries):
 
 @SIZES
 def test_favorite_add_twice(client, world, django_assert_num_queries):
-    # As above up to the INSERT, which changes nothing (one statement) or fails on the unique
-    # pair: ROLLBACK TO and RELEASE of both savepoints instead of the updates. The flash message
-    # goes to a cookie: no session write.
+    # As above up to the INSERT, which changes nothing (one statement: then the article, to
+    # tell "already" from "not found") or fails on the unique pair: ROLLBACK TO and RELEASE of
+    # both savepoints instead of the updates. The flash message goes to a cookie: no session
+    # write.
     sign_in(client, world.bob)
     with django_assert_num_queries(SIGN_IN + by_path(2, 8)):
         response = client.post(f"/article/{world.article.slug}/favorite", {"action": "add"})
@@ -289,10 +291,10 @@ def test_favorite_add_twice(client, world, django_assert_num_queries):
 
 @SIZES
 def test_favorite_remove(client, world, django_assert_num_queries):
-    # Session + user + the article + the one statement; or SAVEPOINT, DELETE favorite, UPDATE
+    # Session + user + the one statement; or the article, SAVEPOINT, DELETE favorite, UPDATE
     # user's count, UPDATE article's count, the article read back, RELEASE.
     sign_in(client, world.bob)
-    with django_assert_num_queries(SIGN_IN + by_path(2, 7)):
+    with django_assert_num_queries(SIGN_IN + by_path(1, 7)):
         response = client.post(f"/article/{world.article.slug}/favorite", {"action": "remove"})
     redirect_target(response)
     world.article.refresh_from_db()

@@ -71,6 +71,8 @@ class ArticlesView(AnonymousMicroCachedView):
     }
 
     def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
+        if request.method != "GET":
+            return []
         try:
             query = _list_query(request, viewer_id)
         except InvalidInput:  # answered by the view, after authentication (a 401 comes first)
@@ -133,6 +135,8 @@ class FeedView(SignedInView):
 
 class ArticleView(AnonymousMicroCachedView):
     def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
+        if request.method != "GET":
+            return []
         return selectors.article_first_read(slug=kwargs["slug"], viewer_id=viewer_id)
 
     @extend_schema(
@@ -177,6 +181,9 @@ class ArticleView(AnonymousMicroCachedView):
 
 
 class FavoriteView(SignedInView):
+    def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
+        return favorites.favorite_first_read(slug=kwargs["slug"])
+
     @extend_schema(
         operation_id="CreateArticleFavorite",
         summary="Favorite an article",
@@ -186,8 +193,7 @@ class FavoriteView(SignedInView):
     )
     def post(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
-        article = selectors.article_get_for_write(slug=slug)
-        return Response(article_json(favorites.favorite_add(user=user, article=article)))
+        return Response(article_json(favorites.favorite_add(user=user, slug=slug)))
 
     @extend_schema(
         operation_id="DeleteArticleFavorite",
@@ -197,8 +203,7 @@ class FavoriteView(SignedInView):
     )
     def delete(self, request: Request, slug: str) -> Response:
         user = self.signed_in(request)
-        article = selectors.article_get_for_write(slug=slug)
-        return Response(article_json(favorites.favorite_remove(user=user, article=article)))
+        return Response(article_json(favorites.favorite_remove(user=user, slug=slug)))
 
 
 class TagsView(AnonymousMicroCachedView):

@@ -41,27 +41,29 @@ class ConduitView(APIView):
         assert user is not None, "permission classes let an anonymous user through"  # noqa: S101
         return user
 
-
-class AnonymousMicroCachedView(ConduitView):
-    # Anonymous GETs answered from the per-process micro-cache (<= 1 s stale, ADR 0016). A signed-in
-    # GET reads its user (authentication), then the view's first cache keys: with
-    # ``first_read`` naming those keys, both come in one round trip (``cache.reading_ahead``).
-    # Authentication still decides access.
+    # A signed-in request reads its user (authentication), then the view's first cache keys:
+    # with ``first_read`` naming those keys, both come in one round trip
+    # (``cache.reading_ahead``). Authentication still decides access.
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         keys: list[str] = []
-        if request.method == "GET":
-            viewer_id = tokens.user_id_of(request)  # None: anonymous, or a bad token (a 401)
-            if viewer_id is not None:
-                keys = self.first_read(request, viewer_id, **kwargs)
+        viewer_id = tokens.user_id_of(request)  # None: anonymous, or a bad token (a 401)
+        if viewer_id is not None:
+            keys = self.first_read(request, viewer_id, **kwargs)
         if not keys:
             return super().dispatch(request, *args, **kwargs)
         with cache.reading_ahead(keys):
             return super().dispatch(request, *args, **kwargs)
 
     def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
-        """The cache keys a signed-in GET reads first, fetched with its user (none: nothing)."""
+        """The cache keys a signed-in request (of any method: ``request.method``) reads first,
+        fetched with its user (none: nothing)."""
         return []
+
+
+class AnonymousMicroCachedView(ConduitView):
+    # Anonymous GETs answered from the per-process micro-cache (<= 1 s stale, ADR 0016); a
+    # signed-in GET reads ahead its ``first_read`` keys with its user (ConduitView).
 
     # The query parameters the GET reads, with how each is normalised in the micro-cache's key;
     # no other parameter is in it (a junk one would otherwise make an entry per request).

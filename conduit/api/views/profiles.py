@@ -28,6 +28,10 @@ class ProfileView(AnonymousMicroCachedView):
 
 
 class FollowView(SignedInView):
+    def first_read(self, request: HttpRequest, viewer_id: int, **kwargs: Any) -> list[str]:
+        # The followee's profile by name, which the follow finds them by (``user_by_username``).
+        return selectors.profile_first_read(username=kwargs["username"], viewer_id=None)
+
     @extend_schema(
         operation_id="FollowUserByUsername",
         summary="Follow a user",

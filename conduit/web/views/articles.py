@@ -119,11 +119,10 @@ def article_delete(request: HttpRequest, slug: str) -> HttpResponse:
 @domain_errors_as_pages
 def favorite(request: HttpRequest, slug: str) -> HttpResponse:
     user = signed_in(request)
-    article = article_selectors.article_get_for_write(slug=slug)
     if request.POST.get("action") == "remove":
-        with_flash_on_error(request, lambda: favorites.favorite_remove(user=user, article=article))
+        with_flash_on_error(request, lambda: favorites.favorite_remove(user=user, slug=slug))
     else:
-        with_flash_on_error(request, lambda: favorites.favorite_add(user=user, article=article))
+        with_flash_on_error(request, lambda: favorites.favorite_add(user=user, slug=slug))
     return back_to(request, reverse("web:article", args=[slug]))
 
 

@@ -70,7 +70,7 @@ def _remove_favorites(actors: Actors, touched: set[str]) -> int:
     ).select_related("user", "article")
     removed = 0
     for favorite in favorites.order_by("pk"):
-        favorite_remove(user=favorite.user, article=favorite.article)
+        favorite_remove(user=favorite.user, slug=favorite.article.slug)
         touched.add(favorite.article.slug)
         removed += 1
     return removed

@@ -44,7 +44,7 @@ class Command(BaseCommand):
                 follow_add(follower=users[follower], followee=users[followee])
         for username, title in data.FAVORITES:
             if not Favorite.objects.filter(user=users[username], article=articles[title]).exists():
-                favorite_add(user=users[username], article=articles[title])
+                favorite_add(user=users[username], slug=articles[title].slug)
         for username, title, body in data.COMMENTS:
             if not Comment.objects.filter(
                 author=users[username], article=articles[title], body=body
