@@ -2,6 +2,7 @@
 latency summary, the CPU accounting, and the SMTP sink that decides "exactly once"
 (tools/bench/fanout.py and the ``benchkit`` modules it uses)."""
 
+import itertools
 import smtplib
 import sys
 from email.message import EmailMessage
@@ -98,3 +99,13 @@ def test_exactly_once_needs_every_email_once_and_every_record_sent() -> None:
     assert fanout_report.exactly_once(clean, 3)
     assert not fanout_report.exactly_once({**clean, "records_sent": 2}, 3)
     assert not fanout_report.exactly_once(clean, 4)
+
+
+def test_settle_waits_until_the_machine_is_quiet_or_for_the_longest():
+    # Busy seconds read at each sample, 0.1 s apart: 2 cores busy twice, then quiet.
+    readings = iter([0.0, 0.2, 0.2, 0.4, 0.4, 0.41])
+    slept: list[float] = []
+    assert cpu.settle(busy=lambda: next(readings), sleep=slept.append) == 0.3
+    assert slept == [0.1, 0.1, 0.1]
+    always_busy = itertools.count(step=0.2)
+    assert cpu.settle(longest=1.0, busy=lambda: next(always_busy), sleep=lambda _: None) == 1.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,27 @@ def machine_busy_seconds() -> float:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
     return (sum(values[:8]) - idle) / CLK_TCK
+
+
+def settle(
+    *,
+    below: float = 0.5,
+    longest: float = 3.0,
+    window: float = 0.1,
+    busy: Callable[[], float] = machine_busy_seconds,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Wait until the machine is busy on fewer than ``below`` cores over a ``window``, or for
+    ``longest`` seconds: what the last run left queued (32 Argon2 hashes are 0.4 s of both cores)
+    is done before the next run starts. Returns the seconds waited."""
+    samples = 0
+    while samples < round(longest / window):
+        before = busy()
+        sleep(window)
+        samples += 1
+        if (busy() - before) / window < below:
+            break
+    return round(samples * window, 1)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import report
-from benchkit.cpu import CpuWatch, pid_alive
+from benchkit.cpu import CpuWatch, pid_alive, settle
 from benchkit.locks import LockSampler
 from benchkit.net import http
 from benchkit.scenarios import READ, Scenario, Wrk, read_lines, write_lines
@@ -40,7 +40,9 @@ class Load:
     def run(
         self, url: str, script: str, args: list[str], duration: int
     ) -> tuple[dict[str, Any], dict[str, float | None], dict[str, Any] | None]:
-        """One wrk run: its parsed result, the CPU used meanwhile and the lock waits."""
+        """One wrk run, once the machine is quiet: its parsed result, the CPU used meanwhile
+        and the lock waits."""
+        settle()
         self.locks.start()
         try:
             raw, cpu = self.wrk.run(url, script, args, duration)
