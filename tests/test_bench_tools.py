@@ -7,6 +7,7 @@ tests/test_bench_load.py (the Lua scripts under wrk, tokens, lock waits, referen
 
 import importlib
 import itertools
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -530,3 +531,12 @@ def test_the_servers_packages_are_the_projects_dependencies_with_their_extras_no
         '[{ name = "pytest" }]', '[{ name = "pytest" }, { name = "x" }]'
     )
     assert before_tree.runtime_packages(a_new_dev_tool) == before_tree.runtime_packages(UV_LOCK)
+
+
+def test_a_ratio_side_counts_each_error_once():
+    ratio = load_tool("conduit_bench_ratio", REPO / "tools" / "bench" / "ratio.py")
+    raw = json.loads(SAMPLE_WRK_OUTPUT.split("BENCH_RESULT ", 1)[1])
+    entry = report.scenario_entry(raw, {}, {"app": 1.0}, "GET /api/articles")
+    summary = ratio.side_summary({"scenarios": {"global_list": entry}})["global_list"]
+    assert summary["errors"] == 6  # 2 read, 1 timeout and 3 non-2xx
+    assert summary["app_cpu_ms_per_request"] == round(1.0 / 1186.10 * 1000, 3)

@@ -68,7 +68,7 @@ def side_summary(result: dict[str, Any]) -> dict[str, dict[str, float]]:
         app = cores.get("app")
         summary[name] = {
             "requests_per_s": rps,
-            "errors": entry["errors"] + entry["non_2xx"],
+            "errors": entry["errors"],  # socket errors and non-2xx answers (report.py)
             "app_cpu_ms_per_request": round(app / rps * 1000, 3) if app and rps else None,
             "machine_busy_cores": cores.get("machine_busy"),
         }
