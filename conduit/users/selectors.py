@@ -87,18 +87,6 @@ def user_account(user: User) -> User:
 # --- Lookups ------------------------------------------------------------------------------------
 
 
-def user_get_by_username(username: str) -> User:
-    """The user with this username, ignoring case (served by the case-insensitive unique index)."""
-    user = (
-        User.objects.filter(username_key=identity_key(username)).first()
-        if storable(username)
-        else None
-    )
-    if user is None:
-        raise NotFound("profile")
-    return user
-
-
 def user_find_by_email(email: str) -> User | None:
     if not storable(email):
         return None

@@ -9,7 +9,7 @@ from conduit.articles import selectors as article_selectors
 from conduit.articles.selectors import ListQuery
 from conduit.profiles import selectors as profile_selectors
 from conduit.profiles import services as profile_services
-from conduit.users.selectors import user_get_by_username
+from conduit.users.selectors import user_by_username
 from conduit.web import previews
 from conduit.web.pagination import PAGE_SIZE
 from conduit.web.views.base import (
@@ -67,7 +67,7 @@ def profile_favorites(request: HttpRequest, username: str) -> HttpResponse:
 @domain_errors_as_pages
 def follow(request: HttpRequest, username: str) -> HttpResponse:
     user = signed_in(request)
-    followee = user_get_by_username(username)
+    followee = user_by_username(username)  # through the cached profile by name, as the API
     if request.POST.get("action") == "remove":
         with_flash_on_error(
             request, lambda: profile_services.follow_remove(follower=user, followee=followee)
