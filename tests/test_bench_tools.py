@@ -540,3 +540,13 @@ def test_a_ratio_side_counts_each_error_once():
     summary = ratio.side_summary({"scenarios": {"global_list": entry}})["global_list"]
     assert summary["errors"] == 6  # 2 read, 1 timeout and 3 non-2xx
     assert summary["app_cpu_ms_per_request"] == round(1.0 / 1186.10 * 1000, 3)
+
+
+def test_the_plot_takes_runs_without_the_bare_view_and_with_different_scenarios(tmp_path):
+    plot = load_tool("conduit_bench_plot", REPO / "tools" / "bench" / "plot.py")
+    results = REPO / "bench" / "results"
+    subset = results / "4e00907-10k-cache-redis.json"  # bare_django not run, 3 write scenarios
+    full = results / "aa20e1d-10k-cache-redis.json"
+    plot.main([str(subset), str(full)], out=tmp_path)
+    assert (tmp_path / "bench-requests.png").stat().st_size > 10_000
+    assert (tmp_path / "bench-p99.png").stat().st_size > 10_000

@@ -18,11 +18,12 @@ import matplotlib.pyplot as plt
 OUT = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
-def main(paths: list[str]) -> None:
+def main(paths: list[str], out: Path = OUT) -> None:
     runs = [json.loads(Path(p).read_text()) for p in paths]
     runs.sort(key=lambda r: r["size"]["articles"])
-    scenarios = list(runs[0]["scenarios"])
-    OUT.mkdir(parents=True, exist_ok=True)
+    # The scenarios every run has (BENCH_SCENARIOS may have chosen a subset).
+    scenarios = [s for s in runs[0]["scenarios"] if all(s in run["scenarios"] for run in runs)]
+    out.mkdir(parents=True, exist_ok=True)
 
     fig, ax = plt.subplots(figsize=(11, 5))
     width = 0.8 / len(runs)
@@ -30,8 +31,9 @@ def main(paths: list[str]) -> None:
         values = [run["scenarios"][s]["requests_per_s"] for s in scenarios]
         xs = [x + i * width for x in range(len(scenarios))]
         ax.bar(xs, values, width, label=f"{run['size']['articles']:,} articles")
-        bare = run["references"]["bare_django"]["requests_per_s"]
-        ax.axhline(bare * 0.1, linestyle=":", linewidth=1, color=f"C{i}")
+        bare = run["references"].get("bare_django")  # None: not run (BENCH_SCENARIOS)
+        if bare:
+            ax.axhline(bare["requests_per_s"] * 0.1, linestyle=":", linewidth=1, color=f"C{i}")
     ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(scenarios))])
     ax.set_xticklabels(scenarios, rotation=30, ha="right")
     ax.set_ylabel("requests per second")
@@ -41,7 +43,7 @@ def main(paths: list[str]) -> None:
     )
     ax.legend()
     fig.tight_layout()
-    fig.savefig(OUT / "bench-requests.png", dpi=110)
+    fig.savefig(out / "bench-requests.png", dpi=110)
 
     fig, ax = plt.subplots(figsize=(10, 5))
     sizes = [run["size"]["articles"] for run in runs]
@@ -55,8 +57,8 @@ def main(paths: list[str]) -> None:
     ax.set_title("p99 latency against dataset size")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
-    fig.savefig(OUT / "bench-p99.png", dpi=110)
-    print(f"wrote {OUT / 'bench-requests.png'} and {OUT / 'bench-p99.png'}")
+    fig.savefig(out / "bench-p99.png", dpi=110)
+    print(f"wrote {out / 'bench-requests.png'} and {out / 'bench-p99.png'}")
 
 
 if __name__ == "__main__":
