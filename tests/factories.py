@@ -44,7 +44,7 @@ def make_articles(author: User, count: int, **kwargs: Any) -> list[Article]:
 
 
 def make_comment(author: User, article: Article, body: str = "A comment") -> Comment:
-    return comment_create(author=author, article=article, body=body)
+    return comment_create(author=author, slug=article.slug, body=body)
 
 
 def favorite(user: User, article: Article) -> None:

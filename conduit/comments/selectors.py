@@ -48,8 +48,8 @@ def comment_list(*, article_id: int, viewer_id: int | None) -> list[CommentData]
 
 def comment_as_created(comment: Comment) -> CommentData:
     """A new comment as its author sees it in the response, without reading it back: its row as
-    written, its author's profile as that write read it (``services.comment_post``; else
-    ``comment.author`` as loaded), and no ``following`` flag (nobody follows themselves)."""
+    written, its author's profile as that write read it (``services.comment_create``), and no
+    ``following`` flag (nobody follows themselves)."""
     author = comment.author
     return CommentData(
         id=comment.pk,

@@ -23,18 +23,10 @@ _INSERT = (
 )
 
 
-def comment_create(*, author: User, article: Article, body: str | None) -> Comment:
-    body = _body(body)
-    now = timezone.now()
-    return Comment.objects.create(
-        article=article, author=author, body=body, created_at=now, updated_at=now
-    )
-
-
-def comment_post(*, author: User, slug: str, body: str | None) -> Comment:
-    """``comment_create`` on the article ``slug``, in one statement that finds the article as it
-    inserts: a comment posted through a channel is one round trip. The body is checked first,
-    so a channel that answers "not found" before "invalid" checks the article on that error."""
+def comment_create(*, author: User, slug: str, body: str | None) -> Comment:
+    """A comment by ``author`` on the article ``slug``, in one statement that finds the article
+    as it inserts: one round trip. The body is checked first, so a channel that answers "not
+    found" before "invalid" checks the article on that error."""
     body = _body(body)
     if not storable(slug):
         raise NotFound("article")

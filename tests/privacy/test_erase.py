@@ -29,10 +29,10 @@ def world(user, django_capture_on_commit_callbacks):
     ann_article = make_article(ann, title="Ann's", tags=["shared"])
     for article in mine:
         favorite_add(user=ann, slug=article.slug)
-        comment_create(author=bob, article=article, body="bob on user's")
+        comment_create(author=bob, slug=article.slug, body="bob on user's")
     favorite_add(user=user, slug=ann_article.slug)
     favorite_add(user=bob, slug=ann_article.slug)
-    comment_create(author=user, article=ann_article, body="user on ann's")
+    comment_create(author=user, slug=ann_article.slug, body="user on ann's")
     follow_add(follower=user, followee=ann)
     follow_add(follower=bob, followee=user)
     data = picture()

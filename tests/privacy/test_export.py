@@ -40,7 +40,7 @@ def test_export_contains_everything(
     mine = make_article(user, title="Mine", tags=["x"])
     theirs = make_article(other, title="Theirs")
     favorite_add(user=user, slug=theirs.slug)
-    comment_create(author=user, article=theirs, body="Nice one")
+    comment_create(author=user, slug=theirs.slug, body="Nice one")
     follow_add(follower=user, followee=other)
     follow_add(follower=other, followee=user)
     data = picture("PNG")

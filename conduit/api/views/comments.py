@@ -35,7 +35,7 @@ class CommentsView(ConduitView):
         user = self.signed_in(request)
         try:
             data = inputs.parse(inputs.NewCommentRequest, request.data)
-            comment = services.comment_post(author=user, slug=slug, body=data.get("body"))
+            comment = services.comment_create(author=user, slug=slug, body=data.get("body"))
         except (InvalidInput, ValidationError):
             article_get_for_write(slug=slug)  # no such article: "not found" before "invalid"
             raise

@@ -133,7 +133,7 @@ def comment_create(request: HttpRequest, slug: str) -> HttpResponse:
     user = signed_in(request)
     target = reverse("web:article", args=[slug])
     try:
-        comment = comment_services.comment_post(
+        comment = comment_services.comment_create(
             author=user, slug=slug, body=request.POST.get("body", "")
         )
     except InvalidInput as exc:

@@ -49,7 +49,7 @@ class Command(BaseCommand):
             if not Comment.objects.filter(
                 author=users[username], article=articles[title], body=body
             ).exists():
-                comment_create(author=users[username], article=articles[title], body=body)
+                comment_create(author=users[username], slug=articles[title].slug, body=body)
         self.stdout.write(
             f"demo data ready: {len(users)} users (password {data.DEMO_PASSWORD!r}), "
             f"{len(articles)} articles"
