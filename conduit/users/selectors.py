@@ -39,7 +39,7 @@ SIGNED_IN_SECONDS = 300
 def _load_signed_in(ids: list[int]) -> dict[int, dict[str, Any]]:
     # The whole account but the password hash, though only SIGNED_IN_FIELDS are kept: a request
     # that missed the cache then has its account already (``user_account``), in this one query.
-    rows = User.objects.filter(pk__in=ids, is_active=True).values(*_ACCOUNT_FIELDS)
+    rows = User.objects.filter(pk__in=ids, is_active=True).values(*ACCOUNT_FIELDS)
     return {row["id"]: row for row in rows}
 
 
@@ -47,7 +47,7 @@ def _signed_in_fields(row: Any) -> Any:
     return tuple(row[name] for name in SIGNED_IN_FIELDS)
 
 
-_ACCOUNT_FIELDS = [f.attname for f in User._meta.concrete_fields if f.attname != "password"]
+ACCOUNT_FIELDS = [f.attname for f in User._meta.concrete_fields if f.attname != "password"]
 # The entries are tuples in the order of SIGNED_IN_FIELDS: an entry of another shape (the fields
 # changed, and the release prefix did not) is a miss.
 _SHAPE = ",".join(SIGNED_IN_FIELDS)
@@ -76,7 +76,7 @@ def user_account(user: User) -> User:
     """The signed-in ``user``'s own account, everything but the password hash: what ``GET
     /api/user`` shows and ``user_update`` changes. The user itself when authentication read it
     from the database just now; else one query (the cached signed-in user holds less)."""
-    if not set(_ACCOUNT_FIELDS) & user.get_deferred_fields():
+    if not set(ACCOUNT_FIELDS) & user.get_deferred_fields():
         return user
     account = User.objects.defer("password").filter(pk=user.pk).first()
     if account is None:

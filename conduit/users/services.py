@@ -4,18 +4,24 @@ changes a cached field of the user tells ``conduit.users.invalidation`` (no sign
 from functools import cache
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 
 from conduit.platform import ratelimit
 from conduit.platform.cache import bulk
-from conduit.platform.db.statements import savepoint_if_nested
+from conduit.platform.db.statements import instance_of, savepoint_if_nested, write_rows
 from conduit.platform.exceptions import AlreadyExists, InvalidCredentials
 from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
 from conduit.users import invalidation, lockout, validators
 from conduit.users.models import User, identity_key
-from conduit.users.selectors import email_taken, user_find_by_email, username_taken
+from conduit.users.selectors import (
+    ACCOUNT_FIELDS,
+    email_taken,
+    user_account,
+    user_find_by_email,
+    username_taken,
+)
 
 TAKEN = "has already been taken"
 # The notifications app's task, by name: this app is below it (ADR 0022).
@@ -96,14 +102,16 @@ def user_update(
     fields: set[str],
     current_password: str | None = None,
 ) -> User:
-    """Update the given ``fields`` of ``user`` (loaded with them: ``selectors.user_account``); a
-    field in ``fields`` whose value is None or empty is cleared (bio, image) or rejected (email,
-    username, password). A new password revokes every token and page session of the user (a
-    new token has the new ``token_version``); a new email is announced to the old address.
+    """Update the given ``fields`` of ``user`` (the signed-in user will do) and return the whole
+    account (``selectors.user_account``); a field in ``fields`` whose value is None or empty is
+    cleared (bio, image) or rejected (email, username, password). A new password revokes every
+    token and page session of the user (a new token has the new ``token_version``); a new email
+    is announced to the old address.
     With ``current_password`` (the pages ask for it; the API's token stands in for it), a new
     email or password needs it to be the user's password."""
     if "password" in fields:
         ratelimit.hit("password_change_per_user", user.pk)
+        user = user_account(user)  # the new password must not look like the email
     checker = Checker()
     changes: dict[str, str | None] = {}
     if "username" in fields:
@@ -120,6 +128,9 @@ def user_update(
         changes["bio"] = validators.check_bio(checker, bio) or None
     if "image" in fields:
         changes["image"] = validators.check_image(checker, image) or None
+    if not checker.errors and (account := _update_in_place(user, changes)) is not None:
+        return account
+    user = user_account(user)
     credentials = "password" in changes or (
         "email" in changes and identity_key(changes["email"] or "") != user.email_key
     )
@@ -158,6 +169,46 @@ def user_update(
             )
             raise AlreadyExists.field("username", TAKEN) from None
     return user
+
+
+# What a settings form or a RealWorld client sends with every save, the names unchanged.
+_IN_PLACE = frozenset({"bio", "image"})
+_UNCHANGED_IF_EQUAL = frozenset({"username", "email"})
+
+
+def _update_in_place(user: User, changes: dict[str, str | None]) -> User | None:
+    """The account after a change of bio or image only, in one ``UPDATE ... RETURNING``; the
+    username and email sent with it must be the ones stored, which the statement's ``WHERE``
+    checks. None when that does not hold (a real rename, a new email, a password: the caller
+    takes the full path) or when there is nothing to update in place."""
+    profile = {name: value for name, value in changes.items() if name in _IN_PLACE}
+    names = {name: value for name, value in changes.items() if name not in _IN_PLACE}
+    if not profile or not set(names) <= _UNCHANGED_IF_EQUAL:
+        return None
+    if "username" in names and names["username"] != user.username:
+        return None  # a rename; the signed-in user knows the name, the email is checked below
+    connection = connections[router.db_for_write(User)]
+    quote = connection.ops.quote_name
+    column = {f.attname: f.column for f in User._meta.concrete_fields if f.column}
+    assignments = ", ".join(f"{quote(column[name])} = %s" for name in profile)
+    guards = "".join(f" AND {quote(column[name])} = %s" for name in names)
+    returning = ", ".join(f"{quote(column[name])} AS {quote(name)}" for name in ACCOUNT_FIELDS)
+    statement = (
+        f"UPDATE {quote(User._meta.db_table)} SET {assignments} "  # noqa: S608 (names from models)
+        f"WHERE {quote(column['id'])} = %s{guards} RETURNING {returning}"
+    )
+    params = [*profile.values(), user.pk, *names.values()]
+    # One statement in autocommit: the row is locked for it and its commit only; the
+    # invalidations go out before it and again after it (ADR 0016, 0025).
+    with bulk.statement(), savepoint_if_nested(User):
+        with bulk.batch():
+            invalidation.user_changed(user, fields=profile)
+        rows = write_rows(User, statement, params)
+    if not rows:
+        return None
+    for name, value in profile.items():  # as the full path does: the caller's user is changed
+        setattr(user, name, value)
+    return instance_of(User, rows[0], connection.alias)
 
 
 def user_sign_out_everywhere(*, user: User) -> None:

@@ -394,6 +394,41 @@ def test_current_user_update(n, user, auth_api, django_assert_num_queries):
 
 
 @SIZES
+@pytest.mark.parametrize("names", ["none", "unchanged"])
+def test_current_user_update_of_bio_and_image(n, names, user, auth_api, django_assert_num_queries):
+    # One UPDATE ... RETURNING (in its savepoint here: the test runs in a transaction), whose
+    # WHERE checks that the username and email sent are the stored ones; no account read
+    # before it. Cold, sign-in reads the account first; warm, the cached signed-in user is enough.
+    busy_viewer(user, n)
+    sent = {"username": user.username, "email": user.email} if names == "unchanged" else {}
+    for turn, queries in (("cold", 4), ("warm", 3)):
+        payload = {
+            "user": {**sent, "bio": f"Bio {turn}", "image": f"https://example.com/{turn}.png"}
+        }
+        with django_assert_num_queries(queries):
+            response = auth_api.put("/api/user", payload, format="json")
+        assert response.status_code == 200, response.content
+        shown = response.json()["user"]
+        assert (shown["username"], shown["email"]) == (user.username, user.email)
+        assert (shown["bio"], shown["image"]) == (f"Bio {turn}", f"https://example.com/{turn}.png")
+
+
+def test_current_user_update_of_bio_with_another_email_takes_the_full_path(
+    user, auth_api, django_assert_num_queries
+):
+    # The in-place UPDATE finds no row with the email sent (its case changed), so the account is
+    # read, the email checked free, and the UPDATE made with every change.
+    auth_api.get("/api/user")  # warm
+    payload = {"user": {"email": user.email.upper(), "bio": "Moved"}}
+    with django_assert_num_queries(8):
+        response = auth_api.put("/api/user", payload, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["user"]["email"] == user.email.upper()
+    user.refresh_from_db()
+    assert (user.email, user.bio) == (payload["user"]["email"], "Moved")
+
+
+@SIZES
 def test_register(n, db, api, django_assert_num_queries):
     # Username taken? Email taken? Then the INSERT in its savepoint.
     UserFactory.create_batch(n)

@@ -72,9 +72,7 @@ class CurrentUserView(SignedInView):
     )
     def put(self, request: Request) -> Response:
         data = inputs.parse(inputs.UpdateUserRequest, request.data)
-        user = services.user_update(
-            user=user_account(self.signed_in(request)), fields=set(data), **data
-        )
+        user = services.user_update(user=self.signed_in(request), fields=set(data), **data)
         return Response(user_json(user, token_for(user)))
 
     @extend_schema(

@@ -9,6 +9,7 @@ has no data-modifying ``WITH``; its callers keep the ORM path, which the test su
 """
 
 import json
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -32,7 +33,11 @@ def sql(template: str, **models: type[Model]) -> str:
 
 
 def write_rows(
-    model: type[Model], sql: str, params: dict[str, Any], *, json_fields: tuple[str, ...] = ()
+    model: type[Model],
+    sql: str,
+    params: Mapping[str, Any] | Sequence[Any],
+    *,
+    json_fields: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """Run ``sql`` on the database ``model`` is written to; its rows as dicts (``json_fields``
     decoded: ``dict_rows``). Through Django's cursor, so query logging,
