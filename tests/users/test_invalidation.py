@@ -108,6 +108,24 @@ def test_user_update_tells_the_caches_what_changed(calls):
     ]
 
 
+def test_a_bio_saved_with_the_names_unchanged_invalidates_only_the_profile(calls):
+    # What a settings form or a RealWorld client sends: the whole user, only the bio new. The
+    # signed-in user's entry and the lists by this name are left alone.
+    jake = UserFactory(username="jake")
+    signed_in = selectors.active_user(jake.pk)
+    assert signed_in is not None
+    account = user_update(
+        user=signed_in,
+        username="jake",
+        email=jake.email,
+        bio="Hi",
+        fields={"username", "email", "bio"},
+    )
+    assert calls == [("bury", sorted([f"profile:{jake.pk}", profile_by_name_key("jake")]))]
+    assert (account.bio, account.email, account.username) == ("Hi", jake.email, "jake")
+    assert User.objects.get(pk=jake.pk).bio == "Hi"
+
+
 def test_an_update_that_changes_nothing_invalidates_nothing(calls):
     user_update(user=UserFactory(), fields=set())
     assert calls == []

@@ -43,7 +43,9 @@ def write_rows(
     decoded: ``dict_rows``). Through Django's cursor, so query logging,
     ``django_assert_num_queries`` and the transaction in force (a caller's ``atomic``, else
     autocommit) apply."""
-    with connections[router.db_for_write(model)].cursor() as cursor:
+    connection = connections[router.db_for_write(model)]
+    prepared = getattr(connection, "statement_cursor", None)  # PostgreSQL: prepared on its server
+    with prepared() if prepared else connection.cursor() as cursor:
         cursor.execute(sql, params)
         return dict_rows(cursor, json_fields) if cursor.description is not None else []
 
