@@ -50,6 +50,8 @@ from .core import (
 
 PACKAGES = [
     "postgresql-15",
+    "patroni",
+    "etcd-server",
     "redis-server",
     "nginx",
     "haproxy",
