@@ -88,7 +88,7 @@ def test_a_killed_leader_is_replaced_and_rejoins_as_a_replica(
     old = patroni.leader(cluster)
     assert old is not None
     (other,) = (m for m in cluster.members if m != old)
-    assert patroni.roles(cluster)[other.name] == "sync_standby"
+    assert patroni.roles(cluster.members)[other.name] == "sync_standby"
     patroni.psql(old.pg_port, "CREATE TABLE drill (id int PRIMARY KEY)")
     assert write(old, 1)  # acknowledged once the synchronous standby has it
     postmaster = patroni.postmaster_pid(old.data_dir)
@@ -99,10 +99,10 @@ def test_a_killed_leader_is_replaced_and_rejoins_as_a_replica(
     wait_until(lambda: write(other, 2), "a write on the promoted replica", timeout=20)
     promoted_after = time.monotonic() - killed
 
-    assert patroni.roles(cluster)[other.name] == "leader"
+    assert patroni.roles(cluster.members)[other.name] == "leader"
     assert rows(other) == "1,2"  # nothing acknowledged was lost
     wait_until(lambda: patroni.ready(cluster), "the old leader back as a replica", timeout=40)
-    assert patroni.roles(cluster)[old.name] == "sync_standby"
+    assert patroni.roles(cluster.members)[old.name] == "sync_standby"
     assert patroni.postmaster_pid(old.data_dir) not in {None, postmaster}
     assert patroni.psql(old.pg_port, "SELECT pg_is_in_recovery()") == "t"
     wait_until(lambda: rows(old) == "1,2", "the old leader replaying the new leader's write", 10)

@@ -147,10 +147,11 @@ def psql(port: int, sql: str, dbname: str = "postgres", timeout: float = 5) -> s
     return out.stdout.strip()
 
 
-def cluster_view(cluster: Cluster) -> dict[str, Any] | None:
-    """Patroni's ``GET /cluster`` from the first member that answers: every member's name, role
-    (``leader``, ``replica``, ``sync_standby``), state, lag and timeline, read from etcd now."""
-    for member in cluster.members:
+def cluster_view(members: list[Member]) -> dict[str, Any] | None:
+    """Patroni's ``GET /cluster`` from the first of ``members`` that answers: every member's
+    name, role (``leader``, ``replica``, ``sync_standby``), state, lag and timeline, read from etcd
+    now."""
+    for member in members:
         try:
             status, body = http_get(f"{member.rest_url}/cluster", timeout=1)
         except OSError:
@@ -160,16 +161,17 @@ def cluster_view(cluster: Cluster) -> dict[str, Any] | None:
     return None
 
 
-def roles(cluster: Cluster) -> dict[str, str]:
+def roles(members: list[Member]) -> dict[str, str]:
     """Each member's role as Patroni sees it now: ``leader``, ``replica``, ``sync_standby``;
-    a member missing from the view is ``unknown``."""
-    view = cluster_view(cluster) or {"members": []}
+    a member missing from the view (or no view: no member answers) is ``unknown``."""
+    view = cluster_view(members) or {"members": []}
     found = {m["name"]: m["role"] for m in view["members"]}
-    return {m.name: found.get(m.name, "unknown") for m in cluster.members}
+    return {m.name: found.get(m.name, "unknown") for m in members}
 
 
 def leader(cluster: Cluster) -> Member | None:
-    return next((cluster.member(n) for n, r in roles(cluster).items() if r == "leader"), None)
+    found = roles(cluster.members)
+    return next((cluster.member(n) for n, r in found.items() if r == "leader"), None)
 
 
 def accepts_writes(member: Member) -> bool:
@@ -183,7 +185,7 @@ def accepts_writes(member: Member) -> bool:
 def ready(cluster: Cluster) -> bool:
     """One leader that accepts writes, every other member streaming from it, and (in
     synchronous mode) one of them its synchronous standby."""
-    found = roles(cluster)
+    found = roles(cluster.members)
     leaders = [n for n, r in found.items() if r == "leader"]
     if len(leaders) != 1 or not accepts_writes(cluster.member(leaders[0])):
         return False
