@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +71,20 @@ def cluster() -> Iterator[stack.patroni.Cluster]:
         assert left == [], f"left running: {left}; logs: {logs}"
 
 
+def state_of(cluster: stack.patroni.Cluster) -> dict[str, Any]:
+    """The part of var/stack/state.json that `make stack` records for the cluster."""
+    members = [
+        {"name": m.name, "directory": str(m.directory), "pg_port": m.pg_port,
+         "rest_port": m.rest_port} for m in cluster.members
+    ]  # fmt: skip
+    components = [
+        {"name": m.name, "pid": cluster.pids[m.name], "address": f"127.0.0.1:{m.pg_port}",
+         "log": "-", "match": str(m.directory), "stop": "TERM", "rest_port": m.rest_port,
+         "postmaster": str(m.data_dir)} for m in cluster.members
+    ]  # fmt: skip
+    return {"patroni": {"members": members}, "components": components}
+
+
 def write(member: stack.patroni.Member, value: int) -> bool:
     try:
         patroni.psql(member.pg_port, f"INSERT INTO drill VALUES ({value:d})", timeout=2)  # noqa: S608
@@ -106,4 +121,10 @@ def test_a_killed_leader_is_replaced_and_rejoins_as_a_replica(
     assert patroni.postmaster_pid(old.data_dir) not in {None, postmaster}
     assert patroni.psql(old.pg_port, "SELECT pg_is_in_recovery()") == "t"
     wait_until(lambda: rows(old) == "1,2", "the old leader replaying the new leader's write", 10)
+    # make stack-status JSON=1 asks Patroni, so it names the new leader and its postmaster.
+    listed = {c["name"]: c for c in stack.status.components(state_of(cluster))}
+    assert listed[other.name]["role"] == "leader"
+    assert listed[other.name]["postmaster_pid"] == patroni.postmaster_pid(other.data_dir)
+    assert listed[old.name]["role"] == "replica"
+    assert listed[old.name]["synchronous_standby"] is True
     print(f"promoted and writable {promoted_after:.1f} s after the kill")

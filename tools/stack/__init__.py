@@ -7,7 +7,7 @@ Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do
 what they use is here.
 """
 
-from . import patroni
+from . import patroni, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     haproxy_conf,
@@ -35,5 +35,6 @@ __all__ = [
     "prometheus_conf",
     "render",
     "spawn",
+    "status",
     "stop_pid",
 ]
