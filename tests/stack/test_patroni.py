@@ -1,7 +1,8 @@
 """PostgreSQL under Patroni with etcd, as `make stack` runs it (tools/stack/patroni.py, ADR 0026):
-etcd and two members on loopback, in synchronous mode. The leader's postmaster is SIGKILLed; the
-replica must be promoted and take a write within 20 s, with the write acknowledged before the
-kill, and the old leader must come back as its replica without anyone's help."""
+etcd and two members on loopback, in synchronous mode, started once for the module. The leader's
+postmaster is SIGKILLed: the replica must be promoted and take a write within 20 s, with the write
+acknowledged before the kill, and the old leader must come back as its replica without anyone's
+help. Then etcd is SIGKILLed: the leader must still take writes after the leader key's ttl."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def ours(base: Path) -> list[int]:
     return [pid for pid in found if stack.core.pid_alive(pid)]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster() -> Iterator[stack.patroni.Cluster]:
     """etcd and two Patroni members on free ports, data under a fresh directory in /tmp (the
     postgres user cannot enter pytest's own); every process stopped by PID afterwards, and the
@@ -128,3 +129,20 @@ def test_a_killed_leader_is_replaced_and_rejoins_as_a_replica(
     assert listed[old.name]["role"] == "replica"
     assert listed[old.name]["synchronous_standby"] is True
     print(f"promoted and writable {promoted_after:.1f} s after the kill")
+
+
+def test_the_leader_keeps_taking_writes_when_etcd_is_lost(cluster: stack.patroni.Cluster) -> None:
+    wait_until(lambda: patroni.ready(cluster), "a leader and a streaming replica", timeout=30)
+    leader = patroni.leader(cluster)
+    assert leader is not None
+    patroni.psql(leader.pg_port, "CREATE TABLE failsafe (id int PRIMARY KEY)")
+
+    os.kill(cluster.pids["etcd"], signal.SIGKILL)
+    time.sleep(12)  # past the leader key's ttl (10 s): without failsafe mode it would demote
+
+    patroni.psql(leader.pg_port, "INSERT INTO failsafe VALUES (1)")
+    assert patroni.psql(leader.pg_port, "SELECT count(*) FROM failsafe") == "1"
+    # With etcd gone the roles come from each member's own REST API.
+    assert patroni.leader(cluster) == leader
+    listed = {c["name"]: c for c in stack.status.components(state_of(cluster))}
+    assert listed[leader.name]["role"] == "leader"

@@ -161,10 +161,30 @@ def cluster_view(members: list[Member]) -> dict[str, Any] | None:
     return None
 
 
+def own_role(member: Member) -> str:
+    """What ``member``'s Patroni says of itself (``GET /patroni``: whether its PostgreSQL is in
+    recovery), which needs no etcd: ``leader``, ``sync_standby``, ``replica`` or ``unknown``."""
+    try:
+        status, body = http_get(f"{member.rest_url}/patroni", timeout=1)
+    except OSError:
+        return "unknown"
+    if status != 200:
+        return "unknown"
+    found = json.loads(body)
+    if found.get("role") in {"master", "primary"}:
+        return "leader"
+    if found.get("role") == "replica":
+        return "sync_standby" if found.get("sync_standby") else "replica"
+    return "unknown"
+
+
 def roles(members: list[Member]) -> dict[str, str]:
-    """Each member's role as Patroni sees it now: ``leader``, ``replica``, ``sync_standby``;
-    a member missing from the view (or no view: no member answers) is ``unknown``."""
-    view = cluster_view(members) or {"members": []}
+    """Each member's role now: ``leader``, ``replica``, ``sync_standby`` from Patroni's view of
+    the cluster in etcd; when etcd cannot be read (failsafe mode keeps the leader running), from
+    each member's own view; ``unknown`` for a member that does not answer."""
+    view = cluster_view(members)
+    if not view or not view.get("members"):
+        return {m.name: own_role(m) for m in members}
     found = {m["name"]: m["role"] for m in view["members"]}
     return {m.name: found.get(m.name, "unknown") for m in members}
 
