@@ -167,10 +167,18 @@ def start() -> int:
 
 
 def stop_all(state: State) -> bool:
-    """Stop every recorded process in reverse start order; True when none is left alive."""
+    """Stop every recorded process in reverse start order; True when none is left alive.
+    The Patroni members are signalled together: one after the other, a stopping leader would
+    hand its key to the next member, which would promote itself only to be stopped."""
+    members = [c for c in state["components"] if "postmaster" in c]
     for c in reversed(state["components"]):
         if pid_alive(c["pid"], c["match"]):
             print(f"stopping {c['name']} (pid {c['pid']})", flush=True)
+        if c in members:
+            for member in members:
+                if pid_alive(member["pid"], member["match"]):
+                    os.kill(member["pid"], signal.SIGTERM)
+            members = []
         # An app server may take STACK_DRAIN_TIMEOUT to finish its requests: no SIGKILL before.
         grace = apps.DRAIN_TIMEOUT + 5 if c["match"] == "granian" else 30
         # Also when the process itself is gone: what it left in its process group is stopped.
