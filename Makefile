@@ -52,14 +52,14 @@ audit: install ## pip-audit over uv.lock's exact versions; fails on a finding or
 fresh-check: ## make run, then make test, from a clean clone of HEAD in a throwaway fresh Debian root (root)
 	@bash tools/fresh-check.sh
 
-stack: install ## PostgreSQL + replica, Redis, STACK_APPS app servers behind nginx on :8080, Prometheus
+stack: install ## PostgreSQL under Patroni + etcd, Redis, STACK_APPS app servers behind nginx on :8080, Prometheus
 	@$(PY) tools/stack start
 
 stack-stop: ## stop exactly what make stack started (by PID)
 	@$(PY) tools/stack stop
 
-stack-status: ## what make stack runs where, up or down
-	@$(PY) tools/stack status
+stack-status: ## what make stack runs where, up or down; JSON=1: as JSON, with the PostgreSQL leader
+	@$(PY) tools/stack status $(if $(JSON),--json)
 
 bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack
 	@if [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi

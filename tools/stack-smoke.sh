@@ -2,8 +2,9 @@
 # Smoke test for `make stack` (not part of `make test`: it starts the whole topology, ~1 min).
 # Starts the stack, checks the request path, /readyz (broker included), every Prometheus target,
 # a publish that mails the author's followers through the Celery worker and the SMTP sink, an
-# avatar upload and its thumbnail served with cache headers, and replication; then stops it and
-# checks that no process of the stack is left (recorded PIDs and everything in their sessions).
+# avatar upload and its thumbnail served with cache headers, and replication (Patroni's leader and
+# replica through HAProxy); then stops it and checks that no process of the stack is left (recorded
+# PIDs, the members' postmasters, and everything in their sessions).
 # Fails on the first broken check; the stack is stopped either way.
 #   bash tools/stack-smoke.sh                                  # nginx in front
 #   STACK_LB=haproxy STACK_HTTP_PORT=18480 bash tools/stack-smoke.sh
@@ -49,6 +50,14 @@ grep -q "already running" <<<"$second" || fail "a second make stack was not a no
 ok "second make stack: no-op"
 make --no-print-directory stack-status >/dev/null || fail "make stack-status reports a component down"
 ok "make stack-status: all up"
+# Patroni starts each postmaster in a session of its own: stop must find those too.
+json=$(make --no-print-directory stack-status JSON=1) || fail "make stack-status JSON=1 reports a component down"
+leader=$($PY -c "import json,sys; print(' '.join(str(c['postmaster_pid']) for c in json.load(sys.stdin)['components'] if c['role'] == 'leader'))" <<<"$json")
+[[ $leader =~ ^[0-9]+$ ]] || fail "make stack-status JSON=1 names no single PostgreSQL leader: '$leader'"
+postmasters=$($PY -c "import json,sys; print(' '.join(str(c['postmaster_pid']) for c in json.load(sys.stdin)['components'] if c.get('postmaster_pid')))" <<<"$json")
+PIDS="$PIDS $postmasters"
+SIDS="$SIDS $(for pid in $postmasters; do ps -o sid= -p "$pid"; done | sort -u | tr '\n' ' ')"
+ok "make stack-status JSON=1: the leader's postmaster is $leader"
 
 code=$(curl -s -o /tmp/stack-smoke-articles.json -w '%{http_code}' "$SITE/api/articles")
 n=$($PY -c "import json; print(json.load(open('/tmp/stack-smoke-articles.json'))['articlesCount'])")
@@ -171,4 +180,4 @@ psql() { /usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -U postgres -d conduit -At
 [[ $(psql "$replica_port" "SELECT pg_is_in_recovery()") == t ]] || fail "replica is not in recovery"
 m=$(psql "$primary_port" "SELECT count(*) FROM django_migrations")
 [[ $(psql "$replica_port" "SELECT count(*) FROM django_migrations") == "$m" ]] || fail "replica lags the migrations"
-ok "PostgreSQL replica streaming from the primary (pg_stat_replication, pg_is_in_recovery)"
+ok "PostgreSQL replica streaming from the leader, each reached through HAProxy (pg_stat_replication, pg_is_in_recovery)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -83,3 +84,74 @@ def test_the_stack_prometheus_config_is_the_deploy_file_with_loopback_targets(
 def test_a_deploy_job_the_stack_cannot_scrape_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(stack.StackError, match="no target for conduit-app"):
         stack.prometheus_conf(tmp_path, 19090, {"conduit-app": []})
+
+
+def patroni_config(tmp_path: Path, synchronous: bool) -> dict[str, Any]:
+    path = stack.patroni_conf(
+        tmp_path, scope="conduit", name="patroni-2", pg_port=15433, rest_port=18009,
+        etcd_ports=[12379], synchronous=synchronous,
+    )  # fmt: skip
+    assert "${CONDUIT_" not in path.read_text()  # all filled in
+    return dict(yaml.safe_load(path.read_text()))
+
+
+def test_the_stack_patroni_config_is_the_deploy_template_for_one_loopback_member(
+    tmp_path: Path,
+) -> None:
+    config = patroni_config(tmp_path, synchronous=True)
+
+    assert config["scope"] == "conduit"
+    assert config["name"] == "patroni-2"
+    assert config["restapi"]["listen"] == config["restapi"]["connect_address"] == "127.0.0.1:18009"
+    assert config["etcd3"]["hosts"] == "127.0.0.1:12379"
+    pg = config["postgresql"]
+    assert pg["listen"] == pg["connect_address"] == "127.0.0.1:15433"
+    assert pg["data_dir"] == f"{tmp_path}/data"
+    assert pg["pgpass"] == f"{tmp_path}/pgpass"
+    assert pg["parameters"]["unix_socket_directories"] == str(tmp_path)
+    assert "host all all 127.0.0.1/32 trust" in pg["pg_hba"]
+    assert "host replication all 127.0.0.1/32 trust" in pg["pg_hba"]
+
+
+@pytest.mark.parametrize("synchronous", [True, False], ids=["STACK_PG_SYNC=on", "off"])
+def test_the_patroni_config_sets_synchronous_mode_and_never_strict(
+    tmp_path: Path, synchronous: bool
+) -> None:
+    dcs = patroni_config(tmp_path, synchronous)["bootstrap"]["dcs"]
+
+    assert dcs["synchronous_mode"] is synchronous
+    # Strict mode with two members would stop every write while the replica is down.
+    assert dcs["synchronous_mode_strict"] is False
+
+
+def test_the_patroni_config_lets_an_old_leader_rejoin_and_fails_over_a_crash(
+    tmp_path: Path,
+) -> None:
+    dcs = patroni_config(tmp_path, synchronous=True)["bootstrap"]["dcs"]
+
+    assert dcs["postgresql"]["use_pg_rewind"] is True
+    assert dcs["postgresql"]["parameters"]["wal_log_hints"] == "on"  # pg_rewind needs it
+    assert dcs["postgresql"]["remove_data_directory_on_rewind_failure"] is True
+    assert dcs["primary_start_timeout"] == 0  # a crashed leader is failed over, not restarted
+    assert dcs["failsafe_mode"] is True  # a lost etcd does not demote a healthy leader
+    # Patroni's rule for its timings: a leader renews its key before it expires, with retries.
+    assert dcs["loop_wait"] + 2 * dcs["retry_timeout"] <= dcs["ttl"]
+
+
+def test_the_stack_postgres_haproxy_config_checks_each_member_on_its_rest_port(
+    tmp_path: Path,
+) -> None:
+    members = [("patroni-1", 15432, 18008), ("patroni-2", 15433, 18009)]
+
+    text = stack.haproxy_postgres_conf(tmp_path, 15000, 15001, members).read_text()
+
+    primary, replicas = text.split("listen primary", 1)[1].split("listen replicas")
+    assert "bind 127.0.0.1:15000" in primary
+    assert "uri /primary" in primary
+    assert "bind 127.0.0.1:15001" in replicas
+    assert "uri /replica" in replicas
+    for section in (primary, replicas):
+        assert "server patroni-1 127.0.0.1:15432 check port 18008" in section
+        assert "server patroni-2 127.0.0.1:15433 check port 18009" in section
+    assert "on-marked-down shutdown-sessions" in text
+    assert "${CONDUIT_" not in text

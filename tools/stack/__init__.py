@@ -1,13 +1,23 @@
 """`make stack` (cli.py says what it runs and how to start it): one module per kind of component
-(databases, services, apps, balancers, tasks, monitoring), the configurations made from deploy/
-(configs.py), and what they share: processes, ports, waiting and the state file (core.py).
+(databases with patroni, services, apps, balancers, tasks, monitoring), the configurations made
+from deploy/ (configs.py), and what they share: processes, ports, waiting and the state file
+(core.py).
 
 Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do (``import stack``);
 what they use is here.
 """
 
+from . import patroni, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
-from .configs import haproxy_conf, nginx_conf, nginx_limits, prometheus_conf, render
+from .configs import (
+    haproxy_conf,
+    haproxy_postgres_conf,
+    nginx_conf,
+    nginx_limits,
+    patroni_conf,
+    prometheus_conf,
+    render,
+)
 from .core import ROOT, StackError, binary, spawn, stop_pid
 
 __all__ = [
@@ -17,10 +27,14 @@ __all__ = [
     "app_server_argv",
     "binary",
     "haproxy_conf",
+    "haproxy_postgres_conf",
     "nginx_conf",
     "nginx_limits",
+    "patroni",
+    "patroni_conf",
     "prometheus_conf",
     "render",
     "spawn",
+    "status",
     "stop_pid",
 ]

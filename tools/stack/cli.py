@@ -1,28 +1,37 @@
 """`make stack`: the one-machine topology on loopback, from Debian packages.
 
-    .venv/bin/python tools/stack start|stop|status
+    .venv/bin/python tools/stack start|stop|status [--json]
 
-PostgreSQL 15 primary + streaming replica, Redis (cache and Celery broker), an SMTP sink (aiosmtpd),
+PostgreSQL 15 under Patroni (two members, leader and replica, etcd as the consensus store) behind
+HAProxy on Patroni's health checks, Redis (cache and Celery broker), an SMTP sink (aiosmtpd),
 STACK_APPS granian app servers behind nginx or HAProxy (STACK_LB=haproxy) on
 http://127.0.0.1:8080, a Celery worker (every queue) and beat, Debian's node exporter and
 Prometheus scraping them all with the alert rules of deploy/prometheus/alerts.yml. Each process runs
 in its own session and is recorded by PID in var/stack/state.json; `stop` stops exactly those (and
-what is left in their process groups). A second `start` while everything recorded is alive only
-prints the table.
+what is left in their process groups, and each member's postmaster). A second `start` while
+everything recorded is alive only prints the table. `status --json` (make stack-status JSON=1)
+prints each component's name, PID, port and, for the PostgreSQL members, the role Patroni gives
+it now (leader or replica) and its postmaster's PID.
 
 Ports (0 = any free port; a port given here must be free):
-    STACK_HTTP_PORT=8080  STACK_PG_PORT=0  STACK_PG_REPLICA_PORT=0  STACK_REDIS_PORT=0
-    STACK_SMTP_PORT=0  STACK_PROMETHEUS_PORT=0  STACK_WORKER_METRICS_PORT=0
-    STACK_NODE_EXPORTER_PORT=0  STACK_LB_STATS_PORT=0 (HAProxy's /metrics and /stats)
+    STACK_HTTP_PORT=8080  STACK_REDIS_PORT=0  STACK_SMTP_PORT=0  STACK_PROMETHEUS_PORT=0
+    STACK_PG_PORT=0 (HAProxy: the leader, DATABASE_URL)
+    STACK_PG_REPLICA_PORT=0 (HAProxy: the replica, DATABASE_REPLICA_URLS)
+    STACK_PG_MEMBER_PORT=0 (the first member's PostgreSQL; the second follows)
+    STACK_PATRONI_PORT=0 (the first member's Patroni REST API; the second follows)
+    STACK_ETCD_PORT=0  STACK_ETCD_PEER_PORT=0
+    STACK_WORKER_METRICS_PORT=0  STACK_NODE_EXPORTER_PORT=0
+    STACK_LB_STATS_PORT=0 (HAProxy's /metrics and /stats)
     STACK_APP_PORT=0 (the first app server's port; the next ones follow)
     STACK_APPS=2 (app-server processes)  STACK_TIMEOUT=60 (seconds each component may take)
     STACK_LB=nginx|haproxy (the load balancer)
+    STACK_PG_SYNC=on|off (Patroni's synchronous mode, on by default: ADR 0026)
     STACK_DRAIN_TIMEOUT=30 (seconds a stopping app server lets in-flight requests finish)
 
-PostgreSQL's data lives under /tmp/conduit-stack-<hash of the checkout>/ (the postgres user
-cannot enter /root-owned directories); everything else under var/stack/. The database is made
-fresh (migrate + seed_demo) at each start. The nginx, HAProxy and Prometheus configurations are
-made from deploy/ (ADR 0021).
+PostgreSQL's data lives under /tmp/conduit-stack-<hash of the checkout>/patroni-N/ (the postgres
+user cannot enter /root-owned directories); everything else, etcd's data too, under var/stack/.
+The cluster and the database are made fresh (migrate + seed_demo) at each start. The nginx,
+HAProxy, Patroni and Prometheus configurations are made from deploy/ (ADR 0021).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import apps, balancers, databases, monitoring, services, tasks
+from . import apps, balancers, databases, monitoring, patroni, services, tasks
 from .core import (
     LOGS,
     ROOT,
@@ -47,9 +56,12 @@ from .core import (
     pid_alive,
     stop_pid,
 )
+from .status import running, status, table
 
 PACKAGES = [
     "postgresql-15",
+    "patroni",
+    "etcd-server",
     "redis-server",
     "nginx",
     "haproxy",
@@ -58,12 +70,18 @@ PACKAGES = [
 ]
 
 
-def boot(stack: Stack, n_apps: int, lb: str) -> None:
+def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     """Every component in dependency order, each ready before the next that needs it."""
     ports = Ports()
     http_port = ports.take("STACK_HTTP_PORT", 8080)
-    pg_port = ports.take("STACK_PG_PORT")
-    replica_port = ports.take("STACK_PG_REPLICA_PORT")
+    pg = databases.DatabasePorts(
+        primary=ports.take("STACK_PG_PORT"),
+        replica=ports.take("STACK_PG_REPLICA_PORT"),
+        members=[ports.take("STACK_PG_MEMBER_PORT", offset=i) for i in range(2)],
+        rest=[ports.take("STACK_PATRONI_PORT", offset=i) for i in range(2)],
+        etcd=ports.take("STACK_ETCD_PORT"),
+        etcd_peer=ports.take("STACK_ETCD_PEER_PORT"),
+    )
     redis_port = ports.take("STACK_REDIS_PORT")
     smtp_port = ports.take("STACK_SMTP_PORT")
     prom_port = ports.take("STACK_PROMETHEUS_PORT")
@@ -72,8 +90,7 @@ def boot(stack: Stack, n_apps: int, lb: str) -> None:
     node_port = ports.take("STACK_NODE_EXPORTER_PORT")
     lb_stats_port = ports.take("STACK_LB_STATS_PORT")
 
-    database_url = databases.start_primary(stack, pg_port)
-    replica_url = databases.start_replica(stack, replica_port, pg_port)
+    database_url, replica_url = databases.start_postgres(stack, pg, synchronous)
     services.start_redis(stack, redis_port)
     services.start_smtp_sink(stack, smtp_port)
     # DATABASE_REPLICA_URLS, CACHE_URL and EMAIL_URL are read by replica reads (ADR 0017),
@@ -123,13 +140,17 @@ def start() -> int:
     if lb not in {"nginx", "haproxy"}:
         print("STACK_LB must be nginx (the default) or haproxy", file=sys.stderr)
         return 2
+    sync = os.environ.get("STACK_PG_SYNC", "on")
+    if sync not in {"on", "off"}:
+        print("STACK_PG_SYNC must be on (the default) or off", file=sys.stderr)
+        return 2
     subprocess.run(["bash", str(ROOT / "tools" / "debian-packages.sh"), *PACKAGES], check=True)
 
     STACK.mkdir(parents=True, exist_ok=True)
     LOGS.mkdir(exist_ok=True)
     stack = Stack()
     try:
-        boot(stack, n_apps, lb)
+        boot(stack, n_apps, lb, synchronous=sync == "on")
     except (StackError, subprocess.CalledProcessError, OSError) as error:
         print(f"\nmake stack failed: {error}", file=sys.stderr)
         print("stopping what was started", file=sys.stderr)
@@ -145,25 +166,31 @@ def start() -> int:
     return 0
 
 
-def running(state: State) -> bool:
-    return all(pid_alive(c["pid"], c["match"]) for c in state["components"])
-
-
 def stop_all(state: State) -> bool:
-    """Stop every recorded process in reverse start order; True when none is left alive."""
+    """Stop every recorded process in reverse start order; True when none is left alive.
+    The Patroni members are signalled together: one after the other, a stopping leader would
+    hand its key to the next member, which would promote itself only to be stopped."""
+    members = [c for c in state["components"] if "postmaster" in c]
     for c in reversed(state["components"]):
         if pid_alive(c["pid"], c["match"]):
             print(f"stopping {c['name']} (pid {c['pid']})", flush=True)
+        if c in members:
+            for member in members:
+                if pid_alive(member["pid"], member["match"]):
+                    os.kill(member["pid"], signal.SIGTERM)
+            members = []
         # An app server may take STACK_DRAIN_TIMEOUT to finish its requests: no SIGKILL before.
         grace = apps.DRAIN_TIMEOUT + 5 if c["match"] == "granian" else 30
         # Also when the process itself is gone: what it left in its process group is stopped.
         stop_pid(c["pid"], getattr(signal, f"SIG{c['stop']}"), c["match"], grace)
-    left = [c for c in state["components"] if pid_alive(c["pid"], c["match"])]
-    for c in left:
-        print(f"still alive: {c['name']} (pid {c['pid']})", file=sys.stderr)
+        if "postmaster" in c:  # a Patroni member: the PostgreSQL a killed Patroni left running
+            patroni.stop_postmaster(Path(c["postmaster"]))
+    left = [c["name"] for c in state["components"] if pid_alive(c["pid"], c["match"])]
+    left += [f"{c['name']}'s postmaster" for c in state["components"]
+             if "postmaster" in c and patroni.postmaster_pid(Path(c["postmaster"]))]  # fmt: skip
+    for name in left:
+        print(f"still alive: {name}", file=sys.stderr)
     if not left:
-        for name in ("primary", "replica"):
-            (Path(state["pg_base"]) / name / "server.pid").unlink(missing_ok=True)
         STATE.unlink(missing_ok=True)
     return not left
 
@@ -179,46 +206,12 @@ def stop() -> int:
     return 1
 
 
-def status() -> int:
-    state = load_state()
-    if state is None:
-        print("the stack is not running (no var/stack/state.json)")
-        return 3
-    state.setdefault("url", "-")
-    print(table(state, with_status=True))
-    return 0 if running(state) else 1
-
-
-def table(state: State, with_status: bool = False) -> str:
-    rows = [["component", "pid", "address", "log"] + (["status"] if with_status else [])]
-    for c in state["components"]:
-        log = Path(c["log"])
-        row = [c["name"], str(c["pid"]), c["address"],
-               str(log.relative_to(ROOT) if log.is_relative_to(ROOT) else log)]  # fmt: skip
-        if with_status:
-            row.append("up" if pid_alive(c["pid"], c["match"]) else "DOWN")
-        rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    env = state.get("env", {})
-    lines += [
-        "",
-        f"site:       {state['url']}  (API: {state['url']}/api/articles)",
-        f"prometheus: {state.get('prometheus_url', '-')}",
-        f"DATABASE_URL={env.get('DATABASE_URL', '-')}",
-        f"DATABASE_REPLICA_URLS={env.get('DATABASE_REPLICA_URLS', '-')}",
-        f"CACHE_URL={env.get('CACHE_URL', '-')}",
-        f"EMAIL_URL={env.get('EMAIL_URL', '-')}"
-        f"  (mail lands in {os.path.relpath(STACK / 'mail', ROOT)}/)",
-        f"CELERY_BROKER_URL={env.get('CELERY_BROKER_URL', '-')}  (queues {tasks.QUEUES})",
-    ]
-    return "\n".join(lines)
-
-
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in {"start", "stop", "status"}:
+    commands = {("start",): start, ("stop",): stop, ("status",): status,
+                ("status", "--json"): lambda: status(as_json=True)}  # fmt: skip
+    command = commands.get(tuple(argv))
+    if command is None:
         print(__doc__)
         return 2
     os.chdir(ROOT)
-    return {"start": start, "stop": stop, "status": status}[argv[0]]()
+    return command()

@@ -213,12 +213,16 @@ class Stack:
                              "env": {}}  # fmt: skip
         save_state(self.state)
 
-    def record(self, name: str, pid: int, address: str, log: Path, match: str, stop: str) -> None:
+    def record(
+        self, name: str, pid: int, address: str, log: Path, match: str, stop: str, **details: Any
+    ) -> None:
         """``match``: a word of the process's command line (a reused PID is not ours);
-        ``stop``: its graceful stop signal without SIG (postgres INT, nginx QUIT, ...)."""
+        ``stop``: its graceful stop signal without SIG (postgres INT, nginx QUIT, ...);
+        ``details``: more to remember (a Patroni member's ``rest_port`` and ``postmaster``, the
+        data directory whose postmaster.pid names a process outside its process group)."""
         self.state["components"].append(
             {"name": name, "pid": pid, "address": address, "log": str(log), "match": match,
-             "stop": stop}
+             "stop": stop, **details}
         )  # fmt: skip
         save_state(self.state)
 

@@ -1,79 +1,94 @@
-"""PostgreSQL for `make stack`: the primary and a streaming replica, under
-/tmp/conduit-stack-<hash>/ (the postgres user cannot enter /root-owned directories)."""
+"""PostgreSQL for `make stack`: etcd and two Patroni members (patroni.py), data under
+/tmp/conduit-stack-<hash>/ (the postgres user cannot enter /root-owned directories), and HAProxy
+in front of them on Patroni's checks: DATABASE_URL reaches whichever member leads, and
+DATABASE_REPLICA_URLS whichever is a replica, before and after a failover (ADR 0026)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
+from dataclasses import dataclass
 
 import postgres  # tools/postgres.py
 
-from .core import PG_BASE, Stack, StackError, spawn, wait_for
+from . import patroni
+from .configs import haproxy_postgres_conf
+from .core import LOGS, PG_BASE, STACK, Stack, StackError, binary, spawn, wait_for
 
-STREAMING = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+
+@dataclass(frozen=True)
+class DatabasePorts:
+    primary: int  # HAProxy: the leader (DATABASE_URL)
+    replica: int  # HAProxy: the replicas (DATABASE_REPLICA_URLS)
+    members: list[int]  # each member's PostgreSQL
+    rest: list[int]  # each member's Patroni REST API
+    etcd: int
+    etcd_peer: int
 
 
-def psql(port: int, sql: str) -> str:
-    out = subprocess.run(
-        [str(postgres.PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-         "-d", postgres.DB_NAME, "-Atc", sql],
-        capture_output=True, text=True, check=True, timeout=10,
+def start_postgres(stack: Stack, ports: DatabasePorts, synchronous: bool) -> tuple[str, str]:
+    """etcd, the members (the first to take the leader key runs initdb, the other copies it),
+    the database once the leader accepts writes and the replica streams, then HAProxy. Returns
+    (DATABASE_URL, DATABASE_REPLICA_URLS)."""
+    cluster = patroni.make_cluster(
+        PG_BASE, STACK / "etcd", pg_ports=ports.members, rest_ports=ports.rest,
+        etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer, synchronous=synchronous,
     )  # fmt: skip
-    return out.stdout.strip()
+    stack.set(patroni={"scope": cluster.scope, "members": [
+        {"name": m.name, "directory": str(m.directory), "pg_port": m.pg_port,
+         "rest_port": m.rest_port} for m in cluster.members]})  # fmt: skip
+
+    print(f"== etcd on 127.0.0.1:{ports.etcd} (peers :{ports.etcd_peer})", flush=True)
+    log = LOGS / "etcd.log"
+    pid = patroni.start_etcd(cluster, log)
+    stack.record("etcd", pid, f"127.0.0.1:{ports.etcd}", log, "etcd", "TERM")
+    wait_for("etcd", lambda: patroni.etcd_healthy(ports.etcd), log, pid, "etcd")
+
+    mode = "synchronous" if synchronous else "asynchronous"
+    for member in cluster.members:
+        print(f"== Patroni {member.name}: PostgreSQL on 127.0.0.1:{member.pg_port}, REST on "
+              f":{member.rest_port} ({mode})", flush=True)  # fmt: skip
+        log = LOGS / f"{member.name}.log"
+        pid = patroni.start_member(cluster, member, log)
+        # Its postmaster runs in a session of its own: stop finds it by postmaster.pid.
+        stack.record(
+            member.name, pid, f"127.0.0.1:{member.pg_port}", log, str(member.directory), "TERM",
+            rest_port=member.rest_port, postmaster=str(member.data_dir),
+        )  # fmt: skip
+    first = cluster.members[0]
+    wait_for("Patroni (a leader that accepts writes, the replica streaming)",
+             lambda: patroni.ready(cluster), LOGS / f"{first.name}.log",
+             cluster.pids[first.name], str(first.directory))  # fmt: skip
+    leader = patroni.leader(cluster)
+    if leader is None:  # ready() saw one a moment ago: only a failover meanwhile gets here
+        raise StackError("Patroni has no leader; see var/stack/logs/patroni-*.log")
+    patroni.psql(leader.pg_port, f"CREATE DATABASE {postgres.DB_NAME}")
+    start_haproxy(stack, ports, cluster)
+    return (f"postgres://postgres@127.0.0.1:{ports.primary}/{postgres.DB_NAME}",
+            f"postgres://postgres@127.0.0.1:{ports.replica}/{postgres.DB_NAME}")  # fmt: skip
 
 
-def start_primary(stack: Stack, port: int) -> str:
-    """A fresh primary (tools/postgres.py: initdb as postgres, durable settings, trust auth on
-    loopback; the default pg_hba.conf already allows replication connections from 127.0.0.1).
-    Returns its DATABASE_URL."""
-    print(f"== PostgreSQL primary on 127.0.0.1:{port}", flush=True)
-    primary_dir = PG_BASE / "primary"
-    PG_BASE.mkdir(mode=0o755, exist_ok=True)
-    PG_BASE.chmod(0o755)
-    try:
-        database_url = postgres.start(primary_dir, port, fast=False, fresh=True)
-    except SystemExit as error:
-        raise StackError(f"PostgreSQL primary: {error}; see {primary_dir / 'server.log'}") from None
-    stack.record("postgres-primary", int((primary_dir / "server.pid").read_text()),
-                 f"127.0.0.1:{port}", primary_dir / "server.log", "postgres", "INT")  # fmt: skip
-    return database_url
+def start_haproxy(stack: Stack, ports: DatabasePorts, cluster: patroni.Cluster) -> None:
+    """HAProxy on Patroni's /primary and /replica; ready once each address reaches the member in
+    the role it promises."""
+    print(f"== HAProxy for PostgreSQL: the leader on 127.0.0.1:{ports.primary}, the replica on "
+          f":{ports.replica}", flush=True)  # fmt: skip
+    directory = STACK / "haproxy-postgres"
+    directory.mkdir(exist_ok=True)
+    members = [(m.name, m.pg_port, m.rest_port) for m in cluster.members]
+    conf = haproxy_postgres_conf(directory, ports.primary, ports.replica, members)
+    haproxy = binary("haproxy")
+    check = subprocess.run([haproxy, "-c", "-q", "-f", str(conf)], capture_output=True, text=True,
+                           check=False)  # fmt: skip
+    if check.returncode != 0:
+        raise StackError(f"HAProxy config {conf} is invalid: {check.stderr.strip()}")
+    log = LOGS / "haproxy-postgres.log"
+    pid = spawn([haproxy, "-f", str(conf), "-db"], log)
+    stack.record("haproxy-postgres", pid,
+                 f"127.0.0.1:{ports.primary} (leader), 127.0.0.1:{ports.replica} (replica)",
+                 log, str(conf), "USR1")  # fmt: skip
 
+    def in_role(port: int, in_recovery: str) -> bool:
+        return patroni.psql(port, "SELECT pg_is_in_recovery()", postgres.DB_NAME) == in_recovery
 
-def start_replica(stack: Stack, port: int, primary_port: int) -> str:
-    """A base backup of the primary with standby.signal and primary_conninfo (-R), started as a
-    hot standby on its own port; ready once the primary sees it streaming. Returns its URL."""
-    print(f"== PostgreSQL streaming replica on 127.0.0.1:{port}", flush=True)
-    replica_dir = PG_BASE / "replica"
-    if replica_dir.exists():
-        shutil.rmtree(replica_dir)
-    replica_dir.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(replica_dir, "postgres", "postgres")
-    log = replica_dir / "server.log"
-    subprocess.run(
-        postgres.as_postgres(
-            [str(postgres.PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port),
-             "-U", "postgres", "-D", str(replica_dir / "data"), "-R", "-X", "stream", "-c", "fast"]
-        ),
-        check=True,
-    )  # fmt: skip
-    pid = spawn(
-        postgres.as_postgres(
-            [str(postgres.PG_BIN / "postgres"), "-D", str(replica_dir / "data"),
-             "-c", f"port={port}", "-c", "listen_addresses=127.0.0.1",
-             "-c", f"unix_socket_directories={replica_dir}", "-c", "max_connections=200",
-             "-c", "hot_standby=on"]
-        ),
-        log,
-    )  # fmt: skip
-    stack.record("postgres-replica", pid, f"127.0.0.1:{port}", log, "postgres", "INT")
-
-    def streaming() -> bool:
-        isready = [str(postgres.PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-q"]
-        if subprocess.run([*isready, "-p", str(port)], check=False).returncode != 0:
-            return False
-        return psql(primary_port, STREAMING) == "1"
-
-    wait_for("PostgreSQL replica (streaming)", streaming, log, pid, "postgres")
-    return f"postgres://postgres@127.0.0.1:{port}/{postgres.DB_NAME}"
+    wait_for("HAProxy -> the leader", lambda: in_role(ports.primary, "f"), log, pid, str(conf))
+    wait_for("HAProxy -> the replica", lambda: in_role(ports.replica, "t"), log, pid, str(conf))

@@ -1,0 +1,148 @@
+"""PostgreSQL under Patroni with etcd, as `make stack` runs it (tools/stack/patroni.py, ADR 0026):
+etcd and two members on loopback, in synchronous mode, started once for the module. The leader's
+postmaster is SIGKILLed: the replica must be promoted and take a write within 20 s, with the write
+acknowledged before the kill, and the old leader must come back as its replica without anyone's
+help. Then etcd is SIGKILLed: the leader must still take writes after the leader key's ttl."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.services import free_port, require_binary, wait_until
+from tests.stack.conftest import stack
+
+pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
+
+patroni = stack.patroni
+
+
+def ours(base: Path) -> list[int]:
+    """Processes whose command line names ``base``: etcd, Patroni and each postmaster."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(base).encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return [pid for pid in found if stack.core.pid_alive(pid)]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[stack.patroni.Cluster]:
+    """etcd and two Patroni members on free ports, data under a fresh directory in /tmp (the
+    postgres user cannot enter pytest's own); every process stopped by PID afterwards, and the
+    test fails if one is left."""
+    require_binary("patroni", "patroni")
+    require_binary("etcd", "etcd-server")
+    base = Path(tempfile.mkdtemp(prefix="conduit-patroni-test-", dir="/tmp"))
+    ports: list[int] = []
+    while len(ports) < 6:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    cluster = patroni.make_cluster(
+        base, base / "etcd", pg_ports=ports[0:2], rest_ports=ports[2:4], etcd_port=ports[4],
+        etcd_peer_port=ports[5], synchronous=True,
+    )  # fmt: skip
+    try:
+        patroni.start_etcd(cluster, base / "etcd.log")
+        wait_until(lambda: patroni.etcd_healthy(cluster.etcd_port), "etcd", timeout=15)
+        for member in cluster.members:
+            patroni.start_member(cluster, member, base / f"{member.name}.log")
+        wait_until(lambda: patroni.ready(cluster), "a leader and a streaming replica", timeout=40)
+        yield cluster
+    finally:
+        patroni.stop_cluster(cluster, timeout=20)
+        left = ours(base)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        logs = {log.name: log.read_text()[-2000:] for log in base.glob("*.log")}
+        shutil.rmtree(base, ignore_errors=True)
+        assert left == [], f"left running: {left}; logs: {logs}"
+
+
+def state_of(cluster: stack.patroni.Cluster) -> dict[str, Any]:
+    """The part of var/stack/state.json that `make stack` records for the cluster."""
+    members = [
+        {"name": m.name, "directory": str(m.directory), "pg_port": m.pg_port,
+         "rest_port": m.rest_port} for m in cluster.members
+    ]  # fmt: skip
+    components = [
+        {"name": m.name, "pid": cluster.pids[m.name], "address": f"127.0.0.1:{m.pg_port}",
+         "log": "-", "match": str(m.directory), "stop": "TERM", "rest_port": m.rest_port,
+         "postmaster": str(m.data_dir)} for m in cluster.members
+    ]  # fmt: skip
+    return {"patroni": {"members": members}, "components": components}
+
+
+def write(member: stack.patroni.Member, value: int) -> bool:
+    try:
+        patroni.psql(member.pg_port, f"INSERT INTO drill VALUES ({value:d})", timeout=2)  # noqa: S608
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return False
+    return True
+
+
+def rows(member: stack.patroni.Member) -> str:
+    return patroni.psql(member.pg_port, "SELECT string_agg(id::text, ',' ORDER BY id) FROM drill")
+
+
+def test_a_killed_leader_is_replaced_and_rejoins_as_a_replica(
+    cluster: stack.patroni.Cluster,
+) -> None:
+    old = patroni.leader(cluster)
+    assert old is not None
+    (other,) = (m for m in cluster.members if m != old)
+    assert patroni.roles(cluster.members)[other.name] == "sync_standby"
+    patroni.psql(old.pg_port, "CREATE TABLE drill (id int PRIMARY KEY)")
+    assert write(old, 1)  # acknowledged once the synchronous standby has it
+    postmaster = patroni.postmaster_pid(old.data_dir)
+    assert postmaster is not None
+
+    killed = time.monotonic()
+    os.kill(postmaster, signal.SIGKILL)
+    wait_until(lambda: write(other, 2), "a write on the promoted replica", timeout=20)
+    promoted_after = time.monotonic() - killed
+
+    assert patroni.roles(cluster.members)[other.name] == "leader"
+    assert rows(other) == "1,2"  # nothing acknowledged was lost
+    wait_until(lambda: patroni.ready(cluster), "the old leader back as a replica", timeout=40)
+    assert patroni.roles(cluster.members)[old.name] == "sync_standby"
+    assert patroni.postmaster_pid(old.data_dir) not in {None, postmaster}
+    assert patroni.psql(old.pg_port, "SELECT pg_is_in_recovery()") == "t"
+    wait_until(lambda: rows(old) == "1,2", "the old leader replaying the new leader's write", 10)
+    # make stack-status JSON=1 asks Patroni, so it names the new leader and its postmaster.
+    listed = {c["name"]: c for c in stack.status.components(state_of(cluster))}
+    assert listed[other.name]["role"] == "leader"
+    assert listed[other.name]["postmaster_pid"] == patroni.postmaster_pid(other.data_dir)
+    assert listed[old.name]["role"] == "replica"
+    assert listed[old.name]["synchronous_standby"] is True
+    print(f"promoted and writable {promoted_after:.1f} s after the kill")
+
+
+def test_the_leader_keeps_taking_writes_when_etcd_is_lost(cluster: stack.patroni.Cluster) -> None:
+    wait_until(lambda: patroni.ready(cluster), "a leader and a streaming replica", timeout=30)
+    leader = patroni.leader(cluster)
+    assert leader is not None
+    patroni.psql(leader.pg_port, "CREATE TABLE failsafe (id int PRIMARY KEY)")
+
+    os.kill(cluster.pids["etcd"], signal.SIGKILL)
+    time.sleep(12)  # past the leader key's ttl (10 s): without failsafe mode it would demote
+
+    patroni.psql(leader.pg_port, "INSERT INTO failsafe VALUES (1)")
+    assert patroni.psql(leader.pg_port, "SELECT count(*) FROM failsafe") == "1"
+    # With etcd gone the roles come from each member's own REST API.
+    assert patroni.leader(cluster) == leader
+    listed = {c["name"]: c for c in stack.status.components(state_of(cluster))}
+    assert listed[leader.name]["role"] == "leader"
