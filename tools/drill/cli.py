@@ -156,7 +156,10 @@ def measure(name: str, status: dict[str, Any]) -> dict[str, Any]:
     injector.join()
     records = the_load.records()
     print(f"load over: {len(records)} requests; waiting for the stack to be whole", flush=True)
-    settled = faults.wait_healthy(synchronous)
+    try:
+        settled: float | None = round(faults.wait_healthy(synchronous), 1)
+    except faults.DrillError as error:  # recorded: the figures so far still say what happened
+        settled, fault["not_whole_after_load"] = None, str(error)
     found = reconcile.found_in_database(status["env"]["DATABASE_URL"], the_load.run)
     injected = float(fault.get("injected_at_s", fault_at))
     figures = ledger.summary(records, injected)
@@ -175,7 +178,7 @@ def measure(name: str, status: dict[str, Any]) -> dict[str, Any]:
         "load": {**dataclasses.asdict(settings), "mix": dict(load.MIX), "run": the_load.run},
         "fault": fault,
         **{k: v for k, v in figures.items() if k != "failed_requests"},
-        "stack_whole_again_after_load_s": round(settled, 1),
+        "stack_whole_again_after_load_s": settled,
         "targets": targets(name, figures, synchronous),
         "timeline": ledger.timeline(records, int(settings.duration)),
         "failed_requests": figures["failed_requests"],
@@ -206,7 +209,9 @@ def report(result: dict[str, Any]) -> str:
         f"  duplicate writes    {writes['duplicates']}",
     ]  # fmt: skip
     if "error" in result["fault"]:
-        lines.append(f"  FAULT NOT INJECTED  {result['fault']['error']}")
+        lines.append(f"  FAULT FAILED        {result['fault']['error']}")
+    if "not_whole_after_load" in result["fault"]:
+        lines.append(f"  STACK NOT WHOLE     {result['fault']['not_whole_after_load']}")
     for target, met in result["targets"].items():
         if target != "all_met":
             lines.append(f"  {'MET ' if met else 'MISS'} {target}")
@@ -244,4 +249,4 @@ def main(argv: list[str]) -> int:
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(report(result))
     print(f"\nwrote {out.relative_to(core.ROOT) if out.is_relative_to(core.ROOT) else out}")
-    return 1 if "error" in result["fault"] else 0
+    return 1 if {"error", "not_whole_after_load"} & set(result["fault"]) else 0

@@ -154,19 +154,21 @@ Ready = Callable[[dict[str, Any]], Callable[[int], bool]]  # target -> "is the n
 
 
 def kill_and_restart(
-    name: str, sig: signal.Signals, group: bool, restart_after: float, ready: Ready
-) -> Callable[[dict[str, Any], Clock], dict[str, Any]]:
+    name: str, sig: signal.Signals, group: bool, restart_after: float, ready: Ready,
+    command: Callable[[dict[str, Any]], Process] | None = None,
+) -> Callable[[dict[str, Any], Clock], dict[str, Any]]:  # fmt: skip
     """Signal the component ``name`` (its whole process group with ``group``: a SIGKILLed
     granian's worker would go on serving the port alone), wait until it is gone, restart it
     ``restart_after`` seconds after the signal, and say when each happened. ``ready(target)`` is
-    made before the signal (it may look at the log as it was)."""
+    made before the signal (it may look at the log as it was). ``command(target)``: how to start
+    it again, when its /proc entry does not say (the default reads it from there)."""
 
     def inject(status: dict[str, Any], clock: Clock) -> dict[str, Any]:
         target = component(status, name=name)
         pid = target["pid"]
         state = core.load_state() or {"components": []}
         match = next(c["match"] for c in state["components"] if c["name"] == name)
-        process = Process.of(pid)
+        process = command(target) if command else Process.of(pid)
         is_ready = ready(target)
         at = clock()
         if group:
@@ -193,6 +195,11 @@ def kill_and_restart(
 
 def app_ready(target: dict[str, Any]) -> Callable[[int], bool]:
     return lambda pid: core.http_get(f"http://127.0.0.1:{target['port']}/readyz")[0] == 200
+
+
+def redis_process(target: dict[str, Any]) -> Process:
+    """Redis rewrites its command line (and the environment's memory) for its process title."""
+    return Process(services.redis_argv(target["port"]), dict(os.environ))
 
 
 def redis_ready(target: dict[str, Any]) -> Callable[[int], bool]:
@@ -252,7 +259,8 @@ def switchover(status: dict[str, Any], clock: Clock) -> dict[str, Any]:
 def broker_restart(status: dict[str, Any], clock: Clock) -> dict[str, Any]:
     """A planned restart of Redis, the Celery broker (and the cache): SIGTERM (it writes its
     append-only file and exits), then started again at once, as `systemctl restart` does."""
-    return kill_and_restart("redis", signal.SIGTERM, False, 0, redis_ready)(status, clock)
+    restart = kill_and_restart("redis", signal.SIGTERM, False, 0, redis_ready, redis_process)
+    return restart(status, clock)
 
 
 DRILLS = {
@@ -263,7 +271,8 @@ DRILLS = {
         Drill("worker-kill", "SIGKILL the Celery worker's process group; restarted 5 s later",
               kill_and_restart("celery-worker", signal.SIGKILL, True, 5, worker_ready)),
         Drill("redis-kill", "SIGKILL Redis (cache and broker; append-only file); restarted 5 s "
-              "later", kill_and_restart("redis", signal.SIGKILL, False, 5, redis_ready)),
+              "later", kill_and_restart("redis", signal.SIGKILL, False, 5, redis_ready,
+                                       redis_process)),
         Drill("replica-kill", "SIGKILL the replica's postmaster; Patroni restarts it",
               kill_postmaster("replica")),
         Drill("primary-kill", "SIGKILL the leader's postmaster; Patroni fails over",
