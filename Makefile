@@ -22,7 +22,7 @@ export PYTHON313
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint fresh-check stack stack-stop stack-status audit bench bench-ratio bench-fanout clean
+.PHONY: help install run test lint fresh-check stack stack-stop stack-status drill audit bench bench-ratio bench-fanout clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,18 @@ stack-stop: ## stop exactly what make stack started (by PID)
 
 stack-status: ## what make stack runs where, up or down; JSON=1: as JSON, with the PostgreSQL leader
 	@$(PY) tools/stack status $(if $(JSON),--json)
+
+# `make drill primary-kill` (the issue's form) or `make drill NAME=primary-kill`: the word after
+# `drill` is the drill's name, made a goal that does nothing of its own.
+ifeq (drill,$(firstword $(MAKECMDGOALS)))
+DRILL_NAME := $(or $(NAME),$(word 2,$(MAKECMDGOALS)))
+ifneq (,$(word 2,$(MAKECMDGOALS)))
+$(word 2,$(MAKECMDGOALS)): ; @:
+endif
+endif
+
+drill: install ## a fault under load against a running make stack: make drill primary-kill (docs/reliability.md)
+	@$(PY) tools/drill $(DRILL_NAME)
 
 bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack
 	@if [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi

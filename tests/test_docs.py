@@ -333,6 +333,7 @@ PAGES = [
     "docs/contributing.md",
     "docs/deploy.md",
     "docs/operations.md",
+    "docs/reliability.md",
     "docs/roadmap.md",
 ]
 

@@ -20,6 +20,13 @@ def smtp_banner(port: int) -> bool:
         return ok
 
 
+def redis_argv(port: int) -> list[str]:
+    """Redis as the stack runs it (a drill restarts it with the same: Redis rewrites its own
+    command line in /proc, so it cannot be read back from there)."""
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "yes", "--dir", str(STACK / "redis"), "--daemonize", "no"]  # fmt: skip
+
+
 def start_redis(stack: Stack, port: int) -> None:
     """One Redis for the cache (db 0) and the broker (db 1), with an append-only file under
     var/stack/redis/ (a queued task survives a restart)."""
@@ -27,11 +34,7 @@ def start_redis(stack: Stack, port: int) -> None:
     directory = STACK / "redis"
     directory.mkdir(exist_ok=True)
     log = LOGS / "redis.log"
-    pid = spawn(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "yes", "--dir", str(directory), "--daemonize", "no"],
-        log,
-    )  # fmt: skip
+    pid = spawn(redis_argv(port), log)
     stack.record("redis", pid, f"127.0.0.1:{port}", log, "redis-server", "TERM")
     wait_for("Redis", lambda: redis_ping(port), log, pid, "redis-server")
 
