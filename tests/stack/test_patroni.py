@@ -60,7 +60,11 @@ def cluster() -> Iterator[stack.patroni.Cluster]:
         wait_until(lambda: patroni.etcd_healthy(cluster.etcd_port), "etcd", timeout=15)
         for member in cluster.members:
             patroni.start_member(cluster, member, base / f"{member.name}.log")
-        wait_until(lambda: patroni.ready(cluster), "a leader and a streaming replica", timeout=40)
+        try:
+            wait_until(lambda: patroni.ready(cluster), "a leader and a streaming replica", 40)
+        except TimeoutError as error:  # what etcd and each member said, to tell why
+            logs = {log.name: log.read_text()[-3000:] for log in base.glob("**/*.log")}
+            raise TimeoutError(f"{error}; logs: {logs}") from None
         yield cluster
     finally:
         patroni.stop_cluster(cluster, timeout=20)
