@@ -1,7 +1,7 @@
 """`make stack` (cli.py says what it runs and how to start it): one module per kind of component
-(databases with patroni, services, apps, balancers, tasks, monitoring), the configurations made
-from deploy/ (configs.py), and what they share: processes, ports, waiting and the state file
-(core.py).
+(databases with patroni, backups and restore, services, apps, balancers, tasks, monitoring), the
+configurations made from deploy/ (configs.py), and what they share: processes, ports, waiting
+and the state file (core.py).
 
 Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do (``import stack``);
 what they use is here.
@@ -10,11 +10,13 @@ what they use is here.
 from . import patroni, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
+    archive_command,
     haproxy_conf,
     haproxy_postgres_conf,
     nginx_conf,
     nginx_limits,
     patroni_conf,
+    pgbackrest_conf,
     prometheus_conf,
     render,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "ROOT",
     "StackError",
     "app_server_argv",
+    "archive_command",
     "binary",
     "haproxy_conf",
     "haproxy_postgres_conf",
@@ -32,6 +35,7 @@ __all__ = [
     "nginx_limits",
     "patroni",
     "patroni_conf",
+    "pgbackrest_conf",
     "prometheus_conf",
     "render",
     "spawn",
