@@ -7,7 +7,7 @@ Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do
 what they use is here.
 """
 
-from . import patroni, status
+from . import backups, patroni, restore, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     archive_command,
@@ -28,6 +28,7 @@ __all__ = [
     "StackError",
     "app_server_argv",
     "archive_command",
+    "backups",
     "binary",
     "haproxy_conf",
     "haproxy_postgres_conf",
@@ -38,6 +39,7 @@ __all__ = [
     "pgbackrest_conf",
     "prometheus_conf",
     "render",
+    "restore",
     "spawn",
     "status",
     "stop_pid",
