@@ -68,7 +68,7 @@ backup-status: ## the stack's backups, last backup time, WAL archive state (pgBa
 	@$(PY) tools/stack backup-status $(if $(JSON),--json)
 
 restore: install ## TARGET="2026-12-05 10:31:07"|latest: restore into a scratch cluster, print rows and checksums; KEEP=1 leaves it up
-	@$(PY) tools/stack restore --target "$(or $(TARGET),$(error TARGET="<time>" or TARGET=latest))" $(if $(KEEP),--keep) $(if $(JSON),--json)
+	@$(PY) tools/stack restore --target "$(or $(TARGET),$(error make restore needs TARGET="2026-12-05 10:31:07" (a time) or TARGET=latest))" $(if $(KEEP),--keep) $(if $(JSON),--json)
 
 bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack
 	@if [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi
