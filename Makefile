@@ -22,7 +22,7 @@ export PYTHON313
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint fresh-check stack stack-stop stack-status drill audit bench bench-ratio bench-fanout clean
+.PHONY: help install run test lint fresh-check stack stack-stop stack-status backup backup-status restore drill audit bench bench-ratio bench-fanout clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,15 @@ stack-stop: ## stop exactly what make stack started (by PID)
 
 stack-status: ## what make stack runs where, up or down; JSON=1: as JSON, with the PostgreSQL leader
 	@$(PY) tools/stack status $(if $(JSON),--json)
+
+backup: install ## a pgBackRest backup of make stack's leader: incremental (full if none); TYPE=full|diff
+	@$(PY) tools/stack backup $(if $(TYPE),--type $(TYPE))
+
+backup-status: ## the stack's backups, last backup time, WAL archive state (pgBackRest info); JSON=1: as JSON
+	@$(PY) tools/stack backup-status $(if $(JSON),--json)
+
+restore: install ## TARGET="2026-12-05 10:31:07"|latest: restore into a scratch cluster, print rows and checksums; KEEP=1 leaves it up
+	@$(PY) tools/stack restore --target "$(or $(TARGET),$(error make restore needs TARGET="2026-12-05 10:31:07" (a time) or TARGET=latest))" $(if $(KEEP),--keep) $(if $(JSON),--json)
 
 # `make drill primary-kill` (the issue's form) or `make drill NAME=primary-kill`: the word after
 # `drill` is the drill's name, made a goal that does nothing of its own.

@@ -64,9 +64,12 @@ def pid_alive(pid: int) -> bool:
     return stat != "Z"
 
 
-def start(data_dir: Path, port: int, fast: bool, fresh: bool) -> str:
+def start(
+    data_dir: Path, port: int, fast: bool, fresh: bool, settings: dict[str, str] | None = None
+) -> str:
     """Start a server on ``data_dir`` and return its DATABASE_URL. An existing data directory is
-    reused with its data (a stopped benchmark database keeps its seed) unless ``fresh``."""
+    reused with its data (a stopped benchmark database keeps its seed) unless ``fresh``.
+    ``settings``: more server settings (the backup test's archive_mode and archive_command)."""
     ensure_installed()
     data_dir = data_dir.resolve()
     pid_file = data_dir / "server.pid"
@@ -109,6 +112,8 @@ def start(data_dir: Path, port: int, fast: bool, fresh: bool) -> str:
     if fast:  # a test database that is thrown away: durability buys nothing
         options += ["-c", "fsync=off", "-c", "synchronous_commit=off",
                     "-c", "full_page_writes=off"]  # fmt: skip
+    for name, value in (settings or {}).items():
+        options += ["-c", f"{name}={value}"]
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the server process
     proc = subprocess.Popen(
         as_postgres([str(PG_BIN / "postgres"), "-D", str(pgdata), *options]),

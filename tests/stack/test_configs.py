@@ -3,6 +3,7 @@ same files in deploy/ as compose's (ADR 0021)."""
 
 from __future__ import annotations
 
+import configparser
 import re
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,57 @@ def test_the_stack_postgres_haproxy_config_checks_each_member_on_its_rest_port(
         assert "server patroni-2 127.0.0.1:15433 check port 18009" in section
     assert "on-marked-down shutdown-sessions" in text
     assert "${CONDUIT_" not in text
+
+
+def test_the_patroni_config_archives_the_leaders_wal_with_pgbackrest_naming_its_own_data(
+    tmp_path: Path,
+) -> None:
+    conf = tmp_path / "pgbackrest.conf"
+    path = stack.patroni_conf(
+        tmp_path, scope="conduit", name="patroni-2", pg_port=15433, rest_port=18009,
+        etcd_ports=[12379], synchronous=True, archive=(conf, "conduit"),
+    )  # fmt: skip
+    config = yaml.safe_load(path.read_text())
+
+    dcs = config["bootstrap"]["dcs"]["postgresql"]["parameters"]
+    assert dcs["archive_mode"] == "on"  # the leader archives; a promoted replica from then on
+    assert dcs["archive_timeout"] == "60s"
+    # pgBackRest refuses to push from a directory other than pg1-path: each member names its own.
+    assert config["postgresql"]["parameters"]["archive_command"] == (
+        f"pgbackrest --config={conf} --stanza=conduit --pg1-path={tmp_path}/data archive-push %p"
+    )
+
+
+def test_a_patroni_cluster_without_a_repository_does_not_archive(tmp_path: Path) -> None:
+    dcs = patroni_config(tmp_path, synchronous=True)["bootstrap"]["dcs"]
+
+    assert dcs["postgresql"]["parameters"]["archive_mode"] == "off"
+
+
+def test_the_pgbackrest_config_lists_every_member_so_backups_follow_the_leader(
+    tmp_path: Path,
+) -> None:
+    members = [(Path("/srv/s/patroni-1/data"), 15432, Path("/srv/s/patroni-1")),
+               (Path("/srv/s/patroni-2/data"), 15433, Path("/srv/s/patroni-2"))]  # fmt: skip
+
+    path = stack.pgbackrest_conf(
+        tmp_path / "pgbackrest.conf", repo=Path("/srv/s/pgbackrest/repo"),
+        work_dir=Path("/srv/s/pgbackrest"), stanza="conduit", members=members,
+    )  # fmt: skip
+
+    assert "${CONDUIT_" not in path.read_text()
+    config = configparser.ConfigParser()
+    config.read(path)
+    assert config["global"]["repo1-path"] == "/srv/s/pgbackrest/repo"
+    assert config["global"]["repo1-retention-full"] == "2"
+    # Its own logs and locks: not /var/log/pgbackrest (postgres may not write there), and not
+    # the shared /tmp/pgbackrest where another checkout's stack would take the same stanza lock.
+    assert config["global"]["log-path"] == "/srv/s/pgbackrest/log"
+    assert config["global"]["lock-path"] == "/srv/s/pgbackrest/lock"
+    assert config["global"]["start-fast"] == "y"
+    assert dict(config["conduit"]) == {
+        "pg1-path": "/srv/s/patroni-1/data", "pg1-port": "15432",
+        "pg1-socket-path": "/srv/s/patroni-1", "pg1-user": "postgres",
+        "pg2-path": "/srv/s/patroni-2/data", "pg2-port": "15433",
+        "pg2-socket-path": "/srv/s/patroni-2", "pg2-user": "postgres",
+    }  # fmt: skip

@@ -1,20 +1,22 @@
 """`make stack` (cli.py says what it runs and how to start it): one module per kind of component
-(databases with patroni, services, apps, balancers, tasks, monitoring), the configurations made
-from deploy/ (configs.py), and what they share: processes, ports, waiting and the state file
-(core.py).
+(databases with patroni, backups and restore, services, apps, balancers, tasks, monitoring), the
+configurations made from deploy/ (configs.py), and what they share: processes, ports, waiting
+and the state file (core.py).
 
 Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do (``import stack``);
 what they use is here.
 """
 
-from . import patroni, status
+from . import backups, patroni, restore, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
+    archive_command,
     haproxy_conf,
     haproxy_postgres_conf,
     nginx_conf,
     nginx_limits,
     patroni_conf,
+    pgbackrest_conf,
     prometheus_conf,
     render,
 )
@@ -25,6 +27,8 @@ __all__ = [
     "ROOT",
     "StackError",
     "app_server_argv",
+    "archive_command",
+    "backups",
     "binary",
     "haproxy_conf",
     "haproxy_postgres_conf",
@@ -32,8 +36,10 @@ __all__ = [
     "nginx_limits",
     "patroni",
     "patroni_conf",
+    "pgbackrest_conf",
     "prometheus_conf",
     "render",
+    "restore",
     "spawn",
     "status",
     "stop_pid",

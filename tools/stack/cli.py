@@ -27,6 +27,12 @@ Ports (0 = any free port; a port given here must be free):
     STACK_LB=nginx|haproxy (the load balancer)
     STACK_PG_SYNC=on|off (Patroni's synchronous mode, on by default: ADR 0026)
     STACK_DRAIN_TIMEOUT=30 (seconds a stopping app server lets in-flight requests finish)
+    STACK_BACKUP_INTERVAL=3600 (seconds between scheduled incremental backups)
+    STACK_RESTORE_PORT=0 (the scratch cluster of `restore`)
+
+Backups (pgBackRest, ADR 0027; backup_commands.py says more):
+    .venv/bin/python tools/stack backup [--type incr|diff|full] | backup-status [--json]
+    .venv/bin/python tools/stack restore --target TIME|latest [--keep] [--json]
 
 PostgreSQL's data lives under /tmp/conduit-stack-<hash of the checkout>/patroni-N/ (the postgres
 user cannot enter /root-owned directories); everything else, etcd's data too, under var/stack/.
@@ -42,7 +48,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import apps, balancers, databases, monitoring, patroni, services, tasks
+from . import (
+    apps,
+    backup_commands,
+    backups,
+    balancers,
+    databases,
+    monitoring,
+    patroni,
+    services,
+    tasks,
+)
 from .core import (
     LOGS,
     ROOT,
@@ -62,6 +78,7 @@ PACKAGES = [
     "postgresql-15",
     "patroni",
     "etcd-server",
+    "pgbackrest",
     "redis-server",
     "nginx",
     "haproxy",
@@ -105,6 +122,7 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     site_url = f"http://127.0.0.1:{http_port}"
     env = apps.app_environment(stack, urls, site_url, media_serve=lb == "haproxy")
     apps.set_up_database(env)
+    backups.start(stack)  # the full backup of the set-up database, and the schedule
     apps.start_app_servers(stack, app_ports, env)
 
     stack.set(url=site_url)
@@ -209,6 +227,9 @@ def stop() -> int:
 def main(argv: list[str]) -> int:
     commands = {("start",): start, ("stop",): stop, ("status",): status,
                 ("status", "--json"): lambda: status(as_json=True)}  # fmt: skip
+    if argv and argv[0] in backup_commands.COMMANDS:  # backup, backup-status, restore
+        os.chdir(ROOT)
+        return backup_commands.main(argv)
     command = commands.get(tuple(argv))
     if command is None:
         print(__doc__)

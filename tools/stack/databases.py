@@ -1,7 +1,8 @@
 """PostgreSQL for `make stack`: etcd and two Patroni members (patroni.py), data under
 /tmp/conduit-stack-<hash>/ (the postgres user cannot enter /root-owned directories), and HAProxy
 in front of them on Patroni's checks: DATABASE_URL reaches whichever member leads, and
-DATABASE_REPLICA_URLS whichever is a replica, before and after a failover (ADR 0026)."""
+DATABASE_REPLICA_URLS whichever is a replica, before and after a failover (ADR 0026). The leader
+archives its WAL to pgBackRest's repository (backups.py, ADR 0027)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 import postgres  # tools/postgres.py
 
-from . import patroni
+from . import backups, patroni
 from .configs import haproxy_postgres_conf
 from .core import LOGS, PG_BASE, STACK, Stack, StackError, binary, spawn, wait_for
 
@@ -33,6 +34,11 @@ def start_postgres(stack: Stack, ports: DatabasePorts, synchronous: bool) -> tup
         PG_BASE, STACK / "etcd", pg_ports=ports.members, rest_ports=ports.rest,
         etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer, synchronous=synchronous,
     )  # fmt: skip
+    # pgBackRest's repository first: the leader archives its WAL there from its first segment.
+    repository = backups.make_repository(
+        backups.WORK_DIR, [(m.data_dir, m.pg_port, m.directory) for m in cluster.members]
+    )
+    cluster.archive = repository.archive
     stack.set(patroni={"scope": cluster.scope, "members": [
         {"name": m.name, "directory": str(m.directory), "pg_port": m.pg_port,
          "rest_port": m.rest_port} for m in cluster.members]})  # fmt: skip
@@ -62,6 +68,8 @@ def start_postgres(stack: Stack, ports: DatabasePorts, synchronous: bool) -> tup
     if leader is None:  # ready() saw one a moment ago: only a failover meanwhile gets here
         raise StackError("Patroni has no leader; see var/stack/logs/patroni-*.log")
     patroni.psql(leader.pg_port, f"CREATE DATABASE {postgres.DB_NAME}")
+    print(f"== pgBackRest: stanza {repository.stanza} in {repository.repo}", flush=True)
+    backups.pgbackrest(repository, "stanza-create")
     start_haproxy(stack, ports, cluster)
     return (f"postgres://postgres@127.0.0.1:{ports.primary}/{postgres.DB_NAME}",
             f"postgres://postgres@127.0.0.1:{ports.replica}/{postgres.DB_NAME}")  # fmt: skip

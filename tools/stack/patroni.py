@@ -58,6 +58,9 @@ class Cluster:
     scope: str = "conduit"
     synchronous: bool = True
     pids: dict[str, int] = field(default_factory=dict)  # etcd and each member's Patroni
+    # pgBackRest's config and stanza, to which the leader archives its WAL (backups.py); None:
+    # no archiving (the failover test's cluster).
+    archive: tuple[Path, str] | None = None
 
     def member(self, name: str) -> Member:
         return next(m for m in self.members if m.name == name)
@@ -126,7 +129,7 @@ def start_member(cluster: Cluster, member: Member, log: Path) -> int:
     etcd = [cluster.etcd_port]
     patroni_conf(member.directory, scope=cluster.scope, name=member.name,
                  pg_port=member.pg_port, rest_port=member.rest_port, etcd_ports=etcd,
-                 synchronous=cluster.synchronous)  # fmt: skip
+                 synchronous=cluster.synchronous, archive=cluster.archive)  # fmt: skip
     # HOME: psql and libpq look for their files there, and postgres cannot read /root.
     env = {**os.environ, "HOME": str(member.directory)}
     pid = spawn(postgres.as_postgres([binary("patroni"), str(member.config)]), log, env)
