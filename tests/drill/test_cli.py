@@ -1,6 +1,6 @@
 """`make drill`'s verdicts and refusals (tools/drill/cli.py) without a stack: issue 17's targets per
 drill, the result file's variant, the balancer's retries read from its access log, and the
-errors for an unknown drill, pitr and a stack that is not running."""
+errors for an unknown drill and a stack that is not running."""
 
 import json
 from pathlib import Path
@@ -65,12 +65,23 @@ def test_balancer_retries_are_read_past_the_offset_from_either_balancers_log(
     assert cli.balancer_retries(tmp_path / "missing.log", offset=0) == 0
 
 
-def test_unknown_drills_and_pitr_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_drills_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["nope"]) == 2
     assert "no drill named 'nope'" in capsys.readouterr().err
-    assert cli.main(["pitr"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+    assert "pitr" in cli.DRILLS
     assert cli.main([]) == 2
+
+
+def test_pitr_is_met_only_when_every_row_came_back_as_it_was() -> None:
+    figures = {"writes": {"lost": 0}, "pitr": {"restored": True, "rows_lost": 0,
+                                                "checksum_matches": True}}  # fmt: skip
+    assert cli.targets("pitr", figures, True)["restored_to_the_instant_before_the_mistake"]
+    figures["pitr"]["checksum_matches"] = False
+    assert not cli.targets("pitr", figures, True)["all_met"]
+    figures["pitr"] = {"restored": True, "rows_lost": 3, "checksum_matches": True}
+    assert not cli.targets("pitr", figures, True)["all_met"]
+    figures["pitr"] = {"restored": False, "error": "no mistake was made"}
+    assert not cli.targets("pitr", figures, True)["all_met"]
 
 
 def test_the_drill_needs_a_running_stack(

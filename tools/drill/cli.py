@@ -4,7 +4,8 @@ from the client's side and checked against the database.
     .venv/bin/python tools/drill NAME      (make drill NAME, or make drill NAME=NAME)
 
 NAME: app-kill, worker-kill, redis-kill, replica-kill, primary-kill, primary-switchover,
-etcd-kill, broker-restart (pitr: not yet). It starts nothing of the stack: `make stack` must be
+etcd-kill, broker-restart, pitr (pitr.py: a table dropped by mistake, restored to the
+instant before into a scratch cluster). It starts nothing of the stack: `make stack` must be
 running (any STACK_* settings; the drill finds the front door and every target through
 `make stack-status JSON=1`), and it runs under the stack's own rate limits (its few users stay far
 below them at the default rate). The load (load.py) runs DRILL_DURATION seconds; the fault
@@ -33,9 +34,10 @@ from typing import Any
 from benchkit import facts  # tools/bench/benchkit: the commit and the machine, as make bench
 from stack import core
 
-from . import faults, ledger, load, reconcile
+from . import faults, ledger, load, pitr, reconcile
 
 OUT_DIR = core.ROOT / "bench" / "results"
+DRILLS = {**faults.DRILLS, pitr.DRILL.name: pitr.DRILL}
 LEDGERS = core.ROOT / "var" / "drill"
 
 
@@ -70,6 +72,11 @@ def targets(name: str, figures: dict[str, Any], synchronous: bool | None) -> dic
         found["no_failed_request_after_the_balancers_retry"] = figures["errors"] == 0
     if name != "primary-kill" or synchronous:
         found["no_acknowledged_write_lost"] = lost == 0
+    if name == "pitr":
+        restored = figures.get("pitr", {})
+        found["restored_to_the_instant_before_the_mistake"] = bool(
+            restored.get("restored") and restored["rows_lost"] == 0 and restored["checksum_matches"]
+        )
     found["all_met"] = all(found.values())
     return found
 
@@ -135,7 +142,7 @@ def run_fault(
 
 
 def measure(name: str, status: dict[str, Any]) -> dict[str, Any]:
-    drill = faults.DRILLS[name]
+    drill = DRILLS[name]
     synchronous = faults.synchronous_mode(status)
     settings = settings_from_env(status["url"])
     fault_at = env_float("DRILL_FAULT_AT", 10)
@@ -165,6 +172,9 @@ def measure(name: str, status: dict[str, Any]) -> dict[str, Any]:
     figures = ledger.summary(records, injected)
     figures["writes"] = reconcile.reconcile(records, found)
     figures["balancer_retries"] = balancer_retries(access_log, log_offset)
+    if name == "pitr":
+        print("restoring to the instant before the mistake", flush=True)
+        figures["pitr"] = pitr.verify(fault)
     LEDGERS.mkdir(parents=True, exist_ok=True)
     ledger_path = LEDGERS / f"{name}-ledger.json"
     ledger_path.write_text(json.dumps([r.to_json() for r in records]) + "\n")
@@ -208,6 +218,14 @@ def report(result: dict[str, Any]) -> str:
         "server)",
         f"  duplicate writes    {writes['duplicates']}",
     ]  # fmt: skip
+    if "pitr" in result:
+        found = result["pitr"]
+        same = "equal" if found.get("checksum_matches") else "DIFFERENT"
+        lines.append(
+            f"  restored            {found.get('rows_restored', 0)} of "
+            f"{found.get('rows_expected', '?')} rows, checksum {same}, in "
+            f"{found.get('total_s', '?')} s (backup set {found.get('backup_set', '?')})"
+        )
     if "error" in result["fault"]:
         lines.append(f"  FAULT FAILED        {result['fault']['error']}")
     if "not_whole_after_load" in result["fault"]:
@@ -219,15 +237,12 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    known = ", ".join([*faults.DRILLS, *faults.NOT_YET])
+    known = ", ".join(DRILLS)
     if len(argv) != 1 or argv[0] in {"-h", "--help"}:
         print(__doc__)
         return 2
     name = argv[0]
-    if name in faults.NOT_YET:
-        print(f"make drill {name}: {faults.NOT_YET[name]}", file=sys.stderr)
-        return 2
-    if name not in faults.DRILLS:
+    if name not in DRILLS:
         print(f"make drill: no drill named {name!r} (drills: {known})", file=sys.stderr)
         return 2
     status = faults.stack_status()

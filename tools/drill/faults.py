@@ -285,6 +285,3 @@ DRILLS = {
               broker_restart),
     ]
 }  # fmt: skip
-
-NOT_YET = {"pitr": "not available yet: it needs pgBackRest's backups and WAL archive (issue 17's "
-           "backup slice, another branch); make drill pitr arrives with them"}  # fmt: skip
