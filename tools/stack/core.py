@@ -75,14 +75,15 @@ def pid_alive(pid: int, match: str = "") -> bool:
     return postgres.pid_alive(pid)
 
 
-def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> int:
+def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> int:
     """Start ``cmd`` in its own session (its PID is the server's, and the ID of the process group
-    its children join), output appended to ``log``."""
+    its children join), output appended to ``log``, in ``cwd`` (the checkout; a process run as
+    postgres needs one it may enter: a checkout under /root is not)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=ROOT, start_new_session=True,
+            env=env, cwd=cwd, start_new_session=True,
         )  # fmt: skip
     return proc.pid
 

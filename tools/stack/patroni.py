@@ -132,7 +132,10 @@ def start_member(cluster: Cluster, member: Member, log: Path) -> int:
                  synchronous=cluster.synchronous, archive=cluster.archive)  # fmt: skip
     # HOME: psql and libpq look for their files there, and postgres cannot read /root.
     env = {**os.environ, "HOME": str(member.directory)}
-    pid = spawn(postgres.as_postgres([binary("patroni"), str(member.config)]), log, env)
+    # Its own directory as the working one: Patroni's multiprocessing children change to the
+    # parent's, and postgres cannot enter a checkout under /root (initdb then never finishes).
+    pid = spawn(postgres.as_postgres([binary("patroni"), str(member.config)]), log, env,
+                cwd=member.directory)  # fmt: skip
     cluster.pids[member.name] = pid
     return pid
 
