@@ -1,13 +1,14 @@
 """`make stack` (cli.py says what it runs and how to start it): one module per kind of component
-(databases with patroni, backups and restore, services, apps, balancers, tasks, monitoring), the
-configurations made from deploy/ (configs.py), and what they share: processes, ports, waiting
+(databases with patroni, backups and restore, services, apps, balancers, tasks, monitoring with
+backup_metrics), the configurations made from deploy/ (configs.py), and what they share: processes,
+ports, waiting
 and the state file (core.py).
 
 Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do (``import stack``);
 what they use is here.
 """
 
-from . import backups, patroni, restore, status
+from . import backup_metrics, backups, monitoring, patroni, restore, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     archive_command,
@@ -28,10 +29,12 @@ __all__ = [
     "StackError",
     "app_server_argv",
     "archive_command",
+    "backup_metrics",
     "backups",
     "binary",
     "haproxy_conf",
     "haproxy_postgres_conf",
+    "monitoring",
     "nginx_conf",
     "nginx_limits",
     "patroni",
