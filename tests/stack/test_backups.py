@@ -83,7 +83,16 @@ def test_a_dropped_table_is_restored_to_the_instant_before_the_mistake(
     psql(port, "CREATE TABLE users_user (id serial PRIMARY KEY, username text NOT NULL)", "conduit")
     psql(port, "INSERT INTO users_user (username) SELECT 'before-' || i "
                "FROM generate_series(1, 200) i", "conduit")  # fmt: skip
+    before = time.time()
     stack.backups.backup(repository, "full")
+    metrics = stack.backups.publish_metrics(repository, archived.base / "textfile").read_text()
+    name = "pgbackrest_backup_last_completed_timestamp_seconds{"
+    completed = [line for line in metrics.splitlines() if line.startswith(name)]
+    assert len(completed) == 1  # the stanza's, for ConduitBackupTooOld
+    assert float(completed[0].rsplit(" ", 1)[1]) >= int(before)
+    # pgBackRest keeps a backup's stop time in whole seconds and restores to a time only from a
+    # backup that stopped before it: a target in the backup's own second finds none.
+    time.sleep(1.0)
     psql(port, "INSERT INTO users_user (username) SELECT 'after-' || i "
                "FROM generate_series(1, 50) i", "conduit")  # fmt: skip
     expected = stack.restore.sample_checksums(port, "conduit")

@@ -54,6 +54,7 @@ def main(argv: list[str]) -> int:
         repository = backups.stack_repository()
         if args.command == "backup":
             seconds = backups.backup(repository, args.type)
+            backups.publish_metrics(repository)
             last = backups.info(repository)["backup"][-1]
             print(f"{last['type']} backup {last['label']} in {seconds:.1f} s")
             return 0

@@ -1,8 +1,9 @@
-"""pgBackRest's state as Prometheus metrics, in the node exporter's textfile format: the backup
-loop runs ``pgbackrest info --output=json``, turns it into text with ``backup_metrics`` and
-writes it with ``write_textfile`` into the directory the stack's node exporter reads
-(monitoring.TEXTFILE_DIR). The ``ConduitBackupTooOld`` alert and the dashboard's "Last backup
-age" panel read ``pgbackrest_backup_last_completed_timestamp_seconds``.
+"""pgBackRest's state as Prometheus metrics, in the node exporter's textfile format: after every
+backup (`make stack`'s full one, the scheduler's, `make backup`), ``backups.publish_metrics`` runs
+``pgbackrest info --output=json``, turns it into text with ``backup_metrics`` and writes it with
+``write_textfile`` into the directory the stack's node exporter reads (monitoring.TEXTFILE_DIR).
+The ``ConduitBackupTooOld`` alert and the dashboard's "Last backup age" panel read
+``pgbackrest_backup_last_completed_timestamp_seconds``.
 
 The JSON is pgBackRest 2.45's (``info``'s machine-readable output, which pgBackRest keeps
 stable): a list of stanzas, each with ``name``, ``status.code`` (0 ok, 2 no valid backup, ...)

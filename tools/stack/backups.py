@@ -26,8 +26,10 @@ from typing import Any
 import postgres  # tools/postgres.py
 
 from . import patroni
+from .backup_metrics import backup_metrics, write_textfile
 from .configs import pgbackrest_conf
 from .core import LOGS, PG_BASE, PY, ROOT, Stack, StackError, binary, load_state, spawn, wait_for
+from .monitoring import TEXTFILE_DIR
 from .status import members
 
 STANZA = "conduit"
@@ -109,6 +111,14 @@ def info(repository: Repository) -> dict[str, Any]:
     return dict(found[0]) if found else {}
 
 
+def publish_metrics(repository: Repository, directory: Path = TEXTFILE_DIR) -> Path:
+    """The repository's backups as the node exporter's textfile metrics (backup_metrics.py), read
+    by the ``ConduitBackupTooOld`` alert and the dashboard: after every backup, whoever took it."""
+    found = json.loads(pgbackrest(repository, "info", "--output=json").stdout)
+    directory.mkdir(parents=True, exist_ok=True)
+    return write_textfile(directory, "pgbackrest.prom", backup_metrics(found))
+
+
 # --- in make stack ------------------------------------------------------------------------------
 
 
@@ -118,6 +128,7 @@ def start(stack: Stack) -> None:
     repository = Repository(WORK_DIR)
     print("== pgBackRest: full backup", end=" ... ", flush=True)
     print(f"{backup(repository, 'full'):.1f} s (repository {repository.repo})", flush=True)
+    publish_metrics(repository)
     log = LOGS / "backups.log"
     argv = [str(PY), str(ROOT / "tools" / "stack"), "backup-loop", "--config",
             str(repository.config), "--interval", str(INTERVAL)]  # fmt: skip
@@ -167,6 +178,10 @@ def loop(repository: Repository, interval: float) -> int:
         else:
             print(f"{_now()} incremental backup FAILED ({child.returncode}) after {took:.1f} s: "
                   f"{output.strip()}", flush=True)  # fmt: skip
+        try:  # a failed backup too: the metrics then say how old the last good one is
+            publish_metrics(repository)
+        except (StackError, OSError, ValueError) as error:
+            print(f"{_now()} backup metrics not written: {error}", flush=True)
     print(f"{_now()} scheduler: stopped", flush=True)
     return 0
 
