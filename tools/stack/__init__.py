@@ -1,13 +1,13 @@
 """`make stack` (cli.py says what it runs and how to start it): one module per kind of component
-(databases with patroni, services, apps, balancers, tasks, monitoring), the configurations made
-from deploy/ (configs.py), and what they share: processes, ports, waiting and the state file
-(core.py).
+(databases with patroni, services, apps, balancers, tasks, monitoring with backup_metrics),
+the configurations made from deploy/ (configs.py), and what they share: processes, ports, waiting
+and the state file (core.py).
 
 Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do (``import stack``);
 what they use is here.
 """
 
-from . import patroni, status
+from . import backup_metrics, patroni, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     haproxy_conf,
@@ -25,6 +25,7 @@ __all__ = [
     "ROOT",
     "StackError",
     "app_server_argv",
+    "backup_metrics",
     "binary",
     "haproxy_conf",
     "haproxy_postgres_conf",
