@@ -103,7 +103,7 @@ ok "sign in through $LB (form post with CSRF, session cookie)"
 
 prom=$(state "s['prometheus_url']")
 apps=$(state "sum(c['name'].startswith('app-') for c in s['components'])")
-expected="conduit-app=$apps celery-worker=1 prometheus=1"
+expected="conduit-app=$apps celery-worker=1 prometheus=1 postgres=2 patroni=2 redis=1"
 [[ $LB == haproxy ]] && expected+=" haproxy=1"
 command -v prometheus-node-exporter >/dev/null && expected+=" node=1"
 curl -s "$prom/api/v1/targets" | $PY -c "

@@ -7,7 +7,7 @@ Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do
 what they use is here.
 """
 
-from . import backup_metrics, patroni, status
+from . import backup_metrics, monitoring, patroni, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     haproxy_conf,
@@ -29,6 +29,7 @@ __all__ = [
     "binary",
     "haproxy_conf",
     "haproxy_postgres_conf",
+    "monitoring",
     "nginx_conf",
     "nginx_limits",
     "patroni",

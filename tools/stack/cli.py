@@ -5,7 +5,8 @@
 PostgreSQL 15 under Patroni (two members, leader and replica, etcd as the consensus store) behind
 HAProxy on Patroni's health checks, Redis (cache and Celery broker), an SMTP sink (aiosmtpd),
 STACK_APPS granian app servers behind nginx or HAProxy (STACK_LB=haproxy) on
-http://127.0.0.1:8080, a Celery worker (every queue) and beat, Debian's node exporter and
+http://127.0.0.1:8080, a Celery worker (every queue) and beat, Debian's node exporter (its
+textfile collector on var/stack/textfile/), a PostgreSQL exporter per member, a Redis exporter and
 Prometheus scraping them all with the alert rules of deploy/prometheus/alerts.yml. Each process runs
 in its own session and is recorded by PID in var/stack/state.json; `stop` stops exactly those (and
 what is left in their process groups, and each member's postmaster). A second `start` while
@@ -22,6 +23,8 @@ Ports (0 = any free port; a port given here must be free):
     STACK_ETCD_PORT=0  STACK_ETCD_PEER_PORT=0
     STACK_WORKER_METRICS_PORT=0  STACK_NODE_EXPORTER_PORT=0
     STACK_LB_STATS_PORT=0 (HAProxy's /metrics and /stats)
+    STACK_PG_EXPORTER_PORT=0 (the first member's PostgreSQL exporter; the second follows)
+    STACK_REDIS_EXPORTER_PORT=0
     STACK_APP_PORT=0 (the first app server's port; the next ones follow)
     STACK_APPS=2 (app-server processes)  STACK_TIMEOUT=60 (seconds each component may take)
     STACK_LB=nginx|haproxy (the load balancer)
@@ -67,6 +70,8 @@ PACKAGES = [
     "haproxy",
     "prometheus",
     "prometheus-node-exporter",
+    "prometheus-postgres-exporter",
+    "prometheus-redis-exporter",
 ]
 
 
@@ -89,6 +94,8 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     worker_port = ports.take("STACK_WORKER_METRICS_PORT")
     node_port = ports.take("STACK_NODE_EXPORTER_PORT")
     lb_stats_port = ports.take("STACK_LB_STATS_PORT")
+    pg_exporter_ports = [ports.take("STACK_PG_EXPORTER_PORT", offset=i) for i in range(2)]
+    redis_exporter_port = ports.take("STACK_REDIS_EXPORTER_PORT")
 
     database_url, replica_url = databases.start_postgres(stack, pg, synchronous)
     services.start_redis(stack, redis_port)
@@ -119,6 +126,10 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
         jobs["haproxy"] = [lb_stats_port]
     if monitoring.start_node_exporter(stack, node_port):
         jobs["node"] = [node_port]
+    members = [(m["name"], m["pg_port"], m["rest_port"]) for m in stack.state["patroni"]["members"]]
+    jobs |= monitoring.start_exporters(stack, members=members, postgres_ports=pg_exporter_ports,
+                                       redis_port=redis_port,
+                                       redis_exporter_port=redis_exporter_port)  # fmt: skip
     monitoring.start_prometheus(stack, prom_port, jobs)
 
 
