@@ -1,9 +1,13 @@
 """deploy/grafana/conduit.json against a live Prometheus (Grafana itself is not available here).
 
-A real Prometheus scrapes a real app server, a Celery worker's metrics port and Debian's node
-exporter; after a little traffic and one task, every panel's query (its template variables
+A real Prometheus scrapes a real app server, a Celery worker's metrics port, Debian's node
+exporter (its textfile collector reading the backup metrics tools/stack/backup_metrics.py makes of
+a real ``pgbackrest info``), and Debian's PostgreSQL and Redis exporters on the suite's own
+servers; after a little traffic and one task, every panel's query (its template variables
 substituted as Grafana would) must parse and run without error, and the core panels must return
-data. Every ``conduit_*`` metric the processes expose must appear on some panel.
+data. Every ``conduit_*`` metric the processes expose must appear on some panel. The Patroni and
+replication panels need a Patroni cluster, which this test does not start: test_patroni.py checks
+that a real one exposes the metrics they read.
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ import pytest
 from celery import Celery
 
 from tests.services import RedisServer, ServerProcess, free_port, require_binary, wait_until
-from tests.stack.conftest import ROOT, SECRET_KEY, fetch, make_app_server, test_database_url
+from tests.stack.conftest import (
+    ROOT,
+    SECRET_KEY,
+    fetch,
+    make_app_server,
+    stack,
+    test_database_url,
+)
+from tests.stack.test_backup_metrics import sample as pgbackrest_info
 
 # django_db: pytest-django creates the test database only when a collected test asks for it (the
 # app server reads it from its own process; these tests write nothing).
@@ -38,8 +50,9 @@ SCRAPE_SECONDS = 1
 # What Grafana puts for its built-in variables: $__rate_interval is at least four scrape intervals.
 BUILT_INS = {"__rate_interval": f"{4 * SCRAPE_SECONDS * 3}s", "__range": "5m", "__interval": "1s"}
 
-# Panels that must show data on this small stack (the others need a pool, replicas, a failing
-# task or a dead letter, which this test does not create; their queries must still run).
+# Panels that must show data on this small stack (the others need a pool, replicas, a Patroni
+# cluster, a failing task or a dead letter, which this test does not create; their queries must
+# still run).
 CORE = {
     "Request rate by route",
     "Error ratio (5xx)",
@@ -57,6 +70,10 @@ CORE = {
     "Host CPU busy",
     "Load average (1 min) per core",
     "Disk free",
+    "WAL archive",
+    "Last backup age",
+    "Redis memory",
+    "Redis connected clients",
 }
 
 
@@ -161,7 +178,8 @@ def live(
     redis_server: RedisServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Prometheus]:
-    """Prometheus scraping an app server, a Celery worker and the node exporter, with traffic."""
+    """Prometheus scraping an app server, a Celery worker, the node exporter (with a backup
+    textfile), and the PostgreSQL and Redis exporters, with traffic."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -197,19 +215,47 @@ def live(
         worker.start(timeout=60)
 
         node_port = free_port()
+        textfiles = workdir / "textfile"
+        textfiles.mkdir()
+        backups = stack.backup_metrics.backup_metrics(pgbackrest_info())
+        stack.backup_metrics.write_textfile(textfiles, "pgbackrest.prom", backups)
         node = ServerProcess(
             name="node-exporter",
             argv=[require_binary("prometheus-node-exporter", "prometheus-node-exporter"),
                   f"--web.listen-address=127.0.0.1:{node_port}", "--collector.disable-defaults",
-                  "--collector.cpu", "--collector.filesystem", "--collector.loadavg"],
+                  "--collector.cpu", "--collector.filesystem", "--collector.loadavg",
+                  "--collector.textfile", f"--collector.textfile.directory={textfiles}"],
             port=node_port,
             workdir=workdir,
         )  # fmt: skip
         started.append(node)
         node.start()
 
+        # The stack's own argv for both exporters, on the suite's PostgreSQL and Redis.
+        require_binary("prometheus-postgres-exporter", "prometheus-postgres-exporter")
+        require_binary("prometheus-redis-exporter", "prometheus-redis-exporter")
+        pg_exporter_port = free_port()
+        argv, env = stack.monitoring.postgres_exporter(
+            pg_exporter_port, f"{database_url}?sslmode=disable"
+        )
+        pg_exporter = ServerProcess(
+            name="postgres-exporter", argv=argv, port=pg_exporter_port, workdir=workdir, env=env
+        )
+        started.append(pg_exporter)
+        pg_exporter.start()
+        redis_exporter_port = free_port()
+        redis_exporter = ServerProcess(
+            name="redis-exporter",
+            argv=stack.monitoring.redis_exporter_argv(redis_exporter_port, redis_server.port),
+            port=redis_exporter_port,
+            workdir=workdir,
+        )
+        started.append(redis_exporter)
+        redis_exporter.start()
+
         prom_port = free_port()
-        jobs = {"conduit-app": app.port, "celery-worker": worker_port, "node": node_port}
+        jobs = {"conduit-app": app.port, "celery-worker": worker_port, "node": node_port,
+                "postgres": pg_exporter_port, "redis": redis_exporter_port}  # fmt: skip
         scrapes = "".join(
             f'  - job_name: {job}\n    static_configs:\n      - targets: ["127.0.0.1:{port}"]\n'
             for job, port in jobs.items()

@@ -2,11 +2,15 @@
 etcd and two members on loopback, in synchronous mode, started once for the module. The leader's
 postmaster is SIGKILLed: the replica must be promoted and take a write within 20 s, with the write
 acknowledged before the kill, and the old leader must come back as its replica without anyone's
-help. Then etcd is SIGKILLed: the leader must still take writes after the leader key's ttl."""
+help. Then etcd is SIGKILLed: the leader must still take writes after the leader key's ttl.
+First, the metrics that the data tier's alerts and dashboard panels read are checked against what
+these members' Patroni and a PostgreSQL exporter on the leader (the stack's argv) expose."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.services import free_port, require_binary, wait_until
-from tests.stack.conftest import stack
+from tests.services import ServerProcess, free_port, require_binary, wait_until
+from tests.stack.conftest import ROOT, fetch, stack
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
 
@@ -96,6 +101,67 @@ def write(member: stack.patroni.Member, value: int) -> bool:
 
 def rows(member: stack.patroni.Member) -> str:
     return patroni.psql(member.pg_port, "SELECT string_agg(id::text, ',' ORDER BY id) FROM drill")
+
+
+def scrape(port: int) -> list[tuple[str, dict[str, str], float]]:
+    """(name, labels, value) of each sample on 127.0.0.1:``port``/metrics, read leniently:
+    Patroni 3.0.2 writes ``patroni_postgres_server_version {scope=...}`` with a space, which
+    Prometheus accepts and prometheus_client's parser does not."""
+    response = fetch(port, "GET", "/metrics")
+    assert response.status == 200, response.body[:200]
+    samples = []
+    for line in response.body.decode().splitlines():
+        found = re.match(r"([a-zA-Z_:][\w:]*)\s*(\{.*\})?\s+(\S+)$", line)
+        if found and not line.startswith("#"):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', found.group(2) or ""))
+            samples.append((found.group(1), labels, float(found.group(3))))
+    return samples
+
+
+def value(samples: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
+    (found,) = [v for n, lab, v in samples if n == name and labels.items() <= lab.items()]
+    return found
+
+
+def test_the_data_tier_alerts_read_metrics_that_patroni_and_the_exporter_expose(
+    cluster: stack.patroni.Cluster, tmp_path: Path
+) -> None:
+    require_binary("prometheus-postgres-exporter", "prometheus-postgres-exporter")
+    wait_until(lambda: patroni.ready(cluster), "a leader and a streaming replica", timeout=30)
+    leader = patroni.leader(cluster)
+    assert leader is not None
+    (replica,) = (m for m in cluster.members if m != leader)
+    port = free_port()
+    dsn = stack.monitoring.member_dsn(leader.pg_port)
+    argv, env = stack.monitoring.postgres_exporter(port, dsn)
+    exporter = ServerProcess(name="postgres-exporter", argv=argv, port=port, workdir=tmp_path,
+                             env=env)  # fmt: skip
+    try:
+        exporter.start()
+        on_leader = scrape(port)
+    finally:
+        exporter.stop()
+    # The leader's view of its standby, by Patroni member name (ConduitPostgresReplicationLag).
+    lag = value(on_leader, "pg_stat_replication_pg_wal_lsn_diff", application_name=replica.name)
+    assert 0 <= lag < 16 * 1024 * 1024
+    assert value(on_leader, "pg_stat_archiver_failed_count") == 0
+    assert value(on_leader, "pg_up") == 1
+    # Each member's Patroni says which it is (ConduitPostgresNoLeader, the roles panel).
+    patroni_leader, patroni_replica = scrape(leader.rest_port), scrape(replica.rest_port)
+    assert value(patroni_leader, "patroni_primary", scope=cluster.scope) == 1
+    assert value(patroni_replica, "patroni_primary", scope=cluster.scope) == 0
+    assert value(patroni_replica, "patroni_replica", scope=cluster.scope) == 1
+
+    # Every pg_ and patroni_ metric the data tier's rules and panels name is among those exposed.
+    exposed = {name for name, _, _ in on_leader + patroni_leader + patroni_replica}
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
+    (group,) = [g for g in rules["groups"] if g["name"] == "conduit-data-tier"]
+    read = " ".join(rule["expr"] for rule in group["rules"])
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "conduit.json").read_text())
+    read += " ".join(t["expr"] for p in dashboard["panels"] for t in p.get("targets", []))
+    named = set(re.findall(r"\b(?:pg|patroni)_[a-z_]+", read)) - {"pg_job", "patroni_job"}
+    assert named, "no pg_ or patroni_ metric found in the rules and panels"
+    assert named <= exposed, f"not exposed here: {sorted(named - exposed)}"
 
 
 def test_a_killed_leader_is_replaced_and_rejoins_as_a_replica(
