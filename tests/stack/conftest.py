@@ -48,6 +48,19 @@ class Response:
         return json.loads(self.body)
 
 
+def processes_naming(base: Path) -> list[int]:
+    """Live processes whose command line names ``base``: what a test that started servers under
+    that directory (etcd, Patroni, postmasters, pgbackrest) may have left running."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(base).encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return [pid for pid in found if stack.core.pid_alive(pid)]
+
+
 def fetch(
     port: int,
     method: str,

@@ -21,7 +21,7 @@ import postgres  # tools/postgres.py (tests/stack/conftest.py puts tools/ on sys
 import pytest
 
 from tests.services import free_port, require_binary
-from tests.stack.conftest import stack
+from tests.stack.conftest import processes_naming, stack
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
 
@@ -33,19 +33,6 @@ class Archived:
     base: Path
     port: int
     repository: stack.backups.Repository
-
-
-def ours(base: Path) -> list[int]:
-    """Live processes whose command line names ``base``: the server, a scratch cluster, a
-    pgbackrest still running."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if str(base).encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return [pid for pid in found if stack.core.pid_alive(pid)]
 
 
 @pytest.fixture
@@ -68,7 +55,7 @@ def archived() -> Iterator[Archived]:
         yield Archived(base, port, repository)
     finally:
         postgres.stop(server)
-        left = ours(base)
+        left = processes_naming(base)
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)

@@ -24,23 +24,11 @@ import pytest
 import yaml
 
 from tests.services import ServerProcess, free_port, require_binary, wait_until
-from tests.stack.conftest import ROOT, fetch, stack
+from tests.stack.conftest import ROOT, fetch, processes_naming, stack
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
 
 patroni = stack.patroni
-
-
-def ours(base: Path) -> list[int]:
-    """Processes whose command line names ``base``: etcd, Patroni and each postmaster."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if str(base).encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return [pid for pid in found if stack.core.pid_alive(pid)]
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +61,7 @@ def cluster() -> Iterator[stack.patroni.Cluster]:
         yield cluster
     finally:
         patroni.stop_cluster(cluster, timeout=20)
-        left = ours(base)
+        left = processes_naming(base)
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         logs = {log.name: log.read_text()[-2000:] for log in base.glob("*.log")}
