@@ -105,18 +105,22 @@ def backup(repository: Repository, kind: str = "incr") -> float:
     return time.monotonic() - started
 
 
+def stanzas(repository: Repository) -> list[dict[str, Any]]:
+    """pgBackRest's ``info --output=json``: a list of stanzas (here the one)."""
+    return list(json.loads(pgbackrest(repository, "info", "--output=json").stdout))
+
+
 def info(repository: Repository) -> dict[str, Any]:
-    """pgBackRest's ``info --output=json`` for the stanza."""
-    found = json.loads(pgbackrest(repository, "info", "--output=json").stdout)
+    """The stanza's entry of ``stanzas``."""
+    found = stanzas(repository)
     return dict(found[0]) if found else {}
 
 
 def publish_metrics(repository: Repository, directory: Path = TEXTFILE_DIR) -> Path:
     """The repository's backups as the node exporter's textfile metrics (backup_metrics.py), read
     by the ``ConduitBackupTooOld`` alert and the dashboard: after every backup, whoever took it."""
-    found = json.loads(pgbackrest(repository, "info", "--output=json").stdout)
     directory.mkdir(parents=True, exist_ok=True)
-    return write_textfile(directory, "pgbackrest.prom", backup_metrics(found))
+    return write_textfile(directory, "pgbackrest.prom", backup_metrics(stanzas(repository)))
 
 
 # --- in make stack ------------------------------------------------------------------------------

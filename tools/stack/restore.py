@@ -109,10 +109,15 @@ def restore(
         restored.kept = keep
     finally:
         if not restored.kept:
-            if restored.pid:
-                stop_pid(restored.pid, signal.SIGINT, str(data_dir), timeout=30)
-            shutil.rmtree(scratch, ignore_errors=True)
+            discard(restored)
     return restored
+
+
+def discard(restored: Restored) -> None:
+    """Stop a restored scratch cluster (if it runs) and delete its directory."""
+    if restored.pid:
+        stop_pid(restored.pid, signal.SIGINT, str(restored.data_dir), timeout=30)
+    shutil.rmtree(restored.data_dir.parent, ignore_errors=True)
 
 
 def start_scratch(data_dir: Path, port: int) -> int:
