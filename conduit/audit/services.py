@@ -120,12 +120,4 @@ def audit_prune(*, days: float | None = None, batch_size: int = 1000) -> int:
     how many went."""
     kept = settings.AUDIT_RETENTION_DAYS if days is None else days
     due = AuditEvent.objects.filter(created_at__lt=cutoff(kept))
-
-    def allow() -> None:
-        connection = connections[router.db_for_write(AuditEvent)]
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config(%s, 'on', true)", [MAINTENANCE_SETTING])
-
-    # Each batch is its own transaction, so the setting ends with it.
-    return delete_in_batches(due, batch_size=batch_size, prepare=allow)
+    return delete_in_batches(due, batch_size=batch_size, within=_maintenance)

@@ -29,7 +29,7 @@ DROP FUNCTION IF EXISTS audit_auditevent_append_only();
 def _on_postgresql(sql: str):  # noqa: ANN202
     def run(apps, schema_editor):  # noqa: ANN001, ANN202
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)  # no placeholders: % is plpgsql's
 
     return run
 

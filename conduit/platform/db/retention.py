@@ -4,6 +4,7 @@ lock, a long transaction or a huge WAL burst, and a task cut short by its time l
 batches it finished."""
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
 from django.db import models, router, transaction
@@ -21,18 +22,16 @@ def delete_in_batches(
     queryset: models.QuerySet[models.Model],
     *,
     batch_size: int = BATCH_SIZE,
-    prepare: Callable[[], None] | None = None,
+    within: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> int:
     """Delete the rows of ``queryset``, oldest primary key first, ``batch_size`` at a time;
-    ``prepare`` runs at the start of each batch's transaction (e.g. a ``SET LOCAL``). Returns
-    how many rows went."""
+    each batch's transaction runs inside ``within()`` (e.g. a setting the database checks).
+    Returns how many rows went."""
     model = queryset.model
     alias = router.db_for_write(model)
     total = 0
     while True:
-        with transaction.atomic(using=alias):
-            if prepare is not None:
-                prepare()
+        with transaction.atomic(using=alias), within():
             pks = list(
                 queryset.using(alias).order_by("pk").values_list("pk", flat=True)[:batch_size]
             )
