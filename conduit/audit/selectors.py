@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from conduit.audit.models import AuditEvent
 
 PAGE_SIZE = 20
-_SHOWN = ("created_at", "kind", "ip_network", "user_agent", "actor_id", "target_object")
+_SHOWN = ("created_at", "kind", "ip_network", "user_agent")
 
 
 @dataclass(frozen=True)

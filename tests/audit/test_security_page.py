@@ -38,7 +38,7 @@ def test_the_page_shows_the_users_entries_newest_first(user):
     assert [row.attrs["data-kind"] for row in shown] == ["sign_in", "sign_in_failed"]
     assert "198.51.100.0/24" in shown[0].text
     assert "Firefox/140 <script>" in shown[0].one("td.security-agent").text  # escaped, shown
-    assert "(not signed in)" in shown[1].text
+    assert "Failed sign-in" in shown[1].text
     assert doc.has("a.nav-link.active[href=/settings/security]")
 
 
