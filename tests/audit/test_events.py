@@ -217,3 +217,28 @@ def test_another_users_events_are_not_theirs(api, entries):
         (Kind.SIGN_IN, ann.pk),
         (Kind.SIGN_IN_FAILED, bob.pk),
     ]
+
+
+def test_api_erasure_is_recorded_under_a_pseudonym(user, client_for, entries):
+    api = client_for(user)
+    assert (
+        api.put(
+            "/api/user", {"user": {"bio": "x", "password": NEW_PASSWORD}}, format="json"
+        ).status_code
+        == 200
+    )
+    api = client_for(User.objects.get(pk=user.pk))
+    body = {"user": {"password": NEW_PASSWORD}}
+    response = api.delete("/api/user", body, format="json", **FROM_CLIENT)
+    assert response.status_code in (200, 204), response.content
+    changed, erased = entries()
+    assert (changed.kind, erased.kind) == (Kind.PASSWORD_CHANGED, Kind.ACCOUNT_ERASED)
+    assert changed.pseudonym == erased.pseudonym != ""
+    assert (erased.actor_id, erased.target_user_id, erased.ip_network, erased.user_agent) == (
+        None,
+        None,
+        "",
+        "",
+    )
+    assert erased.request_id == "req-audit-1"
+    assert not User.objects.filter(pk=user.pk).exists()
