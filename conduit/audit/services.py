@@ -28,7 +28,7 @@ WRITE_ERRORS = Counter(
     "Audit entries that could not be written (the request they record went on), by kind.",
     ["kind"],
 )
-# PostgreSQL's trigger (migration 0001) lets UPDATE and DELETE through only while this is "on".
+# PostgreSQL's trigger (migration 0002) lets UPDATE and DELETE through only while this is "on".
 MAINTENANCE_SETTING = "conduit.audit_maintenance"
 
 
@@ -49,26 +49,26 @@ def audit_record(
     ``identifier`` a sign-in name that matched no one (stored as a keyed hash, never as typed),
     ``pseudonym`` an erased person's (their event is kept without address or user agent).
     """
-    origin = current_origin()
-    if pseudonym:
-        origin = Origin(request_id=origin.request_id)
-    event = AuditEvent(
-        kind=kind,
-        actor_id=actor_id,
-        target_user_id=target_user_id,
-        target_object=target_object[:100],
-        identifier=identifier_hash(identifier) if identifier else "",
-        request_id=origin.request_id,
-        ip_network=origin.ip_network,
-        user_agent=origin.user_agent,
-        detail=detail[:100],
-        pseudonym=pseudonym,
-    )
-    try:
+    try:  # any failure, from reading the request to the insert: the request goes on (ADR 0032)
+        origin = current_origin()
+        if pseudonym:
+            origin = Origin(request_id=origin.request_id)
+        event = AuditEvent(
+            kind=kind,
+            actor_id=actor_id,
+            target_user_id=target_user_id,
+            target_object=target_object[:100],
+            identifier=identifier_hash(identifier) if identifier else "",
+            request_id=origin.request_id,
+            ip_network=origin.ip_network,
+            user_agent=origin.user_agent,
+            detail=detail[:100],
+            pseudonym=pseudonym,
+        )
         # A savepoint inside the caller's transaction: a failed insert rolls back alone.
         with transaction.atomic(using=router.db_for_write(AuditEvent)):
             event.save(force_insert=True)
-    except Exception:  # any failure: the request it records must go on (ADR 0032)
+    except Exception:
         WRITE_ERRORS.labels(str(kind)).inc()
         logger.exception("audit entry not written", kind=str(kind), target_user_id=target_user_id)
         return None
