@@ -65,9 +65,13 @@ def audit_record(
             detail=detail[:100],
             pseudonym=pseudonym,
         )
-        # A savepoint inside the caller's transaction: a failed insert rolls back alone.
-        with transaction.atomic(using=router.db_for_write(AuditEvent)):
-            event.save(force_insert=True)
+        alias = router.db_for_write(AuditEvent)
+        if connections[alias].in_atomic_block:
+            # A savepoint inside the caller's transaction: a failed insert rolls back alone.
+            with transaction.atomic(using=alias):
+                event.save(force_insert=True, using=alias)
+        else:  # autocommit: the INSERT is its own transaction, one round trip
+            event.save(force_insert=True, using=alias)
     except Exception:
         WRITE_ERRORS.labels(str(kind)).inc()
         logger.exception("audit entry not written", kind=str(kind), target_user_id=target_user_id)

@@ -48,7 +48,8 @@ pytestmark = pytest.mark.django_db
 
 SIZES = pytest.mark.parametrize("n", [1, 20])
 VIEWERS = pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed_in"])
-# An audit entry (ADR 0032): SAVEPOINT, INSERT, RELEASE in the test's transaction; one INSERT live.
+# An audit entry (ADR 0032): SAVEPOINT, INSERT, RELEASE in the test's transaction; one INSERT live
+# (tests/audit/test_services.py::test_outside_a_transaction_an_entry_is_one_insert).
 AUDIT_ENTRY = 3
 
 ClientFor = Callable[[User], APIClient]

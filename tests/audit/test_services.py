@@ -170,3 +170,11 @@ def test_postgresql_lets_retention_and_erasure_through_and_then_closes_again():
     # The erasure's transaction (the test's here) is closed again once the service is done.
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=erased.pk).update(detail="tampered")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_an_entry_is_one_insert(django_assert_num_queries):
+    # Autocommit (a sign-in's request): no BEGIN, SAVEPOINT or COMMIT around the INSERT.
+    with django_assert_num_queries(1):
+        audit_record(kind=Kind.SIGN_IN, actor_id=1, target_user_id=1)
+    assert AuditEvent.objects.filter(kind=Kind.SIGN_IN).count() == 1
