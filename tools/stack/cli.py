@@ -84,6 +84,7 @@ PACKAGES = [
     "pgbackrest",
     "redis-server",
     "nginx",
+    "libnginx-mod-http-brotli-static",
     "haproxy",
     "prometheus",
     "prometheus-node-exporter",
