@@ -8,7 +8,7 @@ Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do
 what they use is here.
 """
 
-from . import backup_metrics, backups, monitoring, patroni, restore, status
+from . import backup_metrics, backups, monitoring, patroni, restore, status, tls
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     archive_command,
@@ -16,6 +16,7 @@ from .configs import (
     haproxy_postgres_conf,
     nginx_conf,
     nginx_limits,
+    nginx_tls,
     patroni_conf,
     pgbackrest_conf,
     prometheus_conf,
@@ -37,6 +38,7 @@ __all__ = [
     "monitoring",
     "nginx_conf",
     "nginx_limits",
+    "nginx_tls",
     "patroni",
     "patroni_conf",
     "pgbackrest_conf",
@@ -46,4 +48,5 @@ __all__ = [
     "spawn",
     "status",
     "stop_pid",
+    "tls",
 ]

@@ -18,6 +18,7 @@ import postgres  # tools/postgres.py
 import yaml
 
 from .core import DEPLOY, StackError
+from .tls import Tls
 
 NGINX_TEMPLATE = DEPLOY / "nginx" / "conduit.conf.template"
 HAPROXY_TEMPLATE = DEPLOY / "haproxy" / "conduit.cfg.template"
@@ -59,6 +60,39 @@ def nginx_limits() -> dict[str, str]:
     }
 
 
+HTTP_REDIRECTS = ("browsers", "all", "off")
+
+
+def nginx_tls(https_port: int, tls: Tls, redirect: str = "browsers") -> str:
+    """The template's CONDUIT_TLS for make stack (ADR 0033): HTTPS on ``https_port`` beside the
+    plain port, and which plain requests are redirected there: ``browsers``, the navigations that
+    say they would rather have HTTPS (``Upgrade-Insecure-Requests: 1``, which every browser sends
+    and curl, wrk, k6, hurl and the drills do not); ``all`` (but /healthz and /readyz, which
+    make stack and the probes ask over plain HTTP); or ``off``. HSTS comes from the app
+    (SECURE_HSTS_SECONDS) on a request nginx marks as HTTPS (X-Forwarded-Proto)."""
+    if redirect not in HTTP_REDIRECTS:
+        raise StackError(f"STACK_HTTP_REDIRECT must be one of {', '.join(HTTP_REDIRECTS)}")
+    lines = [
+        f"listen 127.0.0.1:{https_port} ssl;",
+        f"ssl_certificate {tls.cert};",
+        f"ssl_certificate_key {tls.key};",
+        "ssl_protocols TLSv1.2 TLSv1.3;",
+    ]
+    to_https = f"return 308 https://$host:{https_port}$request_uri;"
+    if redirect == "browsers":
+        lines += [
+            'set $conduit_to_https "$scheme:$http_upgrade_insecure_requests";',
+            f'if ($conduit_to_https = "http:1") {{ {to_https} }}',
+        ]
+    elif redirect == "all":  # but the probes, as the app's SECURE_REDIRECT_EXEMPT
+        lines += [
+            "set $conduit_to_https $scheme;",
+            'if ($uri ~ "^/(healthz|readyz)$") { set $conduit_to_https probe; }',
+            f"if ($conduit_to_https = http) {{ {to_https} }}",
+        ]
+    return "\n    ".join(lines)
+
+
 def nginx_conf(
     prefix: Path,
     port: int,
@@ -66,12 +100,13 @@ def nginx_conf(
     files_root: Path,
     fail_timeout: int = 5,
     limits: dict[str, str] | None = None,
+    tls: str = "",
 ) -> Path:
     """nginx.conf under ``prefix`` (also its pid, logs and temporary files) and conduit.conf, the
     rendered deploy/nginx/conduit.conf.template it includes. A failed app server is skipped for
     ``fail_timeout`` seconds. nginx serves ``files_root``/static/ and /media/avatars/ itself when
     it finds the file there (the stack's app then runs with MEDIA_SERVE=false); anything else goes
-    to the app."""
+    to the app. ``tls``: nginx_tls's lines, or none for plain HTTP only."""
     servers = "\n    ".join(
         f"server 127.0.0.1:{p} max_fails=1 fail_timeout={fail_timeout}s;" for p in app_ports
     )
@@ -87,6 +122,7 @@ def nginx_conf(
                 "CONDUIT_FILES_ROOT": str(files_root),
                 "CONDUIT_ACCESS_LOG": str(prefix / "access.log"),
                 **(limits or nginx_limits()),
+                "CONDUIT_TLS": tls,
             },
         )
     )
@@ -156,11 +192,13 @@ def patroni_conf(
     etcd_ports: list[int],
     synchronous: bool,
     archive: tuple[Path, str] | None = None,
+    ssl: bool = False,
 ) -> Path:
     """patroni.yml in ``member_dir`` (the member's own directory, which holds data/ too):
     deploy/patroni/patroni.yml.template for one member on loopback, trusting loopback clients as
     tools/postgres.py does. ``archive``: pgBackRest's config and stanza, to which the leader
-    archives its WAL; None: no archiving."""
+    archives its WAL; None: no archiving. ``ssl``: TLS with the certificate and key in the
+    member's tls/ directory (tls.Tls.copy_for)."""
     command = archive_command(*archive, member_dir / "data") if archive else ""
     text = render(
         PATRONI_TEMPLATE,
@@ -177,6 +215,7 @@ def patroni_conf(
             "CONDUIT_SYNCHRONOUS_MODE": "true" if synchronous else "false",
             "CONDUIT_ARCHIVE_MODE": "on" if archive else "off",
             "CONDUIT_ARCHIVE_COMMAND": command,
+            "CONDUIT_PG_SSL": "on" if ssl else "off",
         },
     )
     path = member_dir / "patroni.yml"
@@ -203,10 +242,12 @@ def pgbackrest_conf(
     stanza: str,
     members: list[tuple[Path, int, Path]],
     retention_full: int = 2,
+    cipher_pass: str | None = None,
 ) -> Path:
     """``path``: deploy/pgbackrest/pgbackrest.conf.template with one stanza listing ``members``
     (data directory, port, socket directory), numbered pg1, pg2... in that order: pgBackRest
-    backs up whichever of them is the primary when it runs."""
+    backs up whichever of them is the primary when it runs. ``cipher_pass``: the repository is
+    encrypted with AES-256 under that passphrase (then the file is for its owner only)."""
     lines = []
     for n, (data_dir, port, socket_dir) in enumerate(members, start=1):
         lines += [f"pg{n}-path={data_dir}", f"pg{n}-port={port}",
@@ -219,6 +260,11 @@ def pgbackrest_conf(
             "CONDUIT_BACKUP_RETENTION": str(retention_full),
             "CONDUIT_BACKUP_STANZA": stanza,
             "CONDUIT_BACKUP_MEMBERS": "\n".join(lines),
+            "CONDUIT_BACKUP_CIPHER": (
+                f"repo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass={cipher_pass}"
+                if cipher_pass
+                else ""
+            ),
         },
     )
     path.write_text(
