@@ -1,6 +1,6 @@
-"""HTTPS in `make stack` (ADR 0033): nginx rendered from deploy/nginx/conduit.conf.template with
-make stack's CONDUIT_TLS serves HTTPS with the stack's certificate beside plain HTTP, in front of a
-real app server on the test database, with the app environment make stack gives it:
+"""HTTPS in `make stack` (ADR 0033): nginx and HAProxy rendered from deploy/ with make stack's
+CONDUIT_TLS serve HTTPS with the stack's certificate beside plain HTTP, in front of a real app
+server on the test database, with the app environment make stack gives it:
 
 - over HTTPS, verified against the stack's CA (and refused by a client trusting another), every
   answer from the app carries HSTS; plain HTTP never does;
@@ -69,36 +69,50 @@ def certificates() -> Iterator[tuple[Path, Path]]:
         shutil.rmtree(base)
 
 
-@pytest.fixture(scope="module", params=["browsers", "all", "off"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("nginx", "browsers"),
+        ("nginx", "all"),
+        ("nginx", "off"),
+        ("haproxy", "browsers"),
+        ("haproxy", "all"),
+        ("haproxy", "off"),
+    ],
+    ids=lambda p: "-".join(p),
+)
 def front(
     request: pytest.FixtureRequest,
     app: ServerProcess,
     certificates: tuple[Path, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Front]:
+    """The balancer as make stack configures it (STACK_LB, STACK_HTTP_REDIRECT)."""
+    kind, redirect = request.param
     base, other_ca = certificates
     tls = stack.tls.ensure(base / "tls")
-    prefix = tmp_path_factory.mktemp(f"nginx-{request.param}")
-    (prefix / "tmp").mkdir()
+    prefix = tmp_path_factory.mktemp(f"{kind}-{redirect}")
     port, https_port = free_port(), free_port()
-    lines = stack.nginx_tls(https_port, tls, request.param)
-    conf = stack.nginx_conf(prefix, port, [app.port], stack.ROOT, tls=lines)
-    nginx = ServerProcess(
-        name="nginx",
-        argv=[
+    if kind == "nginx":
+        (prefix / "tmp").mkdir()
+        lines = stack.nginx_tls(https_port, tls, redirect)
+        conf = stack.nginx_conf(prefix, port, [app.port], stack.ROOT, tls=lines)
+        argv = [
             *(stack.binary("nginx"), "-p", str(prefix), "-c", str(conf)),
             *("-e", str(prefix / "error.log"), "-g", "daemon off;"),
-        ],
-        port=port,
-        workdir=prefix,
-        stop_signal=signal.SIGQUIT,
-    )
-    nginx.ready = lambda: fetch(port, "GET", "/healthz", timeout=2).status == 200
-    nginx.start()
+        ]
+        stop = signal.SIGQUIT
+    else:
+        lines = stack.haproxy_tls(https_port, tls.pem(prefix), redirect)
+        conf = stack.haproxy_conf(prefix, port, [app.port], free_port(), tls=lines)
+        argv, stop = [stack.binary("haproxy"), "-f", str(conf), "-db"], signal.SIGUSR1
+    balancer = ServerProcess(name=kind, argv=argv, port=port, workdir=prefix, stop_signal=stop)
+    balancer.ready = lambda: fetch(port, "GET", "/healthz", timeout=2).status == 200
+    balancer.start()
     try:
-        yield Front(nginx, request.param, https_port, tls.ca, other_ca)
+        yield Front(balancer, redirect, https_port, tls.ca, other_ca)
     finally:
-        nginx.stop()
+        balancer.stop()
 
 
 def fetch_https(port: int, path: str, ca: Path, headers: dict[str, str] | None = None) -> Response:

@@ -48,13 +48,13 @@ def app_environment(stack: Stack, urls: dict[str, str], site_url: str, lb: str) 
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         # A front end on another port of this machine may call the API (it serves on loopback).
         "CORS_ALLOW_LOOPBACK": os.environ.get("CORS_ALLOW_LOOPBACK") or "true",
-        # nginx serves HTTPS and redirects browsers there itself (ADR 0033); the app never
-        # redirects (the drills, the bench and the suites call it over plain HTTP). Behind nginx,
-        # which always sets X-Forwarded-Proto, a request that came over HTTPS is one to the app,
-        # which then sends HSTS: for five minutes, since a browser holds localhost (not
+        # The balancer serves HTTPS and redirects browsers there itself (ADR 0033); the app never
+        # redirects (the drills, the bench and the suites call it over plain HTTP). nginx and
+        # HAProxy always set X-Forwarded-Proto, so a request that came over HTTPS is one to the
+        # app, which then sends HSTS: for five minutes, since a browser holds localhost (not
         # 127.0.0.1: an address gets none) to HTTPS on every port, make run's too.
         "SECURE_SSL_REDIRECT": os.environ.get("SECURE_SSL_REDIRECT") or "false",
-        "TRUST_X_FORWARDED_PROTO": "true" if lb == "nginx" else "false",
+        "TRUST_X_FORWARDED_PROTO": "true",
         "SECURE_HSTS_SECONDS": os.environ.get("SECURE_HSTS_SECONDS") or "300",
         # Image URLs in API answers and links in emails: the load balancer's address.
         "SITE_URL": os.environ.get("SITE_URL") or site_url,

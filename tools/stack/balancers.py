@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .configs import haproxy_conf, nginx_conf, nginx_tls
+from .configs import haproxy_conf, haproxy_tls, nginx_conf, nginx_tls
 from .core import LOGS, STACK, Stack, StackError, binary, http_get, spawn, wait_for
 from .tls import Tls
 
@@ -43,16 +43,23 @@ def start_nginx(stack: Stack, port: int, app_ports: list[int], https: tuple[int,
     _wait_healthz("nginx", port, log, pid, "nginx")
 
 
-def start_haproxy(stack: Stack, port: int, app_ports: list[int], stats_port: int) -> None:
-    """HAProxy with active health checks; its /metrics and /stats on ``stats_port``."""
-    print(f"== HAProxy on 127.0.0.1:{port} (stats on :{stats_port})", flush=True)
+def start_haproxy(
+    stack: Stack, port: int, app_ports: list[int], stats_port: int, https: tuple[int, Tls, str]
+) -> None:
+    """HAProxy with active health checks; its /metrics and /stats on ``stats_port``; HTTPS as
+    start_nginx's."""
+    https_port, tls, redirect = https
+    print(f"== HAProxy on 127.0.0.1:{port} (stats on :{stats_port}), HTTPS on :{https_port} "
+          f"(redirect: {redirect})", flush=True)  # fmt: skip
     directory = STACK / "haproxy"
     directory.mkdir(exist_ok=True)
-    conf = haproxy_conf(directory, port, app_ports, stats_port)
+    lines = haproxy_tls(https_port, tls.pem(directory), redirect)
+    conf = haproxy_conf(directory, port, app_ports, stats_port, tls=lines)
     log = LOGS / "haproxy.log"
     haproxy = binary("haproxy")
     _check("HAProxy", conf, [haproxy, "-c", "-q", "-f", str(conf)])
     # -db: stay in the foreground (its PID is the one recorded); USR1 is its graceful stop.
     pid = spawn([haproxy, "-f", str(conf), "-db"], log)
-    stack.record("haproxy", pid, f"127.0.0.1:{port}", log, "haproxy", "USR1")
+    stack.record("haproxy", pid, f"127.0.0.1:{port} (HTTPS :{https_port})", log, "haproxy",
+                 "USR1", https_port=https_port)  # fmt: skip
     _wait_healthz("haproxy", port, log, pid, "haproxy")

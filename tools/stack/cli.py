@@ -5,7 +5,7 @@
 PostgreSQL 15 under Patroni (two members, leader and replica, etcd as the consensus store) behind
 HAProxy on Patroni's health checks, Redis (cache and Celery broker), an SMTP sink (aiosmtpd),
 STACK_APPS granian app servers behind nginx or HAProxy (STACK_LB=haproxy) on
-http://127.0.0.1:8080 (nginx on HTTPS too: ADR 0033, certificates in var/stack/tls/), a Celery
+http://127.0.0.1:8080 (and on HTTPS: ADR 0033, certificates in var/stack/tls/), a Celery
 worker (every queue) and beat, Debian's node exporter (its
 textfile collector on var/stack/textfile/), a PostgreSQL exporter per member, a Redis exporter and
 Prometheus scraping them all with the alert rules of deploy/prometheus/alerts.yml. Each process runs
@@ -17,7 +17,7 @@ it now (leader or replica) and its postmaster's PID.
 
 Ports (0 = any free port; a port given here must be free):
     STACK_HTTP_PORT=8080  STACK_REDIS_PORT=0  STACK_SMTP_PORT=0  STACK_PROMETHEUS_PORT=0
-    STACK_HTTPS_PORT=0 (nginx's HTTPS)  STACK_REDIS_TLS_PORT=0 (Redis's TLS port, the app's)
+    STACK_HTTPS_PORT=0 (the balancer's HTTPS)  STACK_REDIS_TLS_PORT=0 (Redis's TLS port, the app's)
     STACK_PG_PORT=0 (HAProxy: the leader, DATABASE_URL)
     STACK_PG_REPLICA_PORT=0 (HAProxy: the replica, DATABASE_REPLICA_URLS)
     STACK_PG_MEMBER_PORT=0 (the first member's PostgreSQL; the second follows)
@@ -30,7 +30,7 @@ Ports (0 = any free port; a port given here must be free):
     STACK_APP_PORT=0 (the first app server's port; the next ones follow)
     STACK_APPS=2 (app-server processes)  STACK_TIMEOUT=60 (seconds each component may take)
     STACK_LB=nginx|haproxy (the load balancer)
-    STACK_HTTP_REDIRECT=browsers|all|off (which plain HTTP requests nginx redirects to HTTPS:
+    STACK_HTTP_REDIRECT=browsers|all|off (which plain HTTP requests are redirected to HTTPS:
         browsers' navigations, the default; every one; none)
     STACK_PG_SYNC=on|off (Patroni's synchronous mode, on by default: ADR 0026)
     STACK_DRAIN_TIMEOUT=30 (seconds a stopping app server lets in-flight requests finish)
@@ -145,12 +145,12 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     apps.start_app_servers(stack, app_ports, env)
 
     stack.set(url=site_url)
+    https = (https_port, tls, os.environ.get("STACK_HTTP_REDIRECT") or "browsers")
     if lb == "haproxy":
-        balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port)
+        balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port, https)
     else:
-        redirect = os.environ.get("STACK_HTTP_REDIRECT") or "browsers"
-        balancers.start_nginx(stack, http_port, app_ports, (https_port, tls, redirect))
-        stack.set(https_url=f"https://127.0.0.1:{https_port}", ca=str(tls.ca))
+        balancers.start_nginx(stack, http_port, app_ports, https)
+    stack.set(https_url=f"https://127.0.0.1:{https_port}", ca=str(tls.ca))
     tasks.start_celery(stack, worker_port, env)
 
     jobs = {"conduit-app": app_ports, "celery-worker": [worker_port]}

@@ -156,12 +156,37 @@ http {{
     return path
 
 
+def haproxy_tls(https_port: int, pem: Path, redirect: str = "browsers") -> str:
+    """The HAProxy template's CONDUIT_TLS: as nginx_tls, for STACK_LB=haproxy (``pem``: the
+    certificate and its key in one file, tls.Tls.pem)."""
+    if redirect not in HTTP_REDIRECTS:
+        raise StackError(f"STACK_HTTP_REDIRECT must be one of {', '.join(HTTP_REDIRECTS)}")
+    lines = [
+        f"bind 127.0.0.1:{https_port} ssl crt {pem}",
+        "http-request set-header X-Forwarded-Proto https if { ssl_fc }",
+    ]
+    to_https = (
+        f"http-request redirect location https://%[req.hdr(host),field(1,:)]:{https_port}"
+        "%[capture.req.uri] code 308 if !{ ssl_fc }"
+    )
+    if redirect == "browsers":
+        lines.append(to_https + " { req.hdr(upgrade-insecure-requests) -m str 1 }")
+    elif redirect == "all":
+        lines.append(to_https + " !{ path_reg ^/(healthz|readyz)$ }")
+    return "\n    ".join(lines)
+
+
 def haproxy_conf(
-    directory: Path, port: int, app_ports: list[int], stats_port: int, check_interval_ms: int = 1000
+    directory: Path,
+    port: int,
+    app_ports: list[int],
+    stats_port: int,
+    check_interval_ms: int = 1000,
+    tls: str = "",
 ) -> Path:
     """haproxy.cfg in ``directory`` (STACK_LB=haproxy): deploy/haproxy/conduit.cfg.template with
     the app servers, a health check every ``check_interval_ms``, and its metrics on
-    ``stats_port``."""
+    ``stats_port``. ``tls``: haproxy_tls's lines, or none for plain HTTP only."""
     servers = "\n    ".join(
         f"server app{i} 127.0.0.1:{p}" for i, p in enumerate(app_ports, start=1)
     )
@@ -172,6 +197,7 @@ def haproxy_conf(
             "CONDUIT_SERVERS": servers,
             "CONDUIT_CHECK_INTERVAL_MS": str(check_interval_ms),
             "CONDUIT_STATS_BIND": f"127.0.0.1:{stats_port}",
+            "CONDUIT_TLS": tls,
         },
     )
     path = directory / "haproxy.cfg"

@@ -60,6 +60,14 @@ class Tls:
                 "--tls-key-file", str(self.key), "--tls-ca-cert-file", str(self.ca),
                 "--tls-auth-clients", "no"]  # fmt: skip
 
+    def pem(self, directory: Path) -> Path:
+        """The certificate and its key in one file in ``directory``, as HAProxy's ``crt`` wants
+        them (mode 0600)."""
+        path = directory / "server.pem"
+        path.touch(mode=0o600)
+        path.write_bytes(self.cert.read_bytes() + self.key.read_bytes())
+        return path
+
     def copy_for(self, directory: Path, owner: str) -> Tls:
         """The server's certificate and key in ``directory``, owned by ``owner`` and readable by
         it only (PostgreSQL refuses a key that others may read; it cannot enter var/)."""
