@@ -20,6 +20,7 @@ from django.utils.csp import CSP
 from kombu import Queue
 
 from conduit.platform.cache.backends import cache_config
+from conduit.platform.http.assets import asset_origins
 from conduit.platform.observability.logs import RedactCapabilities, stdout_logger_factory
 from conduit.platform.secrets_policy import refuse_weak_secrets
 from conduit.platform.storages import storages_from_env
@@ -91,7 +92,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # SECURE_CSP on HTML responses (the pages, the API's docs page).
     "conduit.platform.http.channels.HtmlContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "conduit.platform.http.assets.StaticFilesMiddleware",  # whitenoise
     "corsheaders.middleware.CorsMiddleware",
     # Sessions, Django's user and messages are the pages' (the API's requests skip them).
     "conduit.platform.http.channels.PageSessionMiddleware",
@@ -295,7 +296,10 @@ CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-requested-wi
 CORS_PREFLIGHT_MAX_AGE = 86400
 
 # --- Static files ---------------------------------------------------------------------------
-STATIC_URL = "/static/"
+# STATIC_URL and MEDIA_URL may name another host, a CDN pulling from this origin at the same
+# paths (https://cdn.example.com/static/): ADR 0029, conduit/platform/http/assets.py. Static files
+# are hashed and compressed (gzip and brotli) by collectstatic (conduit/platform/storages.py).
+STATIC_URL = env.str("STATIC_URL", default="/static/")
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
@@ -528,13 +532,16 @@ SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 # A strict Content-Security-Policy (Django's own, on HTML responses): scripts, styles, fonts and
 # fetches from this origin only, no inline script or style, no plugins, no framing, forms post
 # here. Images may come from any HTTPS origin: an avatar is a URL its user chose (or S3's).
+# A CDN named by STATIC_URL is allowed beside this origin; one named by MEDIA_URL for images only
+# (uploads are never run as scripts or styles).
 # The browser tests fail on any violation (their console-error guard, tests/browser/conftest.py).
+_STATIC_HOST = asset_origins(STATIC_URL)
 SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF],
-    "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "https:", "data:"],
-    "font-src": [CSP.SELF],
+    "script-src": [CSP.SELF, *_STATIC_HOST],
+    "style-src": [CSP.SELF, *_STATIC_HOST],
+    "img-src": [CSP.SELF, "https:", "data:", *asset_origins(STATIC_URL, MEDIA_URL)],
+    "font-src": [CSP.SELF, *_STATIC_HOST],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],

@@ -5,7 +5,8 @@
 PostgreSQL 15 under Patroni (two members, leader and replica, etcd as the consensus store) behind
 HAProxy on Patroni's health checks, Redis (cache and Celery broker), an SMTP sink (aiosmtpd),
 STACK_APPS granian app servers behind nginx or HAProxy (STACK_LB=haproxy) on
-http://127.0.0.1:8080, a Celery worker (every queue) and beat, Debian's node exporter (its
+http://127.0.0.1:8080 (and on HTTPS: ADR 0033, certificates in var/stack/tls/), a Celery
+worker (every queue) and beat, Debian's node exporter (its
 textfile collector on var/stack/textfile/), a PostgreSQL exporter per member, a Redis exporter and
 Prometheus scraping them all with the alert rules of deploy/prometheus/alerts.yml. Each process runs
 in its own session and is recorded by PID in var/stack/state.json; `stop` stops exactly those (and
@@ -16,6 +17,7 @@ it now (leader or replica) and its postmaster's PID.
 
 Ports (0 = any free port; a port given here must be free):
     STACK_HTTP_PORT=8080  STACK_REDIS_PORT=0  STACK_SMTP_PORT=0  STACK_PROMETHEUS_PORT=0
+    STACK_HTTPS_PORT=0 (the balancer's HTTPS)  STACK_REDIS_TLS_PORT=0 (Redis's TLS port, the app's)
     STACK_PG_PORT=0 (HAProxy: the leader, DATABASE_URL)
     STACK_PG_REPLICA_PORT=0 (HAProxy: the replica, DATABASE_REPLICA_URLS)
     STACK_PG_MEMBER_PORT=0 (the first member's PostgreSQL; the second follows)
@@ -28,6 +30,8 @@ Ports (0 = any free port; a port given here must be free):
     STACK_APP_PORT=0 (the first app server's port; the next ones follow)
     STACK_APPS=2 (app-server processes)  STACK_TIMEOUT=60 (seconds each component may take)
     STACK_LB=nginx|haproxy (the load balancer)
+    STACK_HTTP_REDIRECT=browsers|all|off (which plain HTTP requests are redirected to HTTPS:
+        browsers' navigations, the default; every one; none)
     STACK_PG_SYNC=on|off (Patroni's synchronous mode, on by default: ADR 0026)
     STACK_DRAIN_TIMEOUT=30 (seconds a stopping app server lets in-flight requests finish)
     STACK_BACKUP_INTERVAL=3600 (seconds between scheduled incremental backups)
@@ -58,6 +62,7 @@ from . import (
     backup_commands,
     backups,
     balancers,
+    configs,
     databases,
     logrotate,
     monitoring,
@@ -65,6 +70,7 @@ from . import (
     services,
     tasks,
 )
+from . import tls as certificates
 from .core import (
     LOGS,
     ROOT,
@@ -87,6 +93,7 @@ PACKAGES = [
     "pgbackrest",
     "redis-server",
     "nginx",
+    "libnginx-mod-http-brotli-static",
     "haproxy",
     "prometheus",
     "prometheus-node-exporter",
@@ -99,6 +106,8 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     """Every component in dependency order, each ready before the next that needs it."""
     ports = Ports()
     http_port = ports.take("STACK_HTTP_PORT", 8080)
+    https_port = ports.take("STACK_HTTPS_PORT")
+    redis_tls_port = ports.take("STACK_REDIS_TLS_PORT")
     pg = databases.DatabasePorts(
         primary=ports.take("STACK_PG_PORT"),
         replica=ports.take("STACK_PG_REPLICA_PORT"),
@@ -117,29 +126,34 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     pg_exporter_ports = [ports.take("STACK_PG_EXPORTER_PORT", offset=i) for i in range(2)]
     redis_exporter_port = ports.take("STACK_REDIS_EXPORTER_PORT")
 
-    database_url, replica_url = databases.start_postgres(stack, pg, synchronous)
-    services.start_redis(stack, redis_port)
+    # One local CA and server certificate, made once (ADR 0033): the app reaches PostgreSQL and
+    # Redis over TLS, verified against the CA, and nginx serves HTTPS with it.
+    tls = certificates.ensure()
+    database_url, replica_url = databases.start_postgres(stack, pg, synchronous, tls)
+    services.start_redis(stack, redis_port, redis_tls_port)
     services.start_smtp_sink(stack, smtp_port)
     # DATABASE_REPLICA_URLS, CACHE_URL and EMAIL_URL are read by replica reads (ADR 0017),
     # caching (ADR 0016) and mail (the notifications app).
     urls = {
         "DATABASE_URL": database_url,
         "DATABASE_REPLICA_URLS": replica_url,
-        "CACHE_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "CACHE_URL": tls.redis_url(redis_tls_port, 0),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/1",
+        "CELERY_BROKER_URL": tls.redis_url(redis_tls_port, 1),
     }
     site_url = f"http://127.0.0.1:{http_port}"
-    env = apps.app_environment(stack, urls, site_url, media_serve=lb == "haproxy")
+    env = apps.app_environment(stack, urls, site_url, lb=lb)
     apps.set_up_database(env)
     backups.start(stack)  # the full backup of the set-up database, and the schedule
     apps.start_app_servers(stack, app_ports, env)
 
     stack.set(url=site_url)
+    https = (https_port, tls, os.environ.get("STACK_HTTP_REDIRECT") or "browsers")
     if lb == "haproxy":
-        balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port)
+        balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port, https)
     else:
-        balancers.start_nginx(stack, http_port, app_ports)
+        balancers.start_nginx(stack, http_port, app_ports, https)
+    stack.set(https_url=f"https://127.0.0.1:{https_port}", ca=str(tls.ca))
     tasks.start_celery(stack, worker_port, env)
 
     jobs = {"conduit-app": app_ports, "celery-worker": [worker_port]}
@@ -172,6 +186,9 @@ def start() -> int:
     lb = os.environ.get("STACK_LB", "nginx")
     if lb not in {"nginx", "haproxy"}:
         print("STACK_LB must be nginx (the default) or haproxy", file=sys.stderr)
+        return 2
+    if (os.environ.get("STACK_HTTP_REDIRECT") or "browsers") not in configs.HTTP_REDIRECTS:
+        print("STACK_HTTP_REDIRECT must be browsers (the default), all or off", file=sys.stderr)
         return 2
     sync = os.environ.get("STACK_PG_SYNC", "on")
     if sync not in {"on", "off"}:
