@@ -425,3 +425,47 @@ def test_a_changed_card_renders_only_its_own_preview(client, world):
     response = client.get("/profile/alice")
     assert rendered(response, PREVIEW_LINK) == 1
     assert "Renamed" in preview_titles(page(response))
+
+
+# --- OAuth pages (ADR 0031) ---------------------------------------------------------------------
+
+
+@SIZES
+def test_oauth_applications_page(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    owner = UserFactory(username="owner")
+    for i in range(n):
+        oauth.register(f"App {i}", owner=owner)
+    sign_in(client, owner)
+    # Session + user + the user's applications.
+    with django_assert_num_queries(SIGN_IN + 1):
+        response = client.get("/settings/applications")
+    assert len(page(response).select(".app-item")) == n
+
+
+@SIZES
+def test_oauth_authorized_apps_page(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    owner = UserFactory(username="owner")
+    for i in range(n):
+        oauth.tokens_for(owner, oauth.register(f"App {i}"), "read")
+    sign_in(client, owner)
+    # Session + user + the live tokens with their applications' names.
+    with django_assert_num_queries(SIGN_IN + 1):
+        response = client.get("/settings/authorized-apps")
+    assert len(page(response).select(".authorized-item")) == n
+
+
+@SIZES
+def test_oauth_consent_page(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    app = oauth.register("Reader")
+    sign_in(client, UserFactory(username="owner"))
+    _, challenge = oauth.pkce()
+    # Session + user + the application, read by the toolkit's validation and again for the page.
+    with django_assert_num_queries(SIGN_IN + 2):
+        response = client.get(oauth.authorize_url(app, "read write", challenge))
+    assert page(response).one("h1").text == "Authorize Reader?"
