@@ -82,9 +82,7 @@ def test_authorized_apps_lists_and_revokes(client, alice):
     assert doc.texts(".authorized-name") == ["Writer", "Reader"]
     assert "read, write" in doc.select(".authorized-item")[0].text
 
-    response = client.post(
-        f"/settings/authorized-apps/{reader.application.pk}/revoke", follow=True
-    )
+    response = client.post(f"/settings/authorized-apps/{reader.application.pk}/revoke", follow=True)
     assert flashes(page(response)) == ["Access revoked: the app's tokens no longer work."]
     assert page(response).texts(".authorized-name") == ["Writer"]
     assert Client().get("/api/tags", **h.bearer(read_tokens["access_token"])).status_code == 401
