@@ -226,3 +226,16 @@ def test_an_unknown_bearer_token_is_a_401_in_the_api_shape():
     answer = Client().get("/api/tags", **h.bearer("not-a-token-at-all"))
     assert answer.status_code == 401
     assert answer.json() == {"errors": {"token": ["is invalid"]}}
+
+
+def test_the_consent_pages_policy_lets_the_form_redirect_to_the_app_only(app):
+    browser = Client()
+    browser.force_login(UserFactory())
+    _, challenge = h.pkce()
+    page = browser.get(h.authorize_url(app, "read", challenge))
+    policy = page["Content-Security-Policy"]
+    assert "form-action 'self' https://app.example;" in policy + ";"
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    # Any other page keeps form-action 'self' alone.
+    assert "form-action 'self';" in browser.get("/settings")["Content-Security-Policy"] + ";"

@@ -2,10 +2,13 @@
 "Applications" a user registered, and the "Authorized apps" holding a grant of theirs."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.csp import CSP
 from django.views.decorators.http import require_http_methods, require_POST
 from oauth2_provider.views import AuthorizationView
 
@@ -16,12 +19,32 @@ from conduit.web.forms import full_messages
 from conduit.web.views.base import signed_in, signed_in_required
 
 
+def _source(uri: str) -> str:
+    """A CSP source expression for a redirect URI: its origin, or its scheme for an app's own
+    (``com.example.app:/callback``)."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}:"
+
+
 class ConsentView(AuthorizationView):
     """The toolkit's authorization endpoint on the site's own page: the app's name, what each
     scope lets it do, Allow or Deny (a form post with CSRF; Deny redirects back with
     ``error=access_denied``). Signed-out visitors sign in first and come back here."""
 
     template_name = "web/oauth_authorize.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        redirect_uri = getattr(self, "oauth2_data", {}).get("redirect_uri")
+        if redirect_uri:
+            # The strict CSP's form-action 'self' also covers where a form post redirects to:
+            # Allow and Deny end in a redirect to the app, whose redirect URI (checked against
+            # the app's registered ones by now) the page's policy must name.
+            policy = {**settings.SECURE_CSP, "form-action": [CSP.SELF, _source(redirect_uri)]}
+            response._csp_config = policy  # type: ignore[attr-defined]
+        return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
