@@ -501,8 +501,9 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "REQUEST_APPROVAL_PROMPT": "force",
+    # Plain http (a native app's loopback callback, RFC 8252) only while debugging, unless set.
     "ALLOWED_REDIRECT_URI_SCHEMES": env.list(
-        "OAUTH_REDIRECT_URI_SCHEMES", default=["https", "http"]
+        "OAUTH_REDIRECT_URI_SCHEMES", default=["https", "http"] if DEBUG else ["https"]
     ),
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,

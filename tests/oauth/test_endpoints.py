@@ -137,12 +137,12 @@ def test_create_oauth_app_public_has_no_secret():
         "--redirect-uri",
         "https://spa.example/cb",
         "--redirect-uri",
-        "http://127.0.0.1/cb",
+        "https://127.0.0.1/cb",
         "--public",
     )
     assert "client_secret" not in data
     assert data["client_type"] == "public"
-    assert data["redirect_uris"] == ["https://spa.example/cb", "http://127.0.0.1/cb"]
+    assert data["redirect_uris"] == ["https://spa.example/cb", "https://127.0.0.1/cb"]
     assert Application.objects.get(client_id=data["client_id"]).client_secret == ""
 
 
@@ -152,6 +152,7 @@ def test_create_oauth_app_public_has_no_secret():
         (["", "--redirect-uri", "https://a.example/cb"], "name can't be blank"),
         (["App", "--redirect-uri", "not a uri"], "redirect_uri"),
         (["App", "--redirect-uri", "ftp://a.example/cb"], "redirect_uri"),
+        (["App", "--redirect-uri", "http://a.example/cb"], "redirect_uri"),  # https only
     ],
 )
 def test_create_oauth_app_refuses_bad_input(args, message):

@@ -239,3 +239,27 @@ def test_the_consent_pages_policy_lets_the_form_redirect_to_the_app_only(app):
     assert "unsafe-inline" not in policy
     # Any other page keeps form-action 'self' alone.
     assert "form-action 'self';" in browser.get("/settings")["Content-Security-Policy"] + ";"
+
+
+@pytest.mark.parametrize("path", ["/oauth/token/", "/oauth/revoke/"])
+def test_token_and_revocation_endpoints_share_the_sign_in_limit(app, settings, path):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_per_ip": "2/m"}
+    body = {"grant_type": "refresh_token", "refresh_token": "x", "token": "x", **h.client_auth(app)}
+    for _ in range(2):
+        assert Client().post(path, body).status_code in (200, 400)
+    refused = Client().post(path, body)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert Client().post(path, body, REMOTE_ADDR="10.0.0.9").status_code in (200, 400)
+
+
+def test_the_consent_post_shares_the_sign_in_limit(app, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_per_ip": "1/m"}
+    browser = Client()
+    browser.force_login(UserFactory())
+    _, challenge = h.pkce()
+    h.consent(browser, app, "read", challenge)
+    url = h.authorize_url(app, "read", challenge)
+    page = browser.get(url)  # reads are not route-limited
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    assert browser.post(url, {**data, "allow": "on"}).status_code == 429

@@ -23,7 +23,7 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from tests.web.html import parse
 
-REDIRECT_URI = "http://127.0.0.1:9/callback"  # never fetched: the test reads the redirect
+REDIRECT_URI = "https://127.0.0.1:9/callback"  # never fetched: the test reads the redirect
 TIMEOUT = 10
 
 
