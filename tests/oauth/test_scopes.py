@@ -143,3 +143,11 @@ def test_jwt_tokens_are_not_scoped_and_unchanged(world):
     assert bad.status_code == 401
     assert bad.json() == {"errors": {"token": ["is invalid"]}}
     assert bad["WWW-Authenticate"] == 'Token realm="api"'
+
+
+def test_the_picture_needs_profile_and_write(world):
+    refused = call("delete", "/api/user/image", world["token"]["write"])
+    assert refused.json() == {"errors": {"token": ["lacks the scope profile"]}}
+    answer = call("delete", "/api/user/image", world["token"]["profile write"])
+    assert answer.status_code == 200
+    assert answer.json()["user"]["token"] == world["token"]["profile write"]
