@@ -59,12 +59,22 @@ def test_deny_redirects_with_access_denied(app):
     assert AccessToken.objects.count() == 0
 
 
-def test_signed_out_visitors_sign_in_first(app):
+def test_signed_out_visitors_sign_in_first_and_come_back(app):
+    user = UserFactory(password="password123")
     _, challenge = h.pkce()
     url = h.authorize_url(app, "read", challenge)
-    response = Client().get(url)
+    browser = Client()
+    response = browser.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith("/login?next=")
+    login_page = browser.get(response["Location"])
+    assert login_page.status_code == 200
+    signed_in = browser.post(
+        response["Location"], {"email": user.email, "password": "password123", "next": url}
+    )
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == url
+    assert browser.get(url).status_code == 200
 
 
 def test_pkce_is_required(app):
