@@ -469,3 +469,52 @@ def test_oauth_consent_page(client, n, django_assert_num_queries):
     with django_assert_num_queries(SIGN_IN + 2):
         response = client.get(oauth.authorize_url(app, "read write", challenge))
     assert page(response).one("h1").text == "Authorize Reader?"
+
+
+@SIZES
+def test_oauth_consent_allow(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    app = oauth.register("Reader")
+    sign_in(client, UserFactory(username="owner"))
+    _, challenge = oauth.pkce()
+    url = oauth.authorize_url(app, "read", challenge)
+    form = client.get(url).context["form"]
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    # Session + user + the toolkit: the application (by client_id, twice) and the code's INSERT.
+    with django_assert_num_queries(SIGN_IN + OAUTH_CONSENT_POST):
+        response = client.post(url, {**data, "allow": "on"})
+    assert "code=" in redirect_target(response)
+
+
+@SIZES
+def test_oauth_application_register(client, n, django_assert_num_queries):
+    sign_in(client, UserFactory(username="owner"))
+    form = {"name": "New app", "redirect_uri": "https://new.example/cb"}
+    # Session + user + full_clean's checks (the owner exists, the client_id is unique) + the
+    # INSERT + the user's applications for the page.
+    with django_assert_num_queries(SIGN_IN + OAUTH_REGISTER_POST):
+        response = client.post("/settings/applications", form)
+    assert page(response).one(".app-client-id").text
+
+
+@SIZES
+def test_oauth_authorized_app_revoke(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    owner = UserFactory(username="owner")
+    app = oauth.register("Reader")
+    for _ in range(n):
+        oauth.tokens_for(owner, app, "read")
+    sign_in(client, owner)
+    # Session + user + in one transaction (a savepoint here): the refresh tokens, then the
+    # access tokens, each deleted as Django's collector does (read the rows, delete their
+    # version rows, unlink the other token, delete), then the codes.
+    with django_assert_num_queries(SIGN_IN + OAUTH_REVOKE_POST):
+        response = client.post(f"/settings/authorized-apps/{app.application.pk}/revoke")
+    assert redirect_target(response) == "/settings/authorized-apps"
+
+
+OAUTH_CONSENT_POST = 3
+OAUTH_REGISTER_POST = 4
+OAUTH_REVOKE_POST = 11
