@@ -13,6 +13,7 @@ a 401.
 
 import os
 import secrets
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
 
@@ -25,6 +26,17 @@ from tests.web.html import parse
 
 REDIRECT_URI = "https://127.0.0.1:9/callback"  # never fetched: the test reads the redirect
 TIMEOUT = 10
+
+
+@pytest.fixture
+def sessions() -> Iterator[list[requests.Session]]:
+    """Every HTTP session the test opens, closed after it: a kept-alive connection keeps a live
+    server thread, and its database connection, past the test (PostgreSQL then refuses to drop
+    the test database)."""
+    opened: list[requests.Session] = []
+    yield opened
+    for session in opened:
+        session.close()
 
 
 @pytest.fixture
@@ -43,9 +55,10 @@ class Browser:
     secure context to browsers, so the Secure cookies of a plain-HTTP ``make run`` are sent
     back, as Chromium does."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, sessions: list[requests.Session]) -> None:
         self.base = base
         self.session = requests.Session()
+        sessions.append(self.session)
 
     def _loopback_cookies(self) -> None:
         for cookie in self.session.cookies:
@@ -133,10 +146,10 @@ def authorize(browser: Browser, client: OAuth2Session, endpoints: dict[str, Any]
     )
 
 
-def test_code_pkce_bearer_refresh_revoke(base_url: str) -> None:
+def test_code_pkce_bearer_refresh_revoke(base_url: str, sessions: list[requests.Session]) -> None:
     person = register_user(base_url)
     slug = publish(base_url, person["jwt"])
-    browser = Browser(base_url)
+    browser = Browser(base_url, sessions)
     browser.sign_in(person["email"], person["password"])
     client_id, client_secret = register_app(browser)
 
@@ -147,13 +160,15 @@ def test_code_pkce_bearer_refresh_revoke(base_url: str) -> None:
     assert endpoints["code_challenge_methods_supported"] == ["S256"]
 
     def session(scope: str) -> OAuth2Session:
-        return OAuth2Session(
+        client = OAuth2Session(
             client_id,
             client_secret,
             scope=scope,
             redirect_uri=REDIRECT_URI,
             code_challenge_method="S256",
         )
+        sessions.append(client)
+        return client
 
     # Code + PKCE with read and write: read a list, write a comment.
     writer = session("read write")
