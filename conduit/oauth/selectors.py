@@ -70,13 +70,14 @@ class AuthorizedApp:
     since: datetime
 
 
-def authorized_apps(user_id: int) -> list[AuthorizedApp]:
-    """The applications holding a live token of the user (an unexpired access token or an
-    unrevoked refresh token), newest grant first, with the scopes their tokens carry; one query."""
+def authorized_apps(user_id: int, token_version: int) -> list[AuthorizedApp]:
+    """The applications holding a live token of the user (an unexpired access token, or one
+    with an unrevoked refresh token, issued at the user's current token version), newest grant
+    first, with the scopes their tokens carry; one query."""
     now = timezone.now()
+    live = Q(expires__gt=now) | Q(refresh_token__isnull=False, refresh_token__revoked__isnull=True)
     rows = (
-        AccessToken.objects.filter(user_id=user_id)
-        .filter(Q(expires__gt=now) | Q(refresh_token__revoked__isnull=True))
+        AccessToken.objects.filter(live, user_id=user_id, conduit_version__version=token_version)
         .order_by("created")
         .values_list("application_id", "application__name", "scope", "created")
     )

@@ -107,3 +107,28 @@ def test_revoke_needs_csrf(alice):
     browser.force_login(alice)
     assert browser.post(f"/settings/authorized-apps/{app.application.pk}/revoke").status_code == 403
     assert AccessToken.objects.filter(user=alice).exists()
+
+
+def test_after_signing_out_everywhere_no_app_is_listed(client, alice):
+    from conduit.users import services as user_services
+
+    h.tokens_for(alice, h.register("Reader"), "read")
+    client.force_login(alice)
+    assert page(client.get("/settings/authorized-apps")).texts(".authorized-name") == ["Reader"]
+    user_services.user_sign_out_everywhere(user=alice)
+    alice.refresh_from_db()
+    client.force_login(alice)
+    assert page(client.get("/settings/authorized-apps")).has(".authorized-none")
+
+
+def test_an_app_whose_access_token_expired_stays_listed_while_it_can_refresh(client, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    h.tokens_for(alice, h.register("Reader"), "read")
+    AccessToken.objects.update(expires=timezone.now() - timedelta(minutes=1))
+    client.force_login(alice)
+    assert page(client.get("/settings/authorized-apps")).texts(".authorized-name") == ["Reader"]
+    RefreshToken.objects.update(revoked=timezone.now())
+    assert page(client.get("/settings/authorized-apps")).has(".authorized-none")

@@ -113,7 +113,8 @@ def application_delete(request: HttpRequest, application_id: int) -> HttpRespons
 @signed_in_required
 @require_http_methods(["GET", "HEAD"])
 def authorized_apps(request: HttpRequest) -> HttpResponse:
-    apps = oauth_selectors.authorized_apps(signed_in(request).pk)
+    user = signed_in(request)
+    apps = oauth_selectors.authorized_apps(user.pk, user.token_version)
     return render(
         request, "web/oauth_authorized_apps.html", {"nav": "settings", "authorized": apps}
     )
