@@ -49,6 +49,16 @@ def test_consent_says_who_asks_for_what(app):
     assert "csrfmiddlewaretoken" in html
 
 
+def test_allow_redirects_with_code_state_and_issuer(app, settings):
+    browser = Client()
+    browser.force_login(UserFactory())
+    _, challenge = h.pkce()
+    query = h.consent(browser, app, "read", challenge)
+    assert set(query) == {"code", "state", "iss"}
+    assert query["state"] == "xyz"
+    assert query["iss"] == settings.SITE_URL  # RFC 9207: the app can tell servers apart
+
+
 def test_deny_redirects_with_access_denied(app):
     browser = Client()
     browser.force_login(UserFactory())
