@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "conduit.notifications",
     "oauth2_provider",
     "conduit.oauth",
+    "conduit.audit",
 ]
 
 # Observability (ADR 0013): /metrics with prometheus-client, JSON logs with request ids.
@@ -441,6 +442,32 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "remove-orphaned-media-nightly": {
         "task": "conduit.media.media_remove_orphans",
         "schedule": crontab(hour=4, minute=7),
+    },
+}
+
+# --- Retention (docs/retention.md, ADR 0032) --------------------------------------------------
+# Days each kind of record is kept; nightly beat tasks delete what is older, in batches.
+AUDIT_RETENTION_DAYS = env.float("AUDIT_RETENTION_DAYS", default=365)
+EMAIL_DELIVERY_RETENTION_DAYS = env.float("EMAIL_DELIVERY_RETENTION_DAYS", default=90)
+DEAD_LETTER_RETENTION_DAYS = env.float("DEAD_LETTER_RETENTION_DAYS", default=30)
+# An outbox task the relay could not publish for this long becomes a dead letter (kept as above).
+OUTBOX_RETENTION_DAYS = env.float("OUTBOX_RETENTION_DAYS", default=7)
+# An expired or failed export's request row (its zip is gone already, after EXPORT_TTL).
+EXPORT_RECORD_RETENTION_DAYS = env.float("EXPORT_RECORD_RETENTION_DAYS", default=30)
+# A page session lives this long after its last change; clear-sessions-nightly deletes it then.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+CELERY_BEAT_SCHEDULE |= {
+    "remove-old-audit-entries-nightly": {
+        "task": "conduit.audit.audit_remove_old",
+        "schedule": crontab(hour=4, minute=27),
+    },
+    "remove-old-task-records-nightly": {
+        "task": "conduit.platform.task_records_remove_old",
+        "schedule": crontab(hour=4, minute=37),
+    },
+    "remove-old-email-deliveries-nightly": {
+        "task": "conduit.notifications.deliveries_remove_old",
+        "schedule": crontab(hour=4, minute=47),
     },
 }
 

@@ -13,12 +13,19 @@ from tests.web.helpers import flashes, page, redirect_target
 pytestmark = pytest.mark.django_db
 
 
-def test_settings_pages_link_each_other(client, alice):
+def test_settings_tabs_link_every_settings_page(client, alice):
     client.force_login(alice)
-    for path in ("/settings", "/settings/applications", "/settings/authorized-apps"):
+    tabs = {
+        "/settings": "Profile",
+        "/settings/security": "Security",
+        "/settings/applications": "Applications",
+        "/settings/authorized-apps": "Authorized apps",
+    }
+    for path, label in tabs.items():
         doc = page(client.get(path))
-        links = {a.attrs["href"] for a in doc.select(".settings-nav a")}
-        assert links == {"/settings", "/settings/applications", "/settings/authorized-apps"}
+        links = {a.attrs["href"]: a.text for a in doc.select(".settings-tabs a")}
+        assert links == tabs
+        assert doc.texts(".settings-tabs a[aria-current=page]") == [label]
 
 
 def test_pages_need_signing_in(client):

@@ -8,7 +8,7 @@ Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do
 what they use is here.
 """
 
-from . import backup_metrics, backups, monitoring, patroni, restore, status
+from . import backup_metrics, backups, logrotate, monitoring, patroni, restore, status
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     archive_command,
@@ -34,6 +34,7 @@ __all__ = [
     "binary",
     "haproxy_conf",
     "haproxy_postgres_conf",
+    "logrotate",
     "monitoring",
     "nginx_conf",
     "nginx_limits",

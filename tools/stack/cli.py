@@ -32,6 +32,8 @@ Ports (0 = any free port; a port given here must be free):
     STACK_DRAIN_TIMEOUT=30 (seconds a stopping app server lets in-flight requests finish)
     STACK_BACKUP_INTERVAL=3600 (seconds between scheduled incremental backups)
     STACK_RESTORE_PORT=0 (the scratch cluster of `restore`)
+    STACK_LOG_ROTATE_INTERVAL=86400  STACK_LOG_KEEP=7  STACK_LOG_MAX_BYTES=104857600 (nginx's
+    access log and the app and Celery logs: logrotate.py; `tools/stack rotate-logs` rotates now)
 
 Backups (pgBackRest, ADR 0027; backup_commands.py says more):
     .venv/bin/python tools/stack backup [--type incr|diff|full] | backup-status [--json]
@@ -57,6 +59,7 @@ from . import (
     backups,
     balancers,
     databases,
+    logrotate,
     monitoring,
     patroni,
     services,
@@ -149,6 +152,7 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
                                        redis_port=redis_port,
                                        redis_exporter_port=redis_exporter_port)  # fmt: skip
     monitoring.start_prometheus(stack, prom_port, jobs)
+    logrotate.start(stack)  # access and app logs: daily, STACK_LOG_KEEP kept (docs/retention.md)
 
 
 def start() -> int:
@@ -238,6 +242,9 @@ def stop() -> int:
 def main(argv: list[str]) -> int:
     commands = {("start",): start, ("stop",): stop, ("status",): status,
                 ("status", "--json"): lambda: status(as_json=True)}  # fmt: skip
+    if argv and argv[0] == "rotate-logs":
+        os.chdir(ROOT)
+        return logrotate.main(argv[1:])
     if argv and argv[0] in backup_commands.COMMANDS:  # backup, backup-status, restore
         os.chdir(ROOT)
         return backup_commands.main(argv)
