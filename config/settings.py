@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "conduit.privacy",
     "conduit.platform",
     "conduit.notifications",
+    "oauth2_provider",
+    "conduit.oauth",
     "conduit.audit",
 ]
 
@@ -251,7 +253,10 @@ JWT_ALGORITHM = "HS256"
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["conduit.api.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "conduit.api.authentication.JWTAuthentication",
+        "conduit.api.authentication.OAuthAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["conduit.api.parsers.ConduitJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["conduit.api.renderers.ConduitJSONRenderer"],
@@ -496,6 +501,51 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conduit <noreply@conduit.local>")
 # Absolute links in emails (articles, unsubscribe) start with this.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# --- OAuth2 provider (ADR 0031, docs/security.md) ---------------------------------------------
+# django-oauth-toolkit: the authorization-code flow with PKCE (S256) only, refresh tokens that
+# rotate (reuse of a rotated one revokes its family), tokens stored as hashes; every RFC 9700 gate
+# on. The issuer and every URL of /.well-known/oauth-authorization-server come from SITE_URL.
+OAUTH_SCOPES = {
+    "read": "Read articles, comments, profiles, tags and your feed",
+    "write": "Publish, edit and delete articles and comments, favorite and follow for you",
+    "profile": "See your account (email, username, bio, picture) and change your bio and picture",
+}
+OAUTH2_PROVIDER = {
+    "SCOPES": OAUTH_SCOPES,
+    "DEFAULT_SCOPES": ["read"],
+    "PKCE_REQUIRED": True,
+    "OAUTH2_SERVER_CLASS": "oauthlib.oauth2.WebApplicationServer",
+    "OAUTH2_VALIDATOR_CLASS": "conduit.oauth.validator.Validator",
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    # "none": a public client (PKCE, no secret) at the token and revocation endpoints
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ],
+    "OIDC_ISS_ENDPOINT": SITE_URL,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # Plain http (a native app's loopback callback, RFC 8252) only while debugging, unless set.
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list(
+        "OAUTH_REDIRECT_URI_SCHEMES", default=["https", "http"] if DEBUG else ["https"]
+    ),
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
 # Followers per task when a new article's emails fan out (one task per chunk).
 NOTIFICATIONS_CHUNK_SIZE = env.int("NOTIFICATIONS_CHUNK_SIZE", default=500)
 
@@ -576,6 +626,9 @@ RATE_LIMITED_ROUTES = {
     "api-login": "sign_in_per_ip",
     "web:login": "sign_in_per_ip",
     "api-register": "register_per_ip",
+    "oauth2_provider:authorize": "sign_in_per_ip",
+    "oauth2_provider:token": "sign_in_per_ip",
+    "oauth2_provider:revoke-token": "sign_in_per_ip",
     "web:register": "register_per_ip",
 }
 RATE_LIMIT_RESPONSE = "config.errors.too_many_requests"

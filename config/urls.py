@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
+from conduit.oauth.views import MetadataView
 from conduit.platform.http import bench, probes
 
 # Probes and metrics come first: no auth, no session, nothing the site's URLs might shadow.
@@ -13,6 +14,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", probes.healthz, name="healthz"),
     path("readyz", probes.readyz, name="readyz"),
     path("notifications/", include("conduit.notifications.urls")),
+    path("oauth/", include("conduit.web.oauth_urls")),
+    path(
+        ".well-known/oauth-authorization-server",
+        MetadataView.as_view(),
+        name="oauth-server-metadata",
+    ),
     path("", include("conduit.web.urls")),
 ]
 

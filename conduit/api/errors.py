@@ -118,6 +118,8 @@ def _status_and_errors(
             return status.HTTP_422_UNPROCESSABLE_ENTITY, _flatten_drf(exc.detail)
         case exceptions.NotFound() | Http404():
             return status.HTTP_404_NOT_FOUND, {"resource": ["not found"]}
+        case exceptions.PermissionDenied() if hasattr(exc, "token_message"):  # OAuth scopes
+            return status.HTTP_403_FORBIDDEN, {"token": [exc.token_message]}
         case exceptions.PermissionDenied() | PermissionDenied():
             return status.HTTP_403_FORBIDDEN, {"request": ["forbidden"]}
         case exceptions.MethodNotAllowed():  # the Allow header says which are

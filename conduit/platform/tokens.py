@@ -100,8 +100,9 @@ def _decode(token: str) -> Claims:
 
 
 def in_header(request: HttpRequest) -> str | None:
-    """The token of an ``Authorization: Token <jwt>`` (or ``Bearer``) header; None without one;
-    ``TokenError`` when the header names the scheme but is malformed."""
+    """The token of an ``Authorization: Token <jwt>`` (or ``Bearer <jwt>``) header; None without
+    one, or with a Bearer token that is no JWT (``opaque_bearer``); ``TokenError`` when the header
+    names the scheme but is malformed."""
     header = request.META.get("HTTP_AUTHORIZATION", b"")
     if isinstance(header, str):
         header = header.encode(HEADER_ENCODING)
@@ -110,10 +111,28 @@ def in_header(request: HttpRequest) -> str | None:
         return None
     if len(parts) != 2:
         raise TokenError("is invalid")
+    if parts[0].lower() == b"bearer" and parts[1].count(b".") != 2:
+        return None  # not a JWT (three dot-separated parts): an OAuth access token
     try:
         return parts[1].decode("ascii")
     except UnicodeDecodeError:
         raise TokenError("is invalid") from None
+
+
+def opaque_bearer(request: HttpRequest) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header whose token is not a JWT: an
+    OAuth access token (ADR 0031), which the API's OAuth authentication looks up. None
+    otherwise."""
+    header = request.META.get("HTTP_AUTHORIZATION", b"")
+    if isinstance(header, str):
+        header = header.encode(HEADER_ENCODING)
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() != b"bearer" or parts[1].count(b".") == 2:
+        return None
+    try:
+        return parts[1].decode("ascii")
+    except UnicodeDecodeError:
+        return None
 
 
 _MEMO = "_conduit_token_claims"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from conduit.web import views
+from conduit.web.views import oauth
 
 app_name = "web"
 
@@ -18,6 +19,18 @@ urlpatterns = [
         "settings/sign-out-everywhere",
         views.settings_sign_out_everywhere,
         name="settings-sign-out-everywhere",
+    ),
+    path("settings/applications", oauth.applications, name="settings-applications"),
+    path(
+        "settings/applications/<int:application_id>/delete",
+        oauth.application_delete,
+        name="settings-application-delete",
+    ),
+    path("settings/authorized-apps", oauth.authorized_apps, name="settings-authorized-apps"),
+    path(
+        "settings/authorized-apps/<int:application_id>/revoke",
+        oauth.authorized_app_revoke,
+        name="settings-authorized-app-revoke",
     ),
     path("editor", views.editor_new, name="editor"),
     path("editor/<str:slug>", views.editor_edit, name="editor-edit"),

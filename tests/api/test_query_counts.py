@@ -626,3 +626,65 @@ def test_comment_delete(n, user, auth_api, django_assert_num_queries):
         response = auth_api.delete(f"/api/articles/{article.slug}/comments/{mine.pk}")
     assert response.status_code == 204, response.content
     assert Comment.objects.filter(article=article).count() == n
+
+
+# --- OAuth (ADR 0031) --------------------------------------------------------------------------
+# A Bearer OAuth token is one query (the token with its version row, by checksum) plus the user,
+# who comes from the cache as for a JWT once read; the endpoint's own queries are a JWT's.
+
+
+def _oauth_token(user: User, scope: str) -> str:
+    from tests.oauth import helpers as oauth
+
+    return oauth.tokens_for(user, oauth.register("Counted"), scope)["access_token"]
+
+
+@SIZES
+def test_articles_with_an_oauth_token(n, user, django_assert_num_queries):
+    make_articles(UserFactory(), n)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {_oauth_token(user, 'read')}")
+    from conduit.platform.cache.safe import cache
+
+    cache.clear()
+    # The token, the user (cold), the page.
+    with django_assert_num_queries(3):
+        response = api.get("/api/articles")
+    assert len(response.json()["articles"]) == n
+    # Warm: the user and the page's renderings from the cache; the token is read every time.
+    with django_assert_num_queries(1):
+        api.get("/api/articles")
+
+
+@SIZES
+def test_oauth_metadata(n, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = APIClient().get("/.well-known/oauth-authorization-server")
+    assert response.status_code == 200
+
+
+@SIZES
+def test_oauth_token_refresh_and_introspection(n, user, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    app = oauth.register("Counted")
+    for _ in range(n):  # n earlier grants of the same user to the same app
+        tokens = oauth.tokens_for(user, app, "read")
+    # The toolkit's refresh with rotation, the same for any number of earlier grants: the
+    # application (twice), the refresh token, the user, its version row (ours); then in its
+    # transaction the refresh token and access token read and locked (twice: the toolkit's
+    # revoke reads them again), the old access token deleted with its version row (ours), the
+    # old refresh token revoked, the new pair inserted with their two version rows (ours), and
+    # the savepoints a test transaction shows.
+    with django_assert_num_queries(REFRESH_QUERIES):
+        renewed = oauth.refresh(app, tokens["refresh_token"])
+    assert renewed.status_code == 200, renewed.content
+    token = renewed.json()["access_token"]
+    body = {"token": token, "client_id": app.client_id, "client_secret": app.secret}
+    # The client, the token with its version, the user.
+    with django_assert_num_queries(3):
+        answer = APIClient().post("/oauth/introspect/", body)
+    assert answer.json()["active"] is True
+
+
+REFRESH_QUERIES = 22

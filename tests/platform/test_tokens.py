@@ -78,3 +78,30 @@ def test_read_your_writes_trusts_only_what_authentication_accepts(token: str, se
     settings.DATABASE_REPLICA_PIN_SECONDS = 60
     assert not recently_wrote(request_with(token))
     assert tokens.user_id_of(request_with(token)) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "jwt_token", "oauth_token"),
+    [
+        ("Bearer abcDEF123opaque", None, "abcDEF123opaque"),  # an OAuth access token
+        ("Bearer a.b.c", "a.b.c", None),  # JWT-shaped: still the JWT's (and "is invalid")
+        ("Token abcDEF123opaque", "abcDEF123opaque", None),  # "Token" is only ever a JWT
+        ("Basic abc", None, None),
+    ],
+)
+def test_a_bearer_token_that_is_no_jwt_is_left_to_oauth(header, jwt_token, oauth_token) -> None:
+    request = RequestFactory().get("/api/articles", HTTP_AUTHORIZATION=header)
+    assert tokens.in_header(request) == jwt_token
+    assert tokens.opaque_bearer(request) == oauth_token
+
+
+def test_read_your_writes_names_an_oauth_client_by_its_token() -> None:
+    from conduit.platform.db.read_your_writes import client_keys
+
+    def keys(token: str) -> list[str]:
+        return client_keys(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+
+    first, again, other = keys("tokenOne"), keys("tokenOne"), keys("tokenTwo")
+    assert len(first) == 1
+    assert first == again != other
+    assert "tokenOne" not in first[0]  # hashed, not the token itself in the cache key

@@ -443,3 +443,96 @@ def test_a_changed_card_renders_only_its_own_preview(client, world):
     response = client.get("/profile/alice")
     assert rendered(response, PREVIEW_LINK) == 1
     assert "Renamed" in preview_titles(page(response))
+
+
+# --- OAuth pages (ADR 0031) ---------------------------------------------------------------------
+
+
+@SIZES
+def test_oauth_applications_page(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    owner = UserFactory(username="owner")
+    for i in range(n):
+        oauth.register(f"App {i}", owner=owner)
+    sign_in(client, owner)
+    # Session + user + the user's applications.
+    with django_assert_num_queries(SIGN_IN + 1):
+        response = client.get("/settings/applications")
+    assert len(page(response).select(".app-item")) == n
+
+
+@SIZES
+def test_oauth_authorized_apps_page(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    owner = UserFactory(username="owner")
+    for i in range(n):
+        oauth.tokens_for(owner, oauth.register(f"App {i}"), "read")
+    sign_in(client, owner)
+    # Session + user + the live tokens with their applications' names.
+    with django_assert_num_queries(SIGN_IN + 1):
+        response = client.get("/settings/authorized-apps")
+    assert len(page(response).select(".authorized-item")) == n
+
+
+@SIZES
+def test_oauth_consent_page(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    app = oauth.register("Reader")
+    sign_in(client, UserFactory(username="owner"))
+    _, challenge = oauth.pkce()
+    # Session + user + the application, read by the toolkit's validation and again for the page.
+    with django_assert_num_queries(SIGN_IN + 2):
+        response = client.get(oauth.authorize_url(app, "read write", challenge))
+    assert page(response).one("h1").text == "Authorize Reader?"
+
+
+@SIZES
+def test_oauth_consent_allow(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    app = oauth.register("Reader")
+    sign_in(client, UserFactory(username="owner"))
+    _, challenge = oauth.pkce()
+    url = oauth.authorize_url(app, "read", challenge)
+    form = client.get(url).context["form"]
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    # Session + user + the toolkit: the application (by client_id, twice) and the code's INSERT.
+    with django_assert_num_queries(SIGN_IN + OAUTH_CONSENT_POST):
+        response = client.post(url, {**data, "allow": "on"})
+    assert "code=" in redirect_target(response)
+
+
+@SIZES
+def test_oauth_application_register(client, n, django_assert_num_queries):
+    sign_in(client, UserFactory(username="owner"))
+    form = {"name": "New app", "redirect_uri": "https://new.example/cb"}
+    # Session + user + full_clean's checks (the owner exists, the client_id is unique) + the
+    # INSERT + the user's applications for the page.
+    with django_assert_num_queries(SIGN_IN + OAUTH_REGISTER_POST):
+        response = client.post("/settings/applications", form)
+    assert page(response).one(".app-client-id").text
+
+
+@SIZES
+def test_oauth_authorized_app_revoke(client, n, django_assert_num_queries):
+    from tests.oauth import helpers as oauth
+
+    owner = UserFactory(username="owner")
+    app = oauth.register("Reader")
+    for _ in range(n):
+        oauth.tokens_for(owner, app, "read")
+    sign_in(client, owner)
+    # Session + user + in one transaction (a savepoint here): the refresh tokens, then the
+    # access tokens, each deleted as Django's collector does (read the rows, delete their
+    # version rows, unlink the other token, delete), then the codes.
+    with django_assert_num_queries(SIGN_IN + OAUTH_REVOKE_POST):
+        response = client.post(f"/settings/authorized-apps/{app.application.pk}/revoke")
+    assert redirect_target(response) == "/settings/authorized-apps"
+
+
+OAUTH_CONSENT_POST = 3
+OAUTH_REGISTER_POST = 4
+OAUTH_REVOKE_POST = 11

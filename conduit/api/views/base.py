@@ -6,6 +6,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from conduit.api.authentication import OAuthScopes
 from conduit.platform import tokens
 from conduit.platform.cache.safe import cache
 from conduit.platform.exceptions import InvalidInput
@@ -26,7 +27,7 @@ class ConduitView(APIView):
     # Base of the API views: reads for anyone, writes signed-in (views may tighten this).
     # (A comment, not a docstring: drf-spectacular would show a docstring on every operation.)
 
-    permission_classes = [AuthenticatedWrites]
+    permission_classes = [AuthenticatedWrites, OAuthScopes]
 
     def viewer(self, request: Request) -> User | None:
         user = request.user
@@ -77,7 +78,7 @@ class AnonymousMicroCachedView(ConduitView):
 
 
 class SignedInView(ConduitView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, OAuthScopes]
 
 
 def _int_param(

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conduit.api import docs
-from conduit.api.authentication import token_for
+from conduit.api.authentication import PROFILE_WRITE, token_in_response
 from conduit.api.errors import error_response
 from conduit.api.presenters import user_json
 from conduit.api.views.base import SignedInView
@@ -28,6 +28,7 @@ _UPLOAD_SCHEMA = {
 
 
 class AvatarView(SignedInView):
+    oauth_scopes = {"PUT": PROFILE_WRITE, "DELETE": PROFILE_WRITE}
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -53,7 +54,7 @@ class AvatarView(SignedInView):
             raise InvalidInput.field("image", "can't be blank")
         user = user_account(self.signed_in(request))  # the signed-in user holds less
         services.avatar_upload(user=user, data=upload, size=upload.size or 0)
-        return Response(user_json(user, token_for(user)))
+        return Response(user_json(user, token_in_response(request, user)))
 
     @extend_schema(
         operation_id="DeleteCurrentUserImage",
@@ -65,4 +66,4 @@ class AvatarView(SignedInView):
     def delete(self, request: Request) -> Response:
         user = user_account(self.signed_in(request))  # the signed-in user holds less
         services.avatar_remove(user=user)
-        return Response(user_json(user, token_for(user)))
+        return Response(user_json(user, token_in_response(request, user)))

@@ -48,6 +48,8 @@ def export_json(request: Request, export: ExportRequest) -> dict[str, Any]:
 
 
 class ExportView(SignedInView):
+    oauth_scopes: dict[str, frozenset[str]] = {}  # the user's own data, not an app's to take
+
     @extend_schema(
         operation_id="GetCurrentUserExport",
         summary="Status of the latest personal-data export",

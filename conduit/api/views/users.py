@@ -1,10 +1,19 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conduit.api import docs, inputs
-from conduit.api.authentication import token_for
+from conduit.api.authentication import (
+    PROFILE,
+    PROFILE_WRITE,
+    InsufficientScope,
+    OAuthToken,
+    token_for,
+    token_in_response,
+)
 from conduit.api.presenters import user_json
 from conduit.api.views.base import ConduitView, SignedInView
 from conduit.platform.http.client_ip import client_ip
@@ -52,6 +61,8 @@ class LoginView(ConduitView):
 
 
 class CurrentUserView(SignedInView):
+    oauth_scopes = {"GET": PROFILE, "HEAD": PROFILE, "PUT": PROFILE_WRITE}  # no erasure
+
     @extend_schema(
         operation_id="GetCurrentUser",
         summary="Get current user",
@@ -72,8 +83,21 @@ class CurrentUserView(SignedInView):
     )
     def put(self, request: Request) -> Response:
         data = inputs.parse(inputs.UpdateUserRequest, request.data)
+        if isinstance(request.auth, OAuthToken):
+            self.refuse_credential_change(request, data)
         user = services.user_update(user=self.signed_in(request), fields=set(data), **data)
-        return Response(user_json(user, token_for(user)))
+        return Response(user_json(user, token_in_response(request, user)))
+
+    def refuse_credential_change(self, request: Request, data: dict[str, Any]) -> None:
+        # An app may edit the profile, never take the account over: the password and the
+        # email (which resets the password) stay the user's own.
+        email = data.get("email")
+        if "password" in data or (
+            email is not None and email != user_account(self.signed_in(request)).email
+        ):
+            raise InsufficientScope(
+                "from an OAuth app may not change the email or password", PROFILE_WRITE
+            )
 
     @extend_schema(
         operation_id="DeleteCurrentUser",
@@ -94,6 +118,8 @@ class CurrentUserView(SignedInView):
 
 
 class SignOutEverywhereView(SignedInView):
+    oauth_scopes: dict[str, frozenset[str]] = {}  # the user's own, not an app's
+
     @extend_schema(
         operation_id="SignOutEverywhere",
         summary="Revoke every token of the current user (beyond the RealWorld spec)",

@@ -42,6 +42,9 @@ def client_keys(request: HttpRequest) -> list[str]:
     user_id = tokens.user_id_of(request)
     if user_id is not None:
         keys.append(f"{KEY_PREFIX}u:{user_id}")
+    oauth_token = tokens.opaque_bearer(request)  # an OAuth client: its token names it
+    if oauth_token is not None:
+        keys.append(f"{KEY_PREFIX}o:{hashlib.sha256(oauth_token.encode()).hexdigest()[:32]}")
     session = getattr(request, "session", None)
     session_key = (
         session.session_key
