@@ -473,6 +473,10 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "conduit.notifications.deliveries_remove_old",
         "schedule": crontab(hour=4, minute=47),
     },
+    "remove-expired-oauth-tokens-nightly": {
+        "task": "conduit.oauth.tokens_remove_expired",
+        "schedule": crontab(hour=4, minute=57),
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------------

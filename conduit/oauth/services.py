@@ -9,6 +9,8 @@ from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_grant_model
 
+from conduit.audit.models import AuditEvent
+from conduit.audit.services import audit_record
 from conduit.oauth.models import AccessTokenVersion, RefreshTokenVersion
 from conduit.oauth.selectors import AccessToken, Application, RefreshToken
 from conduit.platform.exceptions import InvalidInput, NotFound
@@ -76,11 +78,20 @@ def tokens_issued(
 ) -> None:
     """Tokens were issued to ``application`` for ``user``: on a code exchange (the user's
     grant, ``grant_type="authorization_code"``) or a refresh. Records the token version they
-    were issued at, which the API and the refresh grant compare with the user's."""
+    were issued at, which the API and the refresh grant compare with the user's. A code
+    exchange is the grant the audit log records (ADR 0032); a refresh only renews it."""
     if access_token is not None:
         AccessTokenVersion.objects.create(access_token=access_token, version=version)
     if refresh_token is not None:
         RefreshTokenVersion.objects.create(refresh_token=refresh_token, version=version)
+    if grant_type == "authorization_code":
+        audit_record(
+            kind=AuditEvent.Kind.OAUTH_GRANT,
+            actor_id=user.pk,
+            target_user_id=user.pk,
+            target_object=f"oauth_app:{application.client_id}",
+            detail=f"scope: {getattr(access_token, 'scope', '')}",
+        )
 
 
 def authorization_revoke(*, user: User, application_id: int) -> None:
@@ -94,3 +105,12 @@ def authorization_revoke(*, user: User, application_id: int) -> None:
         codes, _ = Grant.objects.filter(**mine).delete()
         if not (refresh or access or codes):
             raise NotFound("authorization")
+        client_id = Application.objects.filter(pk=application_id).values_list(
+            "client_id", flat=True
+        )
+        audit_record(
+            kind=AuditEvent.Kind.OAUTH_REVOKE,
+            actor_id=user.pk,
+            target_user_id=user.pk,
+            target_object=f"oauth_app:{client_id.first() or application_id}",
+        )

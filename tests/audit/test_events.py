@@ -11,6 +11,7 @@ from conduit.audit.models import AuditEvent
 from conduit.users.models import User, identity_key
 from tests.audit.conftest import AGENT, FROM_CLIENT
 from tests.factories import UserFactory
+from tests.oauth import helpers
 
 pytestmark = pytest.mark.django_db
 Kind = AuditEvent.Kind
@@ -242,3 +243,27 @@ def test_api_erasure_is_recorded_under_a_pseudonym(user, client_for, entries):
     )
     assert erased.request_id == "req-audit-1"
     assert not User.objects.filter(pk=user.pk).exists()
+
+
+# --- OAuth grants and revocations -----------------------------------------------------------
+
+
+def test_an_oauth_grant_is_recorded_once_and_a_refresh_is_not(user, entries):
+    app = helpers.register()
+    tokens = helpers.tokens_for(user, app, scope="read write")
+    assert helpers.refresh(app, tokens["refresh_token"]).status_code == 200
+    [event] = entries(Kind.OAUTH_GRANT)
+    assert (event.actor_id, event.target_user_id) == (user.pk, user.pk)
+    assert event.target_object == f"oauth_app:{app.client_id}"
+    assert event.detail == "scope: read write"
+
+
+def test_revoking_an_apps_access_on_the_page_is_recorded(user, entries):
+    app = helpers.register()
+    helpers.tokens_for(user, app)
+    browser = page_client(user)
+    response = browser.post(f"/settings/authorized-apps/{app.application.pk}/revoke", **FROM_CLIENT)
+    assert response.status_code == 302
+    [event] = entries(Kind.OAUTH_REVOKE)
+    assert_from_client(event, actor=user.pk, target=user.pk)
+    assert event.target_object == f"oauth_app:{app.client_id}"

@@ -527,7 +527,8 @@ def test_oauth_authorized_app_revoke(client, n, django_assert_num_queries):
     sign_in(client, owner)
     # Session + user + in one transaction (a savepoint here): the refresh tokens, then the
     # access tokens, each deleted as Django's collector does (read the rows, delete their
-    # version rows, unlink the other token, delete), then the codes.
+    # version rows, unlink the other token, delete), then the codes; the app's client id and
+    # the audit entry (SAVEPOINT, INSERT, RELEASE; ADR 0032).
     with django_assert_num_queries(SIGN_IN + OAUTH_REVOKE_POST):
         response = client.post(f"/settings/authorized-apps/{app.application.pk}/revoke")
     assert redirect_target(response) == "/settings/authorized-apps"
@@ -535,4 +536,4 @@ def test_oauth_authorized_app_revoke(client, n, django_assert_num_queries):
 
 OAUTH_CONSENT_POST = 3
 OAUTH_REGISTER_POST = 4
-OAUTH_REVOKE_POST = 11
+OAUTH_REVOKE_POST = 11 + 1 + 3
