@@ -44,7 +44,7 @@
     card.id = "comment-" + comment.id;
     var block = element("div", "card-block");
     var text = element("p", "card-text");
-    comment.body.split("\n").forEach(function (line, i) {  // linebreaksbr
+    comment.body.split(/\r\n|\r|\n/).forEach(function (line, i) {  // linebreaksbr
       if (i > 0) text.appendChild(document.createElement("br"));
       text.appendChild(document.createTextNode(line));
     });
