@@ -10,13 +10,34 @@ connection per thread would leak under ASGI, where a request's sync work may run
 
 import gc
 import os
+from typing import Any
 
-from django.core.asgi import get_asgi_application
+import django
+from django.core.handlers.asgi import ASGIHandler
 from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_asgi_application()
+
+class StreamsHandler(ASGIHandler):
+    """Django's ASGI handler without its per-request ``ThreadSensitiveContext``.
+
+    Django opens one for every request, and the first thread-sensitive ``sync_to_async`` call
+    inside it (a sync middleware, the request_started signal, the session's read) gets a thread
+    of its own that lives until the request ends: for a stream, its whole life. Measured: 30 open
+    streams, 30 more threads in the process. Without the context, the sync parts of every
+    request run in asgiref's one shared thread (their behaviour before Django 3.2): the few
+    milliseconds of a stream's start queue there, and an idle stream holds no thread at all.
+    """
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}")
+        await self.handle(scope, receive, send)
+
+
+django.setup(set_prefix=False)
+application = StreamsHandler()
 
 # As config/wsgi.py: what the process loaded to start is never collected (ADR 0002).
 get_resolver().url_patterns  # noqa: B018 - loads the URLconf and imports the views

@@ -3,7 +3,9 @@ a slow reader cut off, and one Redis pub/sub connection per process whatever the
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import redis
@@ -13,6 +15,13 @@ from conduit.platform.events.ids import now_id, parse
 from conduit.platform.events.memory import MemoryBroker
 from conduit.platform.events.redis_broker import PREFIX, RedisBroker
 from tests.services import RedisServer
+
+
+def run_async[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in this process's main thread, where ``asyncio.run`` refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=30)
 
 
 def test_ids_order_as_times() -> None:
@@ -28,12 +37,12 @@ def test_ids_order_as_times() -> None:
 def test_memory_history_is_bounded_and_after_an_id() -> None:
     broker = MemoryBroker(history_size=3, history_seconds=60)
     broker.publish_many([("c", "comment", str(n)) for n in range(5)])
-    kept = asyncio.run(broker.history("c", (0, 0)))
+    kept = run_async(broker.history("c", (0, 0)))
     assert [e.data for e in kept] == ["2", "3", "4"]
     after = parse(kept[0].id)
     assert after is not None
-    assert [e.data for e in asyncio.run(broker.history("c", after))] == ["3", "4"]
-    assert asyncio.run(broker.history("other", (0, 0))) == []
+    assert [e.data for e in run_async(broker.history("c", after))] == ["3", "4"]
+    assert run_async(broker.history("other", (0, 0))) == []
 
 
 def test_memory_delivers_from_another_thread() -> None:
@@ -46,7 +55,7 @@ def test_memory_delivers_from_another_thread() -> None:
         assert event is not None
         return [event.data]
 
-    assert asyncio.run(listen()) == ["x"]
+    assert run_async(listen()) == ["x"]
 
 
 def test_a_slow_reader_is_cut_off_not_grown() -> None:
@@ -59,7 +68,7 @@ def test_a_slow_reader_is_cut_off_not_grown() -> None:
             with pytest.raises(Closed):
                 await subscription.next(timeout=1)
 
-    asyncio.run(overflow())
+    run_async(overflow())
 
 
 @pytest.fixture
@@ -80,11 +89,11 @@ def test_redis_keeps_a_capped_expiring_history(
     broker.publish_many([("c", "comment", f'"{n}"') for n in range(300)])
     assert client.xlen(PREFIX + "c") < 300  # MAXLEN ~ trims whole nodes: about the cap
     assert 0 < client.ttl(PREFIX + "c") <= 60
-    kept = asyncio.run(broker.history("c", (0, 0)))
+    kept = run_async(broker.history("c", (0, 0)))
     assert len(kept) == 3  # COUNT: at most the history size
     last = parse(kept[-1].id)
     assert last is not None
-    assert asyncio.run(broker.history("c", last))[0].data == f'"{int(kept[-1].data[1:-1]) + 1}"'
+    assert run_async(broker.history("c", last))[0].data == f'"{int(kept[-1].data[1:-1]) + 1}"'
 
 
 @pytest.mark.services
@@ -107,7 +116,7 @@ def test_redis_serves_many_streams_on_one_connection(
         assert client.pubsub_numsub(PREFIX + "a")[0][1] == 0  # unsubscribed with the last
         return [e.data for e in got if e is not None]
 
-    assert asyncio.run(listen()) == ["1", "1", "2"]
+    assert run_async(listen()) == ["1", "1", "2"]
 
 
 @pytest.mark.services
@@ -122,4 +131,4 @@ def test_a_lost_redis_connection_closes_the_streams(
             with pytest.raises(Closed):
                 await subscription.next(timeout=5)
 
-    asyncio.run(lose())
+    run_async(lose())

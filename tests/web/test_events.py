@@ -4,6 +4,7 @@ feed stream carries only its own user's events, and the WSGI side refuses to hol
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client
@@ -144,7 +145,10 @@ def test_the_feed_stream_needs_a_session(events_server: int, streams: list[SseSt
 def test_streams_are_not_served_under_wsgi() -> None:
     author = UserFactory()
     article = make_article(author)
-    assert Client().get(f"/events/article/{article.slug}").status_code == 404
+    # In a thread of its own: the browser tests' Playwright may keep a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(Client().get, f"/events/article/{article.slug}").result(10)
+    assert response.status_code == 404
 
 
 def test_a_heartbeat_keeps_an_idle_stream_open(

@@ -221,6 +221,10 @@ def run(procs: Processes, run_dir: Path, result: dict[str, Any]) -> None:
                 {**env, **db, **extra},
             )
             procs.wait_for(server, lambda: http("GET", f"{base}/readyz")[0] == 200)
+            if "bare" in paths:  # /bench/bare answers a captured list (platform/http/bench.py)
+                bare = REPO / "var" / "bench" / "bare.json"
+                bare.parent.mkdir(parents=True, exist_ok=True)
+                bare.write_bytes(http("GET", f"{base}/api/articles")[1])
             for name, path in paths.items():
                 figures[name] = wrk(base + path)
                 print(f"   {name}: {figures[name]}", flush=True)

@@ -22,12 +22,13 @@ def _wait_healthz(what: str, port: int, log: Path, pid: int, match: str) -> None
     wait_for(f"{what} -> /healthz", lambda: http_get(f"{site}/healthz")[0] == 200, log, pid, match)
 
 
-def start_nginx(stack: Stack, port: int, app_ports: list[int]) -> None:
-    """nginx serving var/stack/static/ and var/stack/media/avatars/ itself."""
+def start_nginx(stack: Stack, port: int, app_ports: list[int], events_port: int) -> None:
+    """nginx serving var/stack/static/ and var/stack/media/avatars/ itself, /events/ from the
+    events server (ADR 0030) and everything else from the app servers."""
     print(f"== nginx on 127.0.0.1:{port}", flush=True)
     prefix = STACK / "nginx"
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-    conf = nginx_conf(prefix, port, app_ports, STACK)
+    conf = nginx_conf(prefix, port, app_ports, STACK, events_ports=[events_port])
     log = prefix / "error.log"
     nginx = binary("nginx")
     _check("nginx", conf, [nginx, "-t", "-q", "-p", str(prefix), "-c", str(conf), "-e", str(log)])

@@ -64,6 +64,7 @@ def nginx_conf(
     files_root: Path,
     fail_timeout: int = 5,
     limits: dict[str, str] | None = None,
+    events_ports: list[int] | None = None,
 ) -> Path:
     """nginx.conf under ``prefix`` (also its pid, logs and temporary files) and conduit.conf, the
     rendered deploy/nginx/conduit.conf.template it includes. A failed app server is skipped for
@@ -80,6 +81,10 @@ def nginx_conf(
             NGINX_TEMPLATE,
             {
                 "CONDUIT_UPSTREAM_SERVERS": servers,
+                # No events server (tests of the balancer alone): /events/ answers 502.
+                "CONDUIT_EVENTS_SERVERS": "\n    ".join(
+                    f"server 127.0.0.1:{p};" for p in (events_ports or [port])
+                ),
                 "CONDUIT_LISTEN": f"127.0.0.1:{port}",
                 "CONDUIT_CLIENT_MAX_BODY_SIZE": str(MAX_BODY_BYTES),
                 "CONDUIT_FILES_ROOT": str(files_root),
