@@ -6,7 +6,8 @@ and a Redis of the run's own (the cache and the events broker, as in the stack):
 
 1. The API under each interface: granian ``--interface wsgi`` (2 workers x 4 threads,
    persistent connections: make run's and make bench's config) and ``--interface asgi``
-   (2 workers, Django's connection pool: persistent connections are unsafe under ASGI), each on
+   (2 workers, Django's connection pool: persistent connections are unsafe under ASGI) with
+   Django's own handler and with config.asgi's (the events servers'), each on
    ``/bench/bare``, the anonymous ``/api/articles`` cached (the micro-cache and Redis) and
    uncached (``CACHE_ARTICLES=false``, no micro-cache); ``wrk -t1 -c32`` for ``BENCH_DURATION``
    seconds after a 3 s warm-up.
@@ -57,24 +58,25 @@ def step(text: str) -> None:
     print(f"\n=== {text}", flush=True)
 
 
-def server_argv(interface: str, port: int, workers: int) -> list[str]:
-    argv = [
-        GRANIAN,
-        "--interface",
-        interface,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-ws",
-        "--log-level",
-        "warning",
-    ]
+TARGETS = {
+    "wsgi": ("wsgi", "config.wsgi:application"),
+    # Django's own ASGI handler: a thread per request for its sync parts (asgiref's
+    # ThreadSensitiveContext), as an API under ASGI would run
+    "asgi": ("asgi", "benchkit.asgi_stock:application"),
+    # config.asgi, the events servers' handler: every request's sync parts in one shared thread
+    "asgi-streams-handler": ("asgi", "config.asgi:application"),
+}
+
+
+def server_argv(variant: str, port: int, workers: int) -> list[str]:
+    interface, target = TARGETS[variant]
+    argv = [GRANIAN, "--interface", interface, "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--no-ws", "--log-level", "warning"]  # fmt: skip
     if interface == "wsgi":
-        return [*argv, "--blocking-threads", "4", "config.wsgi:application"]
-    return [*argv, "config.asgi:application"]
+        argv += ["--blocking-threads", "4"]
+    if variant == "asgi-streams-handler":  # as the stack's events server (tools/stack/apps.py)
+        argv += ["--backlog", "2048", "--backpressure", "20000"]
+    return [*argv, target]
 
 
 def wrk(url: str) -> dict[str, Any]:
@@ -207,7 +209,7 @@ def run(procs: Processes, run_dir: Path, result: dict[str, Any]) -> None:
     base = f"http://127.0.0.1:{api_port}"
     uncached = {"CACHE_ARTICLES": "false", "CACHE_ANONYMOUS_SECONDS": "0"}
     interfaces: dict[str, dict[str, Any]] = {}
-    for interface in ("wsgi", "asgi"):
+    for interface in TARGETS:
         db = {"CONN_MAX_AGE": "60"} if interface == "wsgi" else {"DATABASE_POOL": "true"}
         figures: dict[str, Any] = {"database": db}
         for label, extra, paths in (
@@ -245,7 +247,9 @@ def events_part(
     step("the WSGI API and one events server (granian ASGI, 1 worker)")
     pool = {"DATABASE_POOL": "true"}
     api = procs.start("api", server_argv("wsgi", api_port, 2), {**env, "CONN_MAX_AGE": "60"})
-    events = procs.start("events", server_argv("asgi", events_port, 1), {**env, **pool})
+    events = procs.start(
+        "events", server_argv("asgi-streams-handler", events_port, 1), {**env, **pool}
+    )
     procs.wait_for(api, lambda: http("GET", f"{base}/readyz")[0] == 200)
     procs.wait_for(events, lambda: port_answers(events_port))
     slugs = list(Article.objects.order_by("id").values_list("slug", flat=True)[:501])

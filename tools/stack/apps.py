@@ -112,9 +112,12 @@ def start_app_servers(stack: Stack, ports: list[int], env: dict[str, str]) -> No
 
 def events_server_argv(port: int) -> list[str]:
     """granian's ASGI interface serving the live-update streams (ADR 0030): one worker, whose
-    event loop holds thousands of idle streams; nginx routes /events/ here."""
+    event loop holds thousands of idle streams; nginx routes /events/ here. granian serves at
+    most --backpressure requests at once per worker (default: the backlog, 1024): a stream is
+    a request for its whole life, so the limit is raised (docs/performance.md)."""
     return [str(GRANIAN), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "1", "--no-ws", "--respawn-failed-workers",
+            "--workers", "1", "--backlog", "2048", "--backpressure", "20000",
+            "--no-ws", "--respawn-failed-workers",
             "--workers-kill-timeout", "5",
             "--log-level", os.environ.get("GRANIAN_LOG_LEVEL", "warning"),
             "config.asgi:application"]  # fmt: skip

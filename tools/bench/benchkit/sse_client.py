@@ -40,7 +40,7 @@ class Streams:
         """Open one stream per path (``batch`` at a time); seconds it took."""
         started = time.monotonic()
         future = asyncio.run_coroutine_threadsafe(self._open_all(paths, listen, batch), self._loop)
-        future.result(timeout=600)
+        future.result(timeout=180)
         return time.monotonic() - started
 
     async def _open_all(self, paths: list[str], listen: bool, batch: int) -> None:
