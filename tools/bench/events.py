@@ -62,7 +62,7 @@ TARGETS = {
     "wsgi": ("wsgi", "config.wsgi:application"),
     # Django's own ASGI handler: a thread per request for its sync parts (asgiref's
     # ThreadSensitiveContext), as an API under ASGI would run
-    "asgi": ("asgi", "benchkit.asgi_stock:application"),
+    "asgi": ("asgi", "tools.bench.benchkit.asgi_stock:application"),
     # config.asgi, the events servers' handler: every request's sync parts in one shared thread
     "asgi-streams-handler": ("asgi", "config.asgi:application"),
 }
