@@ -1,15 +1,11 @@
 """Live updates in the browser (ADR 0030): a comment another reader posts appears on an open
 article page without a reload, and a signed-in reader's home page counts the new articles of
 the people they follow. The streams come from make run's events server (uvicorn in a thread of
-this process, beside the live server), on another origin: CSP's connect-src and CORS for it."""
+this process, beside the live server; conftest.py's ``live_events``), on another origin: CSP's
+connect-src and CORS for it."""
 
 import re
-from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urlsplit
 
-import pytest
-from django.conf import LazySettings
 from playwright.sync_api import Page, expect
 
 from tests.browser import ui
@@ -17,22 +13,6 @@ from tests.browser.conftest import NewPage, Shot
 from tests.factories import UserFactory, follow, make_article, make_comment
 
 
-@pytest.fixture
-def live_events(events_server: int, live_server: Any, settings: LazySettings) -> Iterator[None]:
-    from conduit.platform.events import publish
-
-    site = urlsplit(live_server.url)
-    # The site's host name, so that the session cookie goes with the stream (same site).
-    origin = f"http://{site.hostname}:{events_server}"
-    settings.EVENTS_PUBLIC_URL = origin
-    settings.SITE_URL = f"{site.scheme}://{site.netloc}"
-    settings.SECURE_CSP = {**settings.SECURE_CSP, "connect-src": ["'self'", origin]}
-    publish.broker.cache_clear()
-    yield
-    publish.broker.cache_clear()
-
-
-@pytest.mark.usefixtures("live_events")
 def test_another_readers_comment_appears_without_a_reload(
     page: Page, new_page: NewPage, shot: Shot
 ) -> None:
@@ -63,7 +43,6 @@ def test_another_readers_comment_appears_without_a_reload(
     shot(page, "live-comment")
 
 
-@pytest.mark.usefixtures("live_events")
 def test_the_home_page_counts_new_articles_in_the_feed(page: Page, shot: Shot) -> None:
     reader = UserFactory(username="reader", email="reader@example.com")
     writer, stranger = UserFactory(username="writer"), UserFactory(username="stranger")

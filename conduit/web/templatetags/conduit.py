@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -5,7 +6,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
-from conduit.platform.events.ids import now_id
+from conduit.platform.events.ids import before
 
 register = template.Library()
 
@@ -29,6 +30,8 @@ def events_url(name: str, *args: Any) -> str:
 
 
 @register.simple_tag
-def events_after() -> str:
-    """The id a page's first stream starts after: its render time (ADR 0030)."""
-    return now_id()
+def events_after(*moments: datetime) -> str:
+    """The id a page's first stream starts after: just before the newest of ``moments`` (the
+    newest thing the page shows; ADR 0030). From the page's data, not the clock, so the same
+    data renders the same bytes (the micro-cache, the cache-fault tests)."""
+    return before(max(moments))

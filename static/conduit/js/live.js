@@ -31,11 +31,10 @@
     return node;
   }
 
-  function open(url, after) {
-    var sep = url.indexOf("?") < 0 ? "?" : "&";
+  function open(url, after) {  // after: the newest thing the page shows, or none (from now)
+    if (after) url += (url.indexOf("?") < 0 ? "?" : "&") + "after=" + encodeURIComponent(after);
     var crossOrigin = new URL(url, location.href).origin !== location.origin;
-    return new EventSource(url + sep + "after=" + encodeURIComponent(after),
-      { withCredentials: crossOrigin });
+    return new EventSource(url, { withCredentials: crossOrigin });
   }
 
   function commentCard(root, comment) {
@@ -91,7 +90,7 @@
     var seen = {};
     var count = 0;
     var link = notice.querySelector("[data-feed-news-link]");
-    var source = open(notice.getAttribute("data-events"), notice.getAttribute("data-events-after"));
+    var source = open(notice.getAttribute("data-events"), null);
     source.addEventListener("article", function (event) {
       var article = JSON.parse(event.data);
       if (seen[article.id]) return;
