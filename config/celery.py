@@ -17,5 +17,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The platform's tasks live in conduit/platform/tasks/enqueue.py, not in a tasks.py module.
 app.autodiscover_tasks(["conduit.platform.tasks"], related_name="enqueue")
+app.autodiscover_tasks(["conduit.platform.tasks"], related_name="housekeeping")
 
 import conduit.platform.tasks.signals  # noqa: E402, F401  (connects the handlers)

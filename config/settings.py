@@ -20,6 +20,7 @@ from django.utils.csp import CSP
 from kombu import Queue
 
 from conduit.platform.cache.backends import cache_config
+from conduit.platform.http.assets import asset_origins
 from conduit.platform.observability.logs import RedactCapabilities, stdout_logger_factory
 from conduit.platform.secrets_policy import refuse_weak_secrets
 from conduit.platform.storages import storages_from_env
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "conduit.privacy",
     "conduit.platform",
     "conduit.notifications",
+    "conduit.audit",
 ]
 
 # Observability (ADR 0013): /metrics with prometheus-client, JSON logs with request ids.
@@ -90,7 +92,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # SECURE_CSP on HTML responses (the pages, the API's docs page).
     "conduit.platform.http.channels.HtmlContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "conduit.platform.http.assets.StaticFilesMiddleware",  # whitenoise
     "corsheaders.middleware.CorsMiddleware",
     # Sessions, Django's user and messages are the pages' (the API's requests skip them).
     "conduit.platform.http.channels.PageSessionMiddleware",
@@ -294,7 +296,10 @@ CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-requested-wi
 CORS_PREFLIGHT_MAX_AGE = 86400
 
 # --- Static files ---------------------------------------------------------------------------
-STATIC_URL = "/static/"
+# STATIC_URL and MEDIA_URL may name another host, a CDN pulling from this origin at the same
+# paths (https://cdn.example.com/static/): ADR 0029, conduit/platform/http/assets.py. Static files
+# are hashed and compressed (gzip and brotli) by collectstatic (conduit/platform/storages.py).
+STATIC_URL = env.str("STATIC_URL", default="/static/")
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
@@ -439,6 +444,32 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 
+# --- Retention (docs/retention.md, ADR 0032) --------------------------------------------------
+# Days each kind of record is kept; nightly beat tasks delete what is older, in batches.
+AUDIT_RETENTION_DAYS = env.float("AUDIT_RETENTION_DAYS", default=365)
+EMAIL_DELIVERY_RETENTION_DAYS = env.float("EMAIL_DELIVERY_RETENTION_DAYS", default=90)
+DEAD_LETTER_RETENTION_DAYS = env.float("DEAD_LETTER_RETENTION_DAYS", default=30)
+# An outbox task the relay could not publish for this long becomes a dead letter (kept as above).
+OUTBOX_RETENTION_DAYS = env.float("OUTBOX_RETENTION_DAYS", default=7)
+# An expired or failed export's request row (its zip is gone already, after EXPORT_TTL).
+EXPORT_RECORD_RETENTION_DAYS = env.float("EXPORT_RECORD_RETENTION_DAYS", default=30)
+# A page session lives this long after its last change; clear-sessions-nightly deletes it then.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+CELERY_BEAT_SCHEDULE |= {
+    "remove-old-audit-entries-nightly": {
+        "task": "conduit.audit.audit_remove_old",
+        "schedule": crontab(hour=4, minute=27),
+    },
+    "remove-old-task-records-nightly": {
+        "task": "conduit.platform.task_records_remove_old",
+        "schedule": crontab(hour=4, minute=37),
+    },
+    "remove-old-email-deliveries-nightly": {
+        "task": "conduit.notifications.deliveries_remove_old",
+        "schedule": crontab(hour=4, minute=47),
+    },
+}
+
 # --- Live updates (ADR 0030) ------------------------------------------------------------------
 # New comments on an open article and "new in your feed", as Server-Sent Events from async views
 # under ASGI. EVENTS_URL unset = the in-process broker (the embedded default: make run serves the
@@ -523,13 +554,16 @@ SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 # A strict Content-Security-Policy (Django's own, on HTML responses): scripts, styles, fonts and
 # fetches from this origin only, no inline script or style, no plugins, no framing, forms post
 # here. Images may come from any HTTPS origin: an avatar is a URL its user chose (or S3's).
+# A CDN named by STATIC_URL is allowed beside this origin; one named by MEDIA_URL for images only
+# (uploads are never run as scripts or styles).
 # The browser tests fail on any violation (their console-error guard, tests/browser/conftest.py).
+_STATIC_HOST = asset_origins(STATIC_URL)
 SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF],
-    "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "https:", "data:"],
-    "font-src": [CSP.SELF],
+    "script-src": [CSP.SELF, *_STATIC_HOST],
+    "style-src": [CSP.SELF, *_STATIC_HOST],
+    "img-src": [CSP.SELF, "https:", "data:", *asset_origins(STATIC_URL, MEDIA_URL)],
+    "font-src": [CSP.SELF, *_STATIC_HOST],
     "connect-src": [CSP.SELF, *([EVENTS_PUBLIC_URL] if EVENTS_PUBLIC_URL else [])],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],

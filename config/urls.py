@@ -1,4 +1,5 @@
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path, re_path
@@ -23,7 +24,8 @@ if settings.METRICS_ENABLED:
 if settings.MEDIA_SERVE:  # media on the file system: Conduit serves it (ADR 0019)
     from conduit.platform.http.media import media
 
-    prefix = settings.MEDIA_URL.lstrip("/")
+    # Its path: an absolute MEDIA_URL names a CDN that pulls from here at the same path.
+    prefix = urlsplit(settings.MEDIA_URL).path.lstrip("/")
     urlpatterns.insert(2, re_path(rf"^{re.escape(prefix)}(?P<path>.+)$", media, name="media"))
 
 if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare-Django references, off by default

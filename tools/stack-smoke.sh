@@ -79,27 +79,47 @@ rid=$(curl -s -D - -o /dev/null -H 'X-Request-ID: smoke-test-1' "$SITE/healthz" 
 [[ $rid == smoke-test-1 ]] || fail "X-Request-ID not passed through ($rid)"
 ok "X-Request-ID passed through $LB to the app and back"
 # A form post through nginx, in Chromium: sign-in needs the CSRF Origin check to see the same
-# host and port as the browser (nginx must pass Host with its port) and Secure cookies on HTTP
-# loopback.
-signin=$($PY - "$SITE" <<'PYEOF'
+# host and port as the browser (nginx must pass Host with its port) and Secure cookies. Behind
+# nginx the browser opens the plain URL and is redirected to HTTPS (ADR 0033), trusting the
+# stack's certificate by its public key (Chromium has no flag for a CA file).
+https_site=$(state "s.get('https_url', '')")
+spki=""
+if [[ -n $https_site ]]; then
+    spki=$(openssl x509 -in var/stack/tls/server.crt -pubkey -noout | openssl pkey -pubin -outform der \
+        | openssl dgst -sha256 -binary | base64)
+fi
+signin=$($PY - "$SITE" "$https_site" "$spki" <<'PYEOF'
 import sys
 from playwright.sync_api import sync_playwright
+site, https_site, spki = sys.argv[1:4]
 args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+if spki:
+    args.append(f"--ignore-certificate-errors-spki-list={spki}")
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
     page = browser.new_page()
-    page.goto(sys.argv[1] + "/login")
-    page.fill("input[placeholder=Email]", "ada@demo.conduit.local")
-    page.fill("input[placeholder=Password]", "conduit-demo")
-    page.click("button:has-text('Sign in')")
-    page.wait_for_load_state()
-    print("ok" if page.url.rstrip("/") == sys.argv[1] and "Your Feed" in page.content() else page.url)
+    response = page.goto(site + "/login")
+    home = https_site or site
+    if not page.url.startswith(home + "/login"):
+        print(f"the browser was not sent to {home}: {page.url}")
+    elif https_site and "strict-transport-security" not in response.headers:
+        print("no HSTS over HTTPS")
+    else:
+        page.fill("input[placeholder=Email]", "ada@demo.conduit.local")
+        page.fill("input[placeholder=Password]", "conduit-demo")
+        page.click("button:has-text('Sign in')")
+        page.wait_for_load_state()
+        print("ok" if page.url.rstrip("/") == home and "Your Feed" in page.content() else page.url)
     browser.close()
 PYEOF
 )
 [[ $signin == ok ]] || fail "signing in through $LB failed (ended at $signin)"
-ok "sign in through $LB (form post with CSRF, session cookie)"
+if [[ -n $https_site ]]; then
+    ok "sign in through $LB: redirected from $SITE to $https_site (HSTS), form post with CSRF, session cookie"
+else
+    ok "sign in through $LB (form post with CSRF, session cookie)"
+fi
 
 prom=$(state "s['prometheus_url']")
 apps=$(state "sum(c['name'].startswith('app-') for c in s['components'])")

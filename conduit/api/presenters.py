@@ -7,6 +7,7 @@ from django.conf import settings
 
 from conduit.articles.selectors import ArticleData
 from conduit.comments.selectors import CommentData
+from conduit.platform.http.assets import host_for
 from conduit.platform.timefmt import iso_ms
 from conduit.profiles.selectors import Profile
 from conduit.users.models import User
@@ -14,12 +15,20 @@ from conduit.users.models import User
 
 def image_url(image: str | None) -> str | None:
     """``image`` as the API shows it: a site path (the demo avatars under ``/static/``, uploads
-    under a site-relative ``MEDIA_URL``, a user's own ``/...``) becomes an absolute URL on
-    ``SITE_URL``, since a front end served from another origin would resolve the path against
-    its own host. An absolute URL (a user's ``https://...``, uploads under an absolute
-    ``MEDIA_URL`` or on S3) and ``null`` are shown as stored."""
+    under a site-relative ``MEDIA_URL``, a user's own ``/...``) becomes an absolute URL, since a
+    front end served from another origin would resolve the path against its own host. It is
+    shown on the CDN when ``STATIC_URL`` or ``MEDIA_URL`` names one and the path is under it (an
+    upload made before the CDN was set), else on ``SITE_URL``. An absolute URL (a user's
+    ``https://...``, uploads under an absolute ``MEDIA_URL`` or on S3) and ``null`` are shown as
+    stored."""
     if image and image[0] == "/" and not image.startswith("//"):
-        return f"{settings.SITE_URL}{image}"
+        host = host_for(
+            image,
+            site_url=settings.SITE_URL,
+            static_url=settings.STATIC_URL,
+            media_url=settings.MEDIA_URL,
+        )
+        return f"{host}{image}"
     return image
 
 

@@ -28,9 +28,9 @@ SHAPE = "api-json-3"  # change it with the JSON's shape: renderings of another s
 
 
 def rendering_version() -> str:
-    """The shape's name and the ``SITE_URL`` that the authors' image URLs start with (a new
-    ``SITE_URL`` never serves renderings of the old)."""
-    return f"{SHAPE} {settings.SITE_URL}"
+    """The shape's name and the ``SITE_URL``, ``STATIC_URL`` and ``MEDIA_URL`` that the authors'
+    image URLs start with (new ones never serve renderings of the old)."""
+    return f"{SHAPE} {settings.SITE_URL} {settings.STATIC_URL} {settings.MEDIA_URL}"
 
 
 _FAVORITED = b',"favorited":false,'

@@ -31,6 +31,7 @@ from conduit.notifications.emails import (
     new_article_email,
 )
 from conduit.notifications.models import ArticleEmail, EmailPreference
+from conduit.platform.db.retention import cutoff, delete_in_batches
 from conduit.platform.events.publish import publish_many
 from conduit.platform.tasks.enqueue import TRANSIENT_ERRORS
 from conduit.profiles.models import Follow
@@ -173,3 +174,19 @@ def email_changed_notice(user_id: int, old_email: str) -> bool:
     ).send()
     logger.info("email change notice sent", user_id=user_id)
     return True
+
+
+@shared_task(
+    name="conduit.notifications.deliveries_remove_old", soft_time_limit=300, time_limit=360
+)
+def deliveries_remove_old() -> int:
+    """Nightly (beat): delete new-article delivery records older than
+    ``EMAIL_DELIVERY_RETENTION_DAYS`` (docs/retention.md). A record only guards against sending
+    twice while its chunk task may still run or be replayed (dead letters are kept
+    ``DEAD_LETTER_RETENTION_DAYS``, less than this), so after that it says nothing worth keeping
+    about who read what."""
+    old = ArticleEmail.objects.filter(created_at__lt=cutoff(settings.EMAIL_DELIVERY_RETENTION_DAYS))
+    removed = delete_in_batches(old)
+    if removed:
+        logger.info("email delivery records removed", count=removed)
+    return removed

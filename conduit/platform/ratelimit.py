@@ -103,14 +103,16 @@ def window(name: str, who: str | int) -> Window:
     return Window(name, f"rl:{name}:{digest(str(who))}:{number}", rate, left)
 
 
-def hit(name: str, who: str | int) -> None:
-    """Count a request of kind ``name`` by ``who``; ``RateLimited`` when over the limit."""
+def hit(name: str, who: str | int) -> int | None:
+    """Count a request of kind ``name`` by ``who``; ``RateLimited`` when over the limit.
+    Returns the window's count so far (None: not counted, limits off or the cache away)."""
     if not enabled():
-        return
+        return None
     current = window(name, who)
     count = cache.count(current.key, current.rate.seconds + 1)
     if count is not None and count > current.rate.count:
         refuse(name, current.left)
+    return count
 
 
 def check(current: Window, count: object) -> None:

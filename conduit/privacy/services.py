@@ -12,6 +12,8 @@ from django.db.models import Q
 from conduit.articles.favorites import favorite_remove
 from conduit.articles.models import Article
 from conduit.articles.services import article_delete
+from conduit.audit.models import AuditEvent
+from conduit.audit.services import audit_pseudonymise_user, audit_record
 from conduit.comments.models import Comment
 from conduit.media.models import Avatar
 from conduit.platform.exceptions import InvalidInput
@@ -39,6 +41,12 @@ def export_request(*, user: User) -> ExportRequest:
         if current is not None:
             return current
         export = ExportRequest.objects.create(user=user)
+        audit_record(
+            kind=AuditEvent.Kind.EXPORT_REQUESTED,
+            actor_id=user.pk,
+            target_user_id=user.pk,
+            target_object=f"export:{export.pk}",
+        )
         enqueue_on_commit(export_build, export.pk)
     return export
 
@@ -69,9 +77,21 @@ def account_erase(*, user: User, password: str | None) -> None:
             .exclude(file_name="")
             .values_list("file_name", flat=True)
         )
+        # Their audit entries keep what happened, under a pseudonym (ADR 0032).
+        audit_pseudonymise_user(user_id=user.pk, email_key=user.email_key)
         user_deleted(user)  # their tokens fail from the next request on
         user.delete()  # cascades to the avatar and export rows; ends sessions
         if avatar_files:
             enqueue_on_commit(files_delete, "default", avatar_files)
         if export_files:
             enqueue_on_commit(files_delete, "exports", export_files)
+
+
+def export_downloaded(*, export: ExportRequest) -> None:
+    """Record that the zip of ``export`` was fetched with its signed link (no one signed in:
+    the link is the credential)."""
+    audit_record(
+        kind=AuditEvent.Kind.EXPORT_DOWNLOADED,
+        target_user_id=export.user_id,
+        target_object=f"export:{export.pk}",
+    )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from conduit.articles.models import Article, Favorite, sorted_tags
 from conduit.comments.models import Comment
 from conduit.media.models import Avatar
+from conduit.platform.db.retention import cutoff, delete_in_batches
 from conduit.platform.tasks.enqueue import TRANSIENT_ERRORS
 from conduit.platform.timefmt import iso_ms
 from conduit.privacy.models import ExportRequest
@@ -170,7 +171,8 @@ def export_build(export_id: int) -> None:
 )
 def exports_remove_expired() -> int:
     """Delete the zips whose links have expired, and mark their requests expired; also fail
-    requests stuck pending or running for a day (their worker died). Returns how many zips."""
+    requests stuck pending or running for a day (their worker died), and delete the rows of
+    old expired or failed requests (docs/retention.md). Returns how many zips."""
     now = timezone.now()
     storage = storages["exports"]
     removed = 0
@@ -183,8 +185,15 @@ def exports_remove_expired() -> int:
         status__in=[Status.PENDING, Status.RUNNING],
         created_at__lte=now - STUCK_AFTER,
     ).update(status=Status.FAILED)
-    if removed:
-        logger.info("removed expired exports", extra={"count": removed})
+    # The rows of expired and failed requests, once EXPORT_RECORD_RETENTION_DAYS old: their
+    # zips are gone; the audit log keeps that the export was asked for and downloaded.
+    old = ExportRequest.objects.filter(
+        status__in=[Status.EXPIRED, Status.FAILED],
+        created_at__lt=cutoff(settings.EXPORT_RECORD_RETENTION_DAYS),
+    )
+    records = delete_in_batches(old)
+    if removed or records:
+        logger.info("removed expired exports", extra={"count": removed, "records": records})
     return removed
 
 

@@ -46,12 +46,16 @@ def check(account: str, source: str) -> None:
     ratelimit.check(cap, found.get(cap.key))
 
 
-def failed(account: str, source: str) -> None:
-    """Count a failed sign-in; lock the pair once past the allowance."""
+def failed(account: str, source: str) -> list[str]:
+    """Count a failed sign-in; lock the pair once past the allowance. Returns the locks this
+    failure started, for the audit log: ``"sign_in_lockout <seconds> s"`` for the pair,
+    ``"sign_in_per_account"`` when it brought the account to its cap. While a lock lasts
+    ``check`` refuses before anything is counted, so each lock is started (and audited) once."""
     if not ratelimit.enabled():
-        return
+        return []
     failures, locked = _keys(account, source)
     count = cache.count(failures, FAILURE_WINDOW_SECONDS)
+    started = []
     if count is not None and count >= settings.SIGN_IN_LOCKOUT_AFTER:
         excess = count - settings.SIGN_IN_LOCKOUT_AFTER
         seconds = min(
@@ -59,7 +63,11 @@ def failed(account: str, source: str) -> None:
             settings.SIGN_IN_LOCKOUT_MAX_SECONDS,
         )
         cache.set(locked, time.time() + seconds, seconds)
-    ratelimit.hit("sign_in_per_account", account)
+        started.append(f"sign_in_lockout {seconds} s")
+    capped = ratelimit.hit("sign_in_per_account", account)
+    if capped == ratelimit.parse_rate(settings.RATE_LIMITS["sign_in_per_account"]).count:
+        started.append("sign_in_per_account")
+    return started
 
 
 def succeeded(account: str, source: str) -> None:

@@ -2,11 +2,14 @@
 changes a cached field of the user tells ``conduit.users.invalidation`` (no signals)."""
 
 from functools import cache
+from typing import NoReturn
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 
+from conduit.audit.models import AuditEvent
+from conduit.audit.services import audit_record
 from conduit.platform import ratelimit
 from conduit.platform.cache import bulk
 from conduit.platform.db.statements import instance_of, savepoint_if_nested, write_rows
@@ -23,6 +26,7 @@ from conduit.users.selectors import (
     username_taken,
 )
 
+Kind = AuditEvent.Kind
 TAKEN = "has already been taken"
 # The notifications app's task, by name: this app is below it (ADR 0022).
 EMAIL_CHANGED_NOTICE = "conduit.notifications.email_changed_notice"
@@ -78,17 +82,28 @@ def user_authenticate(*, email: str | None, password: str | None, source: str = 
     email, password = checked(email), checked(password)
 
     account = identity_key(email.strip())
-    lockout.check(account, source)
+    lockout.check(account, source)  # refusals while locked are not audited: the lock was
     user = user_find_by_email(email)
     if user is None or not user.is_active:
         check_password(password, _dummy_password_hash())
-        lockout.failed(account, source)
-        raise InvalidCredentials
+        _sign_in_failed(account, source, user_id=user.pk if user else None)
     if not user.check_password(password):  # also upgrades an outdated hash on success
-        lockout.failed(account, source)
-        raise InvalidCredentials
+        _sign_in_failed(account, source, user_id=user.pk)
     lockout.succeeded(account, source)
+    audit_record(kind=Kind.SIGN_IN, actor_id=user.pk, target_user_id=user.pk)
     return user
+
+
+def _sign_in_failed(account: str, source: str, *, user_id: int | None) -> NoReturn:
+    """Audit a failed sign-in (an unknown account by its name's hash only), count it, and
+    audit the lock it starts, if any."""
+    identifier = None if user_id else account
+    audit_record(kind=Kind.SIGN_IN_FAILED, target_user_id=user_id, identifier=identifier)
+    for lock in lockout.failed(account, source):
+        audit_record(
+            kind=Kind.SIGN_IN_LOCKED, target_user_id=user_id, identifier=identifier, detail=lock
+        )
+    raise InvalidCredentials
 
 
 def user_update(
@@ -110,7 +125,16 @@ def user_update(
     With ``current_password`` (the pages ask for it; the API's token stands in for it), a new
     email or password needs it to be the user's password."""
     if "password" in fields:
-        ratelimit.hit("password_change_per_user", user.pk)
+        try:
+            ratelimit.hit("password_change_per_user", user.pk)
+        except ratelimit.RateLimited as refused:
+            audit_record(
+                kind=Kind.PASSWORD_CHANGE_LIMITED,
+                actor_id=user.pk,
+                target_user_id=user.pk,
+                detail=refused.limit,
+            )
+            raise
         user = user_account(user)  # the new password must not look like the email
     checker = Checker()
     changes: dict[str, str | None] = {}
@@ -162,6 +186,9 @@ def user_update(
                 user.save(update_fields=update_fields)
             if old_email is not None and identity_key(old_email) != user.email_key:
                 enqueue_named_on_commit(EMAIL_CHANGED_NOTICE, user_id=user.pk, old_email=old_email)
+                audit_record(kind=Kind.EMAIL_CHANGED, actor_id=user.pk, target_user_id=user.pk)
+            if new_password:
+                audit_record(kind=Kind.PASSWORD_CHANGED, actor_id=user.pk, target_user_id=user.pk)
         except IntegrityError:
             user.refresh_from_db()
             _raise_taken(
@@ -217,6 +244,7 @@ def user_sign_out_everywhere(*, user: User) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
         invalidation.user_changed(user, fields={"token_version"})
+        audit_record(kind=Kind.SIGNED_OUT_EVERYWHERE, actor_id=user.pk, target_user_id=user.pk)
 
 
 def user_deactivate(*, user: User) -> None:

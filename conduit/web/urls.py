@@ -10,6 +10,7 @@ urlpatterns = [
     path("register", views.register, name="register"),
     path("logout", views.logout, name="logout"),
     path("settings", views.user_settings, name="settings"),
+    path("settings/security", views.settings_security, name="settings-security"),
     path("settings/avatar", views.settings_avatar, name="settings-avatar"),
     path("settings/export", views.settings_export, name="settings-export"),
     path("settings/erase", views.settings_erase, name="settings-erase"),

@@ -159,3 +159,26 @@ def test_pages_keep_the_site_path(ada, client, settings):
         html = client.get(path).content.decode()
         assert f'src="{ADA}"' in html, path
         assert SITE not in html, path
+
+
+def test_site_paths_under_a_cdn_static_or_media_url_are_shown_on_the_cdn(ada, api, settings):
+    # A demo avatar under STATIC_URL, and an upload stored as a site path before MEDIA_URL named
+    # a CDN: each is shown on the host that now serves it; any other site path on SITE_URL.
+    settings.SITE_URL = SITE
+    upload = "/media/avatars/0f/256.jpeg"
+    grace = UserFactory(username="grace", image=upload)
+    linus = UserFactory(username="linus", image="/elsewhere/linus.png")
+    for author in (ada, grace, linus):
+        make_article(author)
+    lists = images_in(get(api, "/api/articles")) + images_in(get(api, "/api/articles"))
+    assert set(lists) == {f"{SITE}{ADA}", f"{SITE}{upload}", f"{SITE}/elsewhere/linus.png"}
+    settings.STATIC_URL = "https://cdn.example.com/static/"
+    settings.MEDIA_URL = "https://media.example.com/media/"
+    expected = {
+        f"https://cdn.example.com{ADA}",
+        f"https://media.example.com{upload}",
+        f"{SITE}/elsewhere/linus.png",
+    }
+    for _ in range(2):  # a warm list follows the new URLs too
+        assert set(images_in(get(api, "/api/articles"))) == expected
+    assert images_in(get(api, "/api/profiles/grace")) == [f"https://media.example.com{upload}"]

@@ -48,6 +48,9 @@ pytestmark = pytest.mark.django_db
 
 SIZES = pytest.mark.parametrize("n", [1, 20])
 VIEWERS = pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed_in"])
+# An audit entry (ADR 0032): SAVEPOINT, INSERT, RELEASE in the test's transaction; one INSERT live
+# (tests/audit/test_services.py::test_outside_a_transaction_an_entry_is_one_insert).
+AUDIT_ENTRY = 3
 
 ClientFor = Callable[[User], APIClient]
 
@@ -384,10 +387,11 @@ def test_current_user_update(n, user, auth_api, django_assert_num_queries):
     # Sign in (the whole account, cold); check the new username and email are free (one query
     # each); the UPDATE in its savepoint. Whatever the number of their articles: the cards do
     # not hold the profile, so its invalidation is one cache entry
-    # (conduit/users/invalidation.py), not one per card.
+    # (conduit/users/invalidation.py), not one per card. Then the audit entry of the email
+    # change, in its own savepoint (ADR 0032: its failure must not undo the change).
     busy_viewer(user, n)
     payload = {"user": {"username": "renamed", "email": "renamed@example.com", "bio": "Hi"}}
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(6 + AUDIT_ENTRY):
         response = auth_api.put("/api/user", payload, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["user"]["username"] == "renamed"
@@ -440,9 +444,10 @@ def test_register(n, db, api, django_assert_num_queries):
 
 @SIZES
 def test_login(n, user, api, django_assert_num_queries):
+    # The account by its email; the audit entry of the sign-in in its savepoint.
     UserFactory.create_batch(n)
     payload = {"user": {"email": user.email, "password": "password123"}}
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1 + AUDIT_ENTRY):
         response = api.post("/api/users/login", payload, format="json")
     assert response.status_code == 200, response.content
 

@@ -7,6 +7,7 @@ archived WAL instead, the table must be gone (what was restored is the instant, 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -113,6 +114,25 @@ def test_a_target_past_the_end_of_the_archive_is_an_error_not_a_silent_restore(
         stack.restore.restore(repository, tomorrow, base=archived.base, dbname="conduit")
 
     assert [p for p in archived.base.iterdir() if p.name.startswith("restore-")] == []
+
+
+def test_the_repository_is_encrypted_at_rest(archived: Archived) -> None:
+    # make stack's repositories are made by the same make_repository (ADR 0033): AES-256 under a
+    # passphrase that only the config, readable by postgres alone, holds.
+    port, repository = archived.port, archived.repository
+    psql(port, "CREATE TABLE secret_notes (body text)", "conduit")
+    rows = "SELECT 'plain-marker-' || g FROM generate_series(1, 500) g"
+    psql(port, f"INSERT INTO secret_notes {rows}", "conduit")
+    stack.backups.backup(repository, "full")
+    info = json.loads(stack.backups.pgbackrest(repository, "info", "--output=json").stdout)
+    assert info[0]["cipher"] == "aes-256-cbc"
+    assert (repository.config.stat().st_mode & 0o777) == 0o600
+    files = [p for p in repository.repo.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        assert b"plain-marker-" not in data, path
+        assert not data.startswith(b"[backrest]"), path  # pgBackRest's info files, unencrypted
 
 
 @pytest.mark.parametrize(

@@ -210,6 +210,14 @@ def test_the_pgbackrest_config_lists_every_member_so_backups_follow_the_leader(
     config = configparser.ConfigParser()
     config.read(path)
     assert config["global"]["repo1-path"] == "/srv/s/pgbackrest/repo"
+    assert "repo1-cipher-type" not in config["global"]  # unless a passphrase is given:
+    encrypted = stack.pgbackrest_conf(
+        tmp_path / "encrypted.conf", repo=Path("/srv/s/pgbackrest/repo"),
+        work_dir=Path("/srv/s/pgbackrest"), stanza="conduit", members=members, cipher_pass="k" * 64,
+    )  # fmt: skip
+    config.read(encrypted)
+    assert config["global"]["repo1-cipher-type"] == "aes-256-cbc"
+    assert config["global"]["repo1-cipher-pass"] == "k" * 64
     assert config["global"]["repo1-retention-full"] == "2"
     # Its own logs and locks: not /var/log/pgbackrest (postgres may not write there), and not
     # the shared /tmp/pgbackrest where another checkout's stack would take the same stanza lock.

@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 
 from conduit.articles.models import TAGS_PER_ARTICLE_MAX, Article
+from conduit.audit.models import AuditEvent
+from conduit.audit.services import audit_record
 from conduit.comments.models import Comment
 from conduit.users.models import User
 from tests.factories import UserFactory, favorite, follow, make_article, make_comment
@@ -202,6 +204,22 @@ def test_settings_page(client, world, django_assert_num_queries):
     with django_assert_num_queries(SIGN_IN + 1):
         response = client.get("/settings")
     assert page(response).one("textarea[name=bio]").text == "Alice writes."
+
+
+@SIZES
+def test_security_page(client, world, django_assert_num_queries):
+    # Session + user + one keyset page of the user's audit entries (no count). With n = 12 the
+    # 24 entries overflow the page of 20: the "Older entries" link costs nothing more.
+    for _ in range(2 * world.n):
+        audit_record(
+            kind=AuditEvent.Kind.SIGN_IN, actor_id=world.alice.pk, target_user_id=world.alice.pk
+        )
+    sign_in(client, world.alice)
+    with django_assert_num_queries(SIGN_IN + 1):
+        response = client.get("/settings/security")
+    doc = page(response)
+    assert len(doc.select("tr.security-event")) == min(2 * world.n, 20)
+    assert doc.has("a.security-older") == (world.n == 12)
 
 
 @SIZES

@@ -199,7 +199,7 @@ def app_ready(target: dict[str, Any]) -> Callable[[int], bool]:
 
 def redis_process(target: dict[str, Any]) -> Process:
     """Redis rewrites its command line (and the environment's memory) for its process title."""
-    return Process(services.redis_argv(target["port"]), dict(os.environ))
+    return Process(services.redis_argv(target["port"], target.get("tls_port")), dict(os.environ))
 
 
 def redis_ready(target: dict[str, Any]) -> Callable[[int], bool]:

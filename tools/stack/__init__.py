@@ -8,14 +8,16 @@ Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do
 what they use is here.
 """
 
-from . import backup_metrics, backups, monitoring, patroni, restore, status
+from . import backup_metrics, backups, logrotate, monitoring, patroni, restore, status, tls
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     archive_command,
     haproxy_conf,
     haproxy_postgres_conf,
+    haproxy_tls,
     nginx_conf,
     nginx_limits,
+    nginx_tls,
     patroni_conf,
     pgbackrest_conf,
     prometheus_conf,
@@ -34,9 +36,12 @@ __all__ = [
     "binary",
     "haproxy_conf",
     "haproxy_postgres_conf",
+    "haproxy_tls",
+    "logrotate",
     "monitoring",
     "nginx_conf",
     "nginx_limits",
+    "nginx_tls",
     "patroni",
     "patroni_conf",
     "pgbackrest_conf",
@@ -46,4 +51,5 @@ __all__ = [
     "spawn",
     "status",
     "stop_pid",
+    "tls",
 ]

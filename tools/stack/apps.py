@@ -32,9 +32,7 @@ def app_server_argv(port: int, *, workers: int = 1, threads: int = 4) -> list[st
             "config.wsgi:application"]  # fmt: skip
 
 
-def app_environment(
-    stack: Stack, urls: dict[str, str], site_url: str, media_serve: bool
-) -> dict[str, str]:
+def app_environment(stack: Stack, urls: dict[str, str], site_url: str, lb: str) -> dict[str, str]:
     """The environment of the app servers, the set-up commands and Celery: ``urls`` (the
     database, replica, cache, mail and broker URLs by variable), recorded in the state file
     without the secret key, which lives in var/stack/secret_key."""
@@ -50,9 +48,14 @@ def app_environment(
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         # A front end on another port of this machine may call the API (it serves on loopback).
         "CORS_ALLOW_LOOPBACK": os.environ.get("CORS_ALLOW_LOOPBACK") or "true",
-        # Plain HTTP on loopback: no redirect to HTTPS, no HSTS (production turns both on).
+        # The balancer serves HTTPS and redirects browsers there itself (ADR 0033); the app never
+        # redirects (the drills, the bench and the suites call it over plain HTTP). nginx and
+        # HAProxy always set X-Forwarded-Proto, so a request that came over HTTPS is one to the
+        # app, which then sends HSTS: for five minutes, since a browser holds localhost (not
+        # 127.0.0.1: an address gets none) to HTTPS on every port, make run's too.
         "SECURE_SSL_REDIRECT": os.environ.get("SECURE_SSL_REDIRECT") or "false",
-        "SECURE_HSTS_SECONDS": os.environ.get("SECURE_HSTS_SECONDS") or "0",
+        "TRUST_X_FORWARDED_PROTO": "true",
+        "SECURE_HSTS_SECONDS": os.environ.get("SECURE_HSTS_SECONDS") or "300",
         # Image URLs in API answers and links in emails: the load balancer's address.
         "SITE_URL": os.environ.get("SITE_URL") or site_url,
         "LOG_FORMAT": "json",
@@ -63,7 +66,7 @@ def app_environment(
         "STATIC_ROOT": str(STACK / "static"),
         "MEDIA_ROOT": str(STACK / "media"),
         # nginx serves the avatars; behind HAProxy (which serves no files) the app does.
-        "MEDIA_SERVE": "true" if media_serve else "false",
+        "MEDIA_SERVE": "true" if lb == "haproxy" else "false",
     }
     stack.set(env=app_env)
     env = {**os.environ, **app_env, "SECRET_KEY": secret_file.read_text().strip()}

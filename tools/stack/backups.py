@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -67,7 +68,9 @@ def make_repository(
     directory: Path, members: list[tuple[Path, int, Path]], stanza: str = STANZA
 ) -> Repository:
     """A fresh, empty ``directory`` owned by postgres (who archives and backs up) with the
-    rendered config for ``members`` (data directory, port, socket directory)."""
+    rendered config for ``members`` (data directory, port, socket directory). The repository is
+    encrypted (aes-256-cbc) with a passphrase made here, written only in the config, which only
+    postgres (and root) may read (ADR 0033)."""
     if directory.exists():
         shutil.rmtree(directory)
     repository = Repository(directory, stanza)
@@ -76,8 +79,10 @@ def make_repository(
         if os.geteuid() == 0:
             shutil.chown(sub, "postgres", "postgres")
     pgbackrest_conf(repository.config, repo=repository.repo, work_dir=directory, stanza=stanza,
-                    members=members)  # fmt: skip
-    repository.config.chmod(0o644)
+                    members=members, cipher_pass=secrets.token_urlsafe(48))  # fmt: skip
+    repository.config.chmod(0o600)
+    if os.geteuid() == 0:
+        shutil.chown(repository.config, "postgres", "postgres")
     return repository
 
 

@@ -5,7 +5,8 @@
 PostgreSQL 15 under Patroni (two members, leader and replica, etcd as the consensus store) behind
 HAProxy on Patroni's health checks, Redis (cache and Celery broker), an SMTP sink (aiosmtpd),
 STACK_APPS granian app servers behind nginx or HAProxy (STACK_LB=haproxy) on
-http://127.0.0.1:8080, a Celery worker (every queue) and beat, Debian's node exporter (its
+http://127.0.0.1:8080 (and on HTTPS: ADR 0033, certificates in var/stack/tls/), a Celery
+worker (every queue) and beat, Debian's node exporter (its
 textfile collector on var/stack/textfile/), a PostgreSQL exporter per member, a Redis exporter and
 Prometheus scraping them all with the alert rules of deploy/prometheus/alerts.yml. Each process runs
 in its own session and is recorded by PID in var/stack/state.json; `stop` stops exactly those (and
@@ -16,6 +17,7 @@ it now (leader or replica) and its postmaster's PID.
 
 Ports (0 = any free port; a port given here must be free):
     STACK_HTTP_PORT=8080  STACK_REDIS_PORT=0  STACK_SMTP_PORT=0  STACK_PROMETHEUS_PORT=0
+    STACK_HTTPS_PORT=0 (the balancer's HTTPS)  STACK_REDIS_TLS_PORT=0 (Redis's TLS port, the app's)
     STACK_PG_PORT=0 (HAProxy: the leader, DATABASE_URL)
     STACK_PG_REPLICA_PORT=0 (HAProxy: the replica, DATABASE_REPLICA_URLS)
     STACK_PG_MEMBER_PORT=0 (the first member's PostgreSQL; the second follows)
@@ -29,10 +31,14 @@ Ports (0 = any free port; a port given here must be free):
     STACK_EVENTS_PORT=0 (the events server: granian ASGI, /events/; ADR 0030)
     STACK_APPS=2 (app-server processes)  STACK_TIMEOUT=60 (seconds each component may take)
     STACK_LB=nginx|haproxy (the load balancer)
+    STACK_HTTP_REDIRECT=browsers|all|off (which plain HTTP requests are redirected to HTTPS:
+        browsers' navigations, the default; every one; none)
     STACK_PG_SYNC=on|off (Patroni's synchronous mode, on by default: ADR 0026)
     STACK_DRAIN_TIMEOUT=30 (seconds a stopping app server lets in-flight requests finish)
     STACK_BACKUP_INTERVAL=3600 (seconds between scheduled incremental backups)
     STACK_RESTORE_PORT=0 (the scratch cluster of `restore`)
+    STACK_LOG_ROTATE_INTERVAL=86400  STACK_LOG_KEEP=7  STACK_LOG_MAX_BYTES=104857600 (nginx's
+    access log and the app and Celery logs: logrotate.py; `tools/stack rotate-logs` rotates now)
 
 Backups (pgBackRest, ADR 0027; backup_commands.py says more):
     .venv/bin/python tools/stack backup [--type incr|diff|full] | backup-status [--json]
@@ -57,12 +63,15 @@ from . import (
     backup_commands,
     backups,
     balancers,
+    configs,
     databases,
+    logrotate,
     monitoring,
     patroni,
     services,
     tasks,
 )
+from . import tls as certificates
 from .core import (
     LOGS,
     ROOT,
@@ -85,6 +94,7 @@ PACKAGES = [
     "pgbackrest",
     "redis-server",
     "nginx",
+    "libnginx-mod-http-brotli-static",
     "haproxy",
     "prometheus",
     "prometheus-node-exporter",
@@ -97,6 +107,8 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     """Every component in dependency order, each ready before the next that needs it."""
     ports = Ports()
     http_port = ports.take("STACK_HTTP_PORT", 8080)
+    https_port = ports.take("STACK_HTTPS_PORT")
+    redis_tls_port = ports.take("STACK_REDIS_TLS_PORT")
     pg = databases.DatabasePorts(
         primary=ports.take("STACK_PG_PORT"),
         replica=ports.take("STACK_PG_REPLICA_PORT"),
@@ -116,34 +128,39 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     pg_exporter_ports = [ports.take("STACK_PG_EXPORTER_PORT", offset=i) for i in range(2)]
     redis_exporter_port = ports.take("STACK_REDIS_EXPORTER_PORT")
 
-    database_url, replica_url = databases.start_postgres(stack, pg, synchronous)
-    services.start_redis(stack, redis_port)
+    # One local CA and server certificate, made once (ADR 0033): the app reaches PostgreSQL and
+    # Redis over TLS, verified against the CA, and nginx serves HTTPS with it.
+    tls = certificates.ensure()
+    database_url, replica_url = databases.start_postgres(stack, pg, synchronous, tls)
+    services.start_redis(stack, redis_port, redis_tls_port)
     services.start_smtp_sink(stack, smtp_port)
     # DATABASE_REPLICA_URLS, CACHE_URL and EMAIL_URL are read by replica reads (ADR 0017),
     # caching (ADR 0016) and mail (the notifications app).
     urls = {
         "DATABASE_URL": database_url,
         "DATABASE_REPLICA_URLS": replica_url,
-        "CACHE_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "CACHE_URL": tls.redis_url(redis_tls_port, 0),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/1",
+        "CELERY_BROKER_URL": tls.redis_url(redis_tls_port, 1),
         # Live updates (ADR 0030): published by the app servers and the workers, read by the
-        # events server. Behind HAProxy (which routes no /events/) pages open it directly.
-        "EVENTS_URL": f"redis://127.0.0.1:{redis_port}/2",
-        **({"EVENTS_PUBLIC_URL": f"http://127.0.0.1:{events_port}"} if lb == "haproxy" else {}),
+        # events server, which nginx routes /events/ to (HAProxy routes no /events/: no live
+        # updates behind it).
+        "EVENTS_URL": tls.redis_url(redis_tls_port, 2),
     }
     site_url = f"http://127.0.0.1:{http_port}"
-    env = apps.app_environment(stack, urls, site_url, media_serve=lb == "haproxy")
+    env = apps.app_environment(stack, urls, site_url, lb=lb)
     apps.set_up_database(env)
     backups.start(stack)  # the full backup of the set-up database, and the schedule
     apps.start_app_servers(stack, app_ports, env)
     apps.start_events_server(stack, events_port, env)
 
     stack.set(url=site_url)
+    https = (https_port, tls, os.environ.get("STACK_HTTP_REDIRECT") or "browsers")
     if lb == "haproxy":
-        balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port)
+        balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port, https)
     else:
-        balancers.start_nginx(stack, http_port, app_ports, events_port)
+        balancers.start_nginx(stack, http_port, app_ports, https, events_port)
+    stack.set(https_url=f"https://127.0.0.1:{https_port}", ca=str(tls.ca))
     tasks.start_celery(stack, worker_port, env)
 
     jobs = {"conduit-app": app_ports, "conduit-events": [events_port],
@@ -157,6 +174,7 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
                                        redis_port=redis_port,
                                        redis_exporter_port=redis_exporter_port)  # fmt: skip
     monitoring.start_prometheus(stack, prom_port, jobs)
+    logrotate.start(stack)  # access and app logs: daily, STACK_LOG_KEEP kept (docs/retention.md)
 
 
 def start() -> int:
@@ -176,6 +194,9 @@ def start() -> int:
     lb = os.environ.get("STACK_LB", "nginx")
     if lb not in {"nginx", "haproxy"}:
         print("STACK_LB must be nginx (the default) or haproxy", file=sys.stderr)
+        return 2
+    if (os.environ.get("STACK_HTTP_REDIRECT") or "browsers") not in configs.HTTP_REDIRECTS:
+        print("STACK_HTTP_REDIRECT must be browsers (the default), all or off", file=sys.stderr)
         return 2
     sync = os.environ.get("STACK_PG_SYNC", "on")
     if sync not in {"on", "off"}:
@@ -246,6 +267,9 @@ def stop() -> int:
 def main(argv: list[str]) -> int:
     commands = {("start",): start, ("stop",): stop, ("status",): status,
                 ("status", "--json"): lambda: status(as_json=True)}  # fmt: skip
+    if argv and argv[0] == "rotate-logs":
+        os.chdir(ROOT)
+        return logrotate.main(argv[1:])
     if argv and argv[0] in backup_commands.COMMANDS:  # backup, backup-status, restore
         os.chdir(ROOT)
         return backup_commands.main(argv)

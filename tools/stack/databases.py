@@ -14,6 +14,7 @@ import postgres  # tools/postgres.py
 from . import backups, patroni
 from .configs import haproxy_postgres_conf
 from .core import LOGS, PG_BASE, STACK, Stack, StackError, binary, spawn, wait_for
+from .tls import Tls
 
 
 @dataclass(frozen=True)
@@ -26,14 +27,18 @@ class DatabasePorts:
     etcd_peer: int
 
 
-def start_postgres(stack: Stack, ports: DatabasePorts, synchronous: bool) -> tuple[str, str]:
+def start_postgres(
+    stack: Stack, ports: DatabasePorts, synchronous: bool, tls: Tls
+) -> tuple[str, str]:
     """etcd, the members (the first to take the leader key runs initdb, the other copies it),
     the database once the leader accepts writes and the replica streams, then HAProxy. Returns
-    (DATABASE_URL, DATABASE_REPLICA_URLS)."""
+    (DATABASE_URL, DATABASE_REPLICA_URLS): TLS through HAProxy (TCP mode: the client's TLS goes
+    through to the member), verified against ``tls``'s CA and the name 127.0.0.1 (ADR 0033)."""
     cluster = patroni.make_cluster(
         PG_BASE, STACK / "etcd", pg_ports=ports.members, rest_ports=ports.rest,
         etcd_port=ports.etcd, etcd_peer_port=ports.etcd_peer, synchronous=synchronous,
     )  # fmt: skip
+    cluster.tls = tls
     # pgBackRest's repository first: the leader archives its WAL there from its first segment.
     repository = backups.make_repository(
         backups.WORK_DIR, [(m.data_dir, m.pg_port, m.directory) for m in cluster.members]
@@ -71,8 +76,9 @@ def start_postgres(stack: Stack, ports: DatabasePorts, synchronous: bool) -> tup
     print(f"== pgBackRest: stanza {repository.stanza} in {repository.repo}", flush=True)
     backups.pgbackrest(repository, "stanza-create")
     start_haproxy(stack, ports, cluster)
-    return (f"postgres://postgres@127.0.0.1:{ports.primary}/{postgres.DB_NAME}",
-            f"postgres://postgres@127.0.0.1:{ports.replica}/{postgres.DB_NAME}")  # fmt: skip
+    query = f"{postgres.DB_NAME}?{tls.postgres_query()}"
+    return (f"postgres://postgres@127.0.0.1:{ports.primary}/{query}",
+            f"postgres://postgres@127.0.0.1:{ports.replica}/{query}")  # fmt: skip
 
 
 def start_haproxy(stack: Stack, ports: DatabasePorts, cluster: patroni.Cluster) -> None:

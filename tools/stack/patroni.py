@@ -23,6 +23,7 @@ import postgres  # tools/postgres.py
 
 from .configs import patroni_conf
 from .core import binary, http_get, pid_alive, spawn, stop_pid
+from .tls import Tls
 
 STREAMING = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
 
@@ -61,6 +62,9 @@ class Cluster:
     # pgBackRest's config and stanza, to which the leader archives its WAL (backups.py); None:
     # no archiving (the failover test's cluster).
     archive: tuple[Path, str] | None = None
+    # The stack's certificate (var/stack/tls/, ADR 0033): each member serves TLS with a copy of
+    # it; None: no TLS (the failover test's cluster).
+    tls: Tls | None = None
 
     def member(self, name: str) -> Member:
         return next(m for m in self.members if m.name == name)
@@ -127,9 +131,12 @@ def start_member(cluster: Cluster, member: Member, log: Path) -> int:
     """Patroni for ``member`` as postgres: the first to take the leader key runs initdb, the
     others copy it (pg_basebackup) and follow."""
     etcd = [cluster.etcd_port]
+    if cluster.tls:  # postgres cannot read var/stack/tls/, and wants its key to itself
+        cluster.tls.copy_for(member.directory / "tls", "postgres")
     patroni_conf(member.directory, scope=cluster.scope, name=member.name,
                  pg_port=member.pg_port, rest_port=member.rest_port, etcd_ports=etcd,
-                 synchronous=cluster.synchronous, archive=cluster.archive)  # fmt: skip
+                 synchronous=cluster.synchronous, archive=cluster.archive,
+                 ssl=cluster.tls is not None)  # fmt: skip
     # HOME: psql and libpq look for their files there, and postgres cannot read /root.
     env = {**os.environ, "HOME": str(member.directory)}
     # Its own directory as the working one: Patroni's multiprocessing children change to the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from . import tls
 from .core import LOGS, PY, STACK, Stack, spawn, wait_for
 
 
@@ -20,22 +21,26 @@ def smtp_banner(port: int) -> bool:
         return ok
 
 
-def redis_argv(port: int) -> list[str]:
+def redis_argv(port: int, tls_port: int | None = None) -> list[str]:
     """Redis as the stack runs it (a drill restarts it with the same: Redis rewrites its own
-    command line in /proc, so it cannot be read back from there)."""
-    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "yes", "--dir", str(STACK / "redis"), "--daemonize", "no"]  # fmt: skip
+    command line in /proc, so it cannot be read back from there). ``tls_port``: TLS there with
+    the stack's certificate (var/stack/tls/, ADR 0033), beside the plain ``port``."""
+    plain = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--dir", str(STACK / "redis"), "--daemonize", "no"]  # fmt: skip
+    return plain + (tls.ensure().redis_args(tls_port) if tls_port else [])
 
 
-def start_redis(stack: Stack, port: int) -> None:
+def start_redis(stack: Stack, port: int, tls_port: int) -> None:
     """One Redis for the cache (db 0) and the broker (db 1), with an append-only file under
-    var/stack/redis/ (a queued task survives a restart)."""
-    print(f"== Redis on 127.0.0.1:{port}", flush=True)
+    var/stack/redis/ (a queued task survives a restart). The app's connections use its TLS port;
+    the plain port stays on loopback for the exporter and the drills' checks (ADR 0033)."""
+    print(f"== Redis on 127.0.0.1:{port}, TLS on :{tls_port}", flush=True)
     directory = STACK / "redis"
     directory.mkdir(exist_ok=True)
     log = LOGS / "redis.log"
-    pid = spawn(redis_argv(port), log)
-    stack.record("redis", pid, f"127.0.0.1:{port}", log, "redis-server", "TERM")
+    pid = spawn(redis_argv(port, tls_port), log)
+    stack.record("redis", pid, f"127.0.0.1:{port} (TLS :{tls_port})", log, "redis-server", "TERM",
+                 tls_port=tls_port)  # fmt: skip
     wait_for("Redis", lambda: redis_ping(port), log, pid, "redis-server")
 
 

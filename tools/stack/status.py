@@ -44,6 +44,8 @@ def components(state: State) -> list[dict[str, Any]]:
             "role": None,
             "log": c["log"],
         }
+        if "tls_port" in c:  # Redis's TLS port (a drill restarts Redis with it)
+            entry["tls_port"] = c["tls_port"]
         if "postmaster" in c:
             role = found.get(c["name"], "unknown")
             entry["role"] = "replica" if role == "sync_standby" else role
@@ -95,6 +97,11 @@ def table(state: State, with_status: bool = False) -> str:
     lines += [
         "",
         f"site:       {state['url']}  (API: {state['url']}/api/articles)",
+        *(
+            [f"https:      {state['https_url']}  (CA: {os.path.relpath(state['ca'], ROOT)})"]
+            if state.get("https_url")
+            else []
+        ),
         f"prometheus: {state.get('prometheus_url', '-')}",
     ]
     if state.get("patroni"):

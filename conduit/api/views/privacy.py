@@ -97,6 +97,7 @@ class ExportDownloadView(ConduitView):
         except links.LinkExpired as exc:
             return error_response({"link": [str(exc)]}, status.HTTP_410_GONE)
         file = storages["exports"].open(export.file_name, "rb")
+        services.export_downloaded(export=export)
         response = FileResponse(
             file, as_attachment=True, filename=f"conduit-export-{export.pk}.zip"
         )

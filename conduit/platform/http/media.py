@@ -13,6 +13,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
+from conduit.platform.http.assets import IMMUTABLE
+
 
 @require_safe
 def media(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
@@ -22,6 +24,6 @@ def media(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     # normalises the path and refuses anything outside its root).
     root = Path(settings.MEDIA_ROOT) / "avatars"
     response = serve(request, path.removeprefix("avatars/"), document_root=str(root))
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["Cache-Control"] = IMMUTABLE
     response["X-Content-Type-Options"] = "nosniff"
     return response

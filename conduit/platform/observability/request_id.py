@@ -8,7 +8,10 @@
 * binds ``request_id`` and ``method`` (and, once the URL is resolved, ``route``) into structlog's
   context variables, so every log line written while handling the request carries them;
 * logs one ``request`` line on ``conduit.access``: method, path, route, status, duration_ms,
-  request_id and user_id.
+  request_id and user_id;
+* makes the request ``current_request()`` while it is handled, so that code far from the view
+  (the audit log's writes, ADR 0032) can name the request, its address and its user agent
+  without every service taking them as arguments.
 
 It never causes a database query: the user id is read only when something else already loaded
 the user (the session and the token are lazy), so the exact query counts of the suite hold.
@@ -18,6 +21,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import sentry_sdk
@@ -32,6 +36,12 @@ _META_KEY = "HTTP_X_REQUEST_ID"
 _sane = re.compile(r"[A-Za-z0-9._-]{1,128}").fullmatch
 
 access_log = structlog.get_logger("conduit.access")
+_current: ContextVar[HttpRequest | None] = ContextVar("conduit_current_request", default=None)
+
+
+def current_request() -> HttpRequest | None:
+    """The request this thread (or task) is handling, None outside a request."""
+    return _current.get()
 
 
 def request_id_from(value: str | None) -> str:
@@ -84,7 +94,11 @@ class RequestIdMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id, method=request.method)
         if self.sentry:  # an error report names the request id its log lines carry
             sentry_sdk.set_tag("request_id", request_id)
-        response = self.get_response(request)
+        current = _current.set(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(current)
         response[HEADER] = request_id
         access_log.info(
             "request",

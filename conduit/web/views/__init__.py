@@ -28,6 +28,7 @@ from conduit.web.views.errors import csrf_failure, page_not_found, server_error
 from conduit.web.views.events import article_events, feed_events
 from conduit.web.views.home import home
 from conduit.web.views.profiles import follow, profile, profile_favorites
+from conduit.web.views.security import settings_security
 
 __all__ = [
     "article_delete",
@@ -52,6 +53,7 @@ __all__ = [
     "settings_avatar",
     "settings_erase",
     "settings_export",
+    "settings_security",
     "settings_sign_out_everywhere",
     "user_settings",
 ]
