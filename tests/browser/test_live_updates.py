@@ -51,6 +51,7 @@ def test_the_home_page_counts_new_articles_in_the_feed(page: Page, shot: Shot) -
     page.goto("/")
     notice = page.locator(".feed-news")
     expect(notice).to_be_hidden()
+    expect(notice).to_have_attribute("data-live", "open")  # the stream is connected
 
     make_article(writer, title="One")
     make_article(stranger, title="Not followed")

@@ -90,7 +90,10 @@
     var seen = {};
     var count = 0;
     var link = notice.querySelector("[data-feed-news-link]");
+    // From the moment the stream opens (marked for the tests): what was published between the
+    // page's render and then is not counted (ADR 0030).
     var source = open(notice.getAttribute("data-events"), null);
+    source.addEventListener("open", function () { notice.setAttribute("data-live", "open"); });
     source.addEventListener("article", function (event) {
       var article = JSON.parse(event.data);
       if (seen[article.id]) return;
