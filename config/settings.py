@@ -479,6 +479,28 @@ CELERY_BEAT_SCHEDULE |= {
     },
 }
 
+# --- Live updates (ADR 0030) ------------------------------------------------------------------
+# New comments on an open article and "new in your feed", as Server-Sent Events from async views
+# under ASGI. EVENTS_URL unset = the in-process broker (the embedded default: make run serves the
+# streams from its one app process, on EVENTS_PORT); redis://host:port/db = Redis pub/sub, with
+# a capped stream per channel for resuming (the stack's and production's events servers).
+EVENTS_URL = env.str("EVENTS_URL", default="")
+# Where browsers open the streams: empty = this site (/events/...; nginx routes them to the
+# events servers), or another origin (make run: http://127.0.0.1:<EVENTS_PORT>), which the CSP's
+# connect-src then allows and the streams answer with CORS for SITE_URL's origin.
+EVENTS_PUBLIC_URL = env.str("EVENTS_PUBLIC_URL", default="").rstrip("/")
+# make run only: the port of the events server started in the app process (0 = none).
+EVENTS_PORT = env.int("EVENTS_PORT", default=0)
+# Events kept per channel for a reconnecting client (Last-Event-ID), and for how long.
+EVENTS_HISTORY = env.int("EVENTS_HISTORY", default=100)
+EVENTS_HISTORY_SECONDS = env.float("EVENTS_HISTORY_SECONDS", default=600.0)
+# A publish waits at most this long for Redis; after a failure the process skips publishing 1 s.
+EVENTS_PUBLISH_TIMEOUT = env.float("EVENTS_PUBLISH_TIMEOUT", default=0.25)
+# A comment line this often on an idle stream (proxies cut idle connections), and a stream's
+# lifetime: then the browser reconnects with its last id (a feed stream re-checks the session).
+EVENTS_HEARTBEAT_SECONDS = env.float("EVENTS_HEARTBEAT_SECONDS", default=15.0)
+EVENTS_STREAM_SECONDS = env.float("EVENTS_STREAM_SECONDS", default=900.0)
+
 # --- Email ----------------------------------------------------------------------------------
 # EMAIL_URL: smtp://user:pass@host:25, smtp+tls://...:587, smtp+ssl://...:465 or consolemail://
 # (the embedded default: emails are printed on stdout, so make run shows them).
@@ -596,7 +618,7 @@ SECURE_CSP: dict[str, list[str]] = {
     "style-src": [CSP.SELF, *_STATIC_HOST],
     "img-src": [CSP.SELF, "https:", "data:", *asset_origins(STATIC_URL, MEDIA_URL)],
     "font-src": [CSP.SELF, *_STATIC_HOST],
-    "connect-src": [CSP.SELF],
+    "connect-src": [CSP.SELF, *([EVENTS_PUBLIC_URL] if EVENTS_PUBLIC_URL else [])],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],

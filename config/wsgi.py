@@ -3,6 +3,7 @@
 import gc
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
@@ -15,4 +16,12 @@ application = get_wsgi_application()
 # collector's full passes no longer walk it: a full pass stops every thread of the process,
 # and on the ~128,000 objects of a started app it took 79 ms, 11 ms frozen (ADR 0002).
 get_resolver().url_patterns  # noqa: B018 - loads the URLconf and imports the views
+
+# make run: this one process also serves the live-update streams, from a thread, because the
+# in-process broker spans one process (ADR 0030). The stack and deployments have their own.
+if settings.EVENTS_PORT:
+    from conduit.platform.events.embedded import serve_in_thread
+    from config.asgi import application as events_application
+
+    serve_in_thread(events_application, settings.HOST, settings.EVENTS_PORT)
 gc.freeze()

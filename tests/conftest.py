@@ -11,7 +11,7 @@ from conduit.api.authentication import token_for
 from conduit.users.models import User
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.services"]
+pytest_plugins = ["tests.services", "tests.events"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -65,7 +65,7 @@ def test_validator_fails_on_a_deployment_without_a_selector(tmp_path: Path) -> N
 def test_every_deployment_has_probes_and_resources(overlay: str) -> None:
     docs = render(K8S / overlay)
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
-    assert set(deployments) == {"conduit-web", "conduit-worker", "conduit-beat"}
+    assert set(deployments) == {"conduit-web", "conduit-worker", "conduit-beat", "conduit-events"}
 
     for name, deployment in deployments.items():
         for container in deployment["spec"]["template"]["spec"]["containers"]:

@@ -25,13 +25,25 @@ if ! python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('$
     exit 1
 fi
 
+# Live updates (ADR 0030): the one app process also serves the event streams, on EVENTS_PORT
+# (the in-process broker spans one process), and the pages open them there.
+if [[ -z "${EVENTS_URL:-}" ]]; then
+    EVENTS_PORT=${EVENTS_PORT:-$((PORT + 1))}
+    if ! python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('$HOST', $EVENTS_PORT)) == 0)"; then
+        echo "port $EVENTS_PORT on $HOST (the live updates) is already in use: run EVENTS_PORT=<free port> make run" >&2
+        exit 1
+    fi
+    export EVENTS_PORT
+fi
+
 # Image URLs in API answers and links in emails start with SITE_URL: by default where this serves
 # (a front end on another origin then loads the demo avatars from here, not from its own host).
-if [[ -z "${SITE_URL:-}" ]]; then
-    site_host=$HOST
-    [[ $site_host == 0.0.0.0 || $site_host == "::" ]] && site_host=127.0.0.1
-    [[ $site_host == *:* ]] && site_host="[$site_host]"
-    export SITE_URL="http://$site_host:$PORT"
+site_host=$HOST
+[[ $site_host == 0.0.0.0 || $site_host == "::" ]] && site_host=127.0.0.1
+[[ $site_host == *:* ]] && site_host="[$site_host]"
+export SITE_URL=${SITE_URL:-"http://$site_host:$PORT"}
+if [[ -n "${EVENTS_PORT:-}" && -z "${EVENTS_PUBLIC_URL:-}" ]]; then
+    export EVENTS_PUBLIC_URL="http://$site_host:$EVENTS_PORT"
 fi
 
 # A front end on another port of this machine may call the API (production allows only
@@ -50,6 +62,8 @@ export SECURE_HSTS_SECONDS=${SECURE_HSTS_SECONDS:-0}
 
 # One process with the in-process cache, more with a shared one (the script says why).
 WEB_WORKERS=$(sh deploy/docker/web-workers.sh)
+# ... and exactly one while it serves the streams too (a second would not see the first's events).
+[[ -n "${EVENTS_PORT:-}" ]] && WEB_WORKERS=1
 
 PY=.venv/bin/python
 $PY manage.py migrate --noinput
@@ -58,6 +72,7 @@ $PY manage.py seed_demo
 
 echo
 echo "Conduit is serving on http://$HOST:$PORT  (API: http://$HOST:$PORT/api/articles, docs: http://$HOST:$PORT/api/docs)"
+[[ -n "${EVENTS_PORT:-}" ]] && echo "Live updates (event streams) on http://$HOST:$EVENTS_PORT/events/"
 echo "Press Ctrl-C to stop."
 # Ctrl-C signals the whole process group, workers included, and a worker that gets SIGINT while its
 # main process is stopping it sometimes never reports back: the main then waits out the kill

@@ -77,7 +77,7 @@ echo "nginx -t on deploy/nginx/conduit.conf.template, rendered as compose's ngin
 # The nginx image runs envsubst at start on /etc/nginx/templates/*.template, naming each variable
 # of its environment that matches NGINX_ENVSUBST_FILTER; the same here, with the environment
 # compose gives the nginx service. Two values are changed for a test on this machine: the
-# upstream's host (nginx -t resolves it; `web` exists only in compose's network) and the log.
+# upstreams' hosts (nginx -t resolves them; `web` and `events` exist only in compose's network) and the log.
 mkdir -p "$out/compose-nginx/tmp"
 "$VENV_BIN/python" - "$out/compose-nginx" <<'PYEOF'
 import re, subprocess, sys, yaml
@@ -87,6 +87,7 @@ rendered = subprocess.run(["docker-compose", "-f", "compose.yaml", "config"], ch
                           capture_output=True, text=True).stdout
 env = {k: str(v) for k, v in yaml.safe_load(rendered)["services"]["nginx"]["environment"].items()}
 env["CONDUIT_UPSTREAM_SERVERS"] = env["CONDUIT_UPSTREAM_SERVERS"].replace("web:", "127.0.0.1:")
+env["CONDUIT_EVENTS_SERVERS"] = env["CONDUIT_EVENTS_SERVERS"].replace("events:", "127.0.0.1:")
 env["CONDUIT_ACCESS_LOG"] = str(out / "access.log")
 names = " ".join("${" + k + "}" for k in env if re.search(env["NGINX_ENVSUBST_FILTER"], k))
 template = Path("deploy/nginx/conduit.conf.template").read_text()

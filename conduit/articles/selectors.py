@@ -214,3 +214,10 @@ def tag_list(*, limit: int = queries.TAGS_LIST_MAX) -> list[str]:
 
         tags, _ = bulk.load_once(key, load)
     return list(tags)
+
+
+def article_id_by_slug(slug: str) -> int | None:
+    """The article's id, for a stream of its events (None: no such article)."""
+    if not storable(slug):
+        return None
+    return Article.objects.filter(slug=slug).values_list("id", flat=True).first()

@@ -6,6 +6,7 @@ from django.utils import timezone
 from conduit.articles.models import Article
 from conduit.comments.models import COMMENT_MAX_LENGTH, Comment
 from conduit.platform.db.statements import instance_of, sql, write_rows
+from conduit.platform.events.publish import publish_on_commit
 from conduit.platform.exceptions import Forbidden, NotFound
 from conduit.platform.validation import Checker, checked, storable
 from conduit.users.models import User
@@ -48,7 +49,23 @@ def comment_create(*, author: User, slug: str, body: str | None) -> Comment:
     comment.author = User(
         pk=author.pk, username=returned["username"], bio=returned["bio"], image=returned["image"]
     )
+    # Readers with the article open see it without a reload (ADR 0030); best-effort.
+    publish_on_commit(
+        article_channel(comment.article_id),
+        "comment",
+        {
+            "id": comment.pk,
+            "body": body,
+            "createdAt": now.isoformat(),
+            "author": {"username": returned["username"], "image": returned["image"] or ""},
+        },
+    )
     return comment
+
+
+def article_channel(article_id: int) -> str:
+    """The events channel of an article's comments (public: anyone may stream it)."""
+    return f"article:{article_id}"
 
 
 def _body(body: str | None) -> str:
@@ -69,3 +86,4 @@ def comment_delete(*, user: User, article: Article, comment_id: int) -> None:
     if comment.author_id != user.pk:
         raise Forbidden("comment", "only the author may delete this comment")
     comment.delete()
+    publish_on_commit(article_channel(article.pk), "comment-deleted", {"id": comment_id})

@@ -3,10 +3,16 @@ an account's email change to its old address.
 
 Publishing enqueues one ``new_article_fan_out`` on commit: the request does no per-follower
 work. That task pages through the author's followers by id (the ``(followee, follower)``
-index) and enqueues one ``new_article_emails_send`` per chunk of ``NOTIFICATIONS_CHUNK_SIZE``.
+index) and enqueues one ``new_article_emails_send`` per chunk of ``NOTIFICATIONS_CHUNK_SIZE``;
+per chunk it also publishes each follower's live "new in your feed" event, in one batch
+(ADR 0030: one channel per reader, so a stream subscribes to one channel, not to every author
+the reader follows).
 Both are idempotent: a chunk inserts its delivery records with ON CONFLICT DO NOTHING and sends
 only the unsent ones, so a fan-out or chunk that runs twice sends nothing twice.
 """
+
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 from celery import shared_task
@@ -26,6 +32,7 @@ from conduit.notifications.emails import (
 )
 from conduit.notifications.models import ArticleEmail, EmailPreference
 from conduit.platform.db.retention import cutoff, delete_in_batches
+from conduit.platform.events.publish import publish_many
 from conduit.platform.tasks.enqueue import TRANSIENT_ERRORS
 from conduit.profiles.models import Follow
 from conduit.users.models import User
@@ -41,9 +48,14 @@ logger = structlog.get_logger(__name__)
 )
 def new_article_fan_out(article_id: int) -> int:
     """Enqueue one send task per chunk of the author's followers; returns the chunk count."""
-    author_id = Article.objects.filter(pk=article_id).values_list("author_id", flat=True).first()
-    if author_id is None:
+    article = (
+        Article.objects.filter(pk=article_id)
+        .values("author_id", "slug", "title", "author__username")
+        .first()
+    )
+    if article is None:
         return 0  # deleted before its emails went out: nothing to announce
+    author_id = article["author_id"]
     size = settings.NOTIFICATIONS_CHUNK_SIZE
     after, chunks = 0, 0
     while True:
@@ -54,6 +66,9 @@ def new_article_fan_out(article_id: int) -> int:
         )
         if not follower_ids:
             break
+        # Each follower's "new in your feed" counter, live (ADR 0030): one batch per chunk.
+        publish_many([(feed_channel(fid), "article", _feed_event(article_id, article))
+                      for fid in follower_ids])  # fmt: skip
         new_article_emails_send.delay(article_id, follower_ids)
         chunks += 1
         after = follower_ids[-1]
@@ -61,6 +76,16 @@ def new_article_fan_out(article_id: int) -> int:
             break
     logger.info("new article fan-out", article_id=article_id, chunks=chunks)
     return chunks
+
+
+def feed_channel(user_id: int) -> str:
+    """The events channel of a user's feed: streamed only to that user's session."""
+    return f"feed:{user_id}"
+
+
+def _feed_event(article_id: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": article_id, "slug": row["slug"], "title": row["title"],
+            "author": row["author__username"]}  # fmt: skip
 
 
 @shared_task(

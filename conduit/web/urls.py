@@ -43,6 +43,8 @@ urlpatterns = [
         views.comment_delete,
         name="comment-delete",
     ),
+    path("events/article/<str:slug>", views.article_events, name="events-article"),
+    path("events/feed", views.feed_events, name="events-feed"),
     path("profile/<str:username>", views.profile, name="profile"),
     path("profile/<str:username>/favorites", views.profile_favorites, name="profile-favorites"),
     path("profile/<str:username>/follow", views.follow, name="follow"),

@@ -15,6 +15,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import (
@@ -76,6 +77,26 @@ def base_url(live_server: Any) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def _expect_timeout() -> None:
     expect.set_options(timeout=TIMEOUT_MS)
+
+
+# --- Live updates, as make run serves them ----------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def live_events(events_server: int, live_server: Any, settings: Any) -> Iterator[None]:
+    """Every page opens its event streams (ADR 0030) where make run serves them: the events
+    server in a thread of this process (tests/events.py), on the live server's host name (the
+    session cookie goes along: same site), allowed by CSP's connect-src and answered with CORS."""
+    from conduit.platform.events import publish
+
+    site = urlsplit(live_server.url)
+    origin = f"http://{site.hostname}:{events_server}"
+    settings.EVENTS_PUBLIC_URL = origin
+    settings.SITE_URL = f"{site.scheme}://{site.netloc}"
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "connect-src": ["'self'", origin]}
+    publish.broker.cache_clear()
+    yield
+    publish.broker.cache_clear()
 
 
 # --- Pages that fail the test on a console error ------------------------------------------------

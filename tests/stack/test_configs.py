@@ -62,6 +62,18 @@ def test_the_stack_nginx_config_is_the_deploy_template(tmp_path: Path) -> None:
     assert f"include {tmp_path / 'conduit.conf'};" in (tmp_path / "nginx.conf").read_text()
 
 
+def test_the_stack_nginx_streams_events_from_the_events_server(tmp_path: Path) -> None:
+    stack.nginx_conf(tmp_path, 18080, [18001], tmp_path, events_ports=[18050])
+
+    site = (tmp_path / "conduit.conf").read_text()
+    upstream = site.split("upstream conduit_events {", 1)[1].split("}", 1)[0]
+    assert "server 127.0.0.1:18050;" in upstream
+    location = site.split("location /events/ {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://conduit_events;" in location
+    assert "proxy_buffering off;" in location
+    assert "proxy_read_timeout 1h;" in location
+
+
 def test_the_stack_prometheus_config_is_the_deploy_file_with_loopback_targets(
     tmp_path: Path,
 ) -> None:

@@ -288,7 +288,7 @@ MARKDOWN_ATTACKS = "\n\n".join(
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "srcset"}
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
 # The only script on a page is the site's own, by URL.
-SITE_SCRIPTS = ["/static/conduit/js/conduit.js"]
+SITE_SCRIPTS = ["/static/conduit/js/conduit.js", "/static/conduit/js/live.js"]
 
 
 def assert_inert(response: Any) -> Element:

@@ -111,3 +111,33 @@ def start_app_servers(stack: Stack, ports: list[int], env: dict[str, str]) -> No
     for i, (port, pid) in enumerate(zip(ports, pids, strict=True), start=1):
         url = f"http://127.0.0.1:{port}/readyz"
         wait_for(f"app server {i} /readyz", answers_200(url), LOGS / f"app-{i}.log", pid, "granian")
+
+
+def events_server_argv(port: int) -> list[str]:
+    """granian's ASGI interface serving the live-update streams (ADR 0030): one worker, whose
+    event loop holds thousands of idle streams; nginx routes /events/ here. granian serves at
+    most --backpressure requests at once per worker (default: the backlog, 1024): a stream is
+    a request for its whole life, so the limit is raised (docs/performance.md)."""
+    return [str(GRANIAN), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--backlog", "2048", "--backpressure", "20000",
+            "--no-ws", "--respawn-failed-workers",
+            "--workers-kill-timeout", "5",
+            "--log-level", os.environ.get("GRANIAN_LOG_LEVEL", "warning"),
+            "config.asgi:application"]  # fmt: skip
+
+
+def start_events_server(stack: Stack, port: int, env: dict[str, str]) -> None:
+    """The events server, with the app servers' environment (DATABASE_POOL: no persistent
+    connection per thread under ASGI) and a metrics directory of its own."""
+    print(f"== events server (granian ASGI) on 127.0.0.1:{port}", flush=True)
+    metrics_dir = STACK / "metrics" / "events"
+    if metrics_dir.exists():
+        shutil.rmtree(metrics_dir)
+    metrics_dir.mkdir(parents=True)
+    log = LOGS / "events.log"
+    pid = spawn(
+        events_server_argv(port), log, {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    )
+    stack.record("events", pid, f"127.0.0.1:{port}", log, "granian", "TERM")
+    wait_for("events server /readyz", answers_200(f"http://127.0.0.1:{port}/readyz"), log, pid,
+             "granian")  # fmt: skip

@@ -23,16 +23,20 @@ def _wait_healthz(what: str, port: int, log: Path, pid: int, match: str) -> None
     wait_for(f"{what} -> /healthz", lambda: http_get(f"{site}/healthz")[0] == 200, log, pid, match)
 
 
-def start_nginx(stack: Stack, port: int, app_ports: list[int], https: tuple[int, Tls, str]) -> None:
+def start_nginx(
+    stack: Stack, port: int, app_ports: list[int], https: tuple[int, Tls, str], events_port: int
+) -> None:
     """nginx serving var/stack/static/ and var/stack/media/avatars/ itself, on ``port`` and on
     HTTPS: ``https`` is its port, the certificate and which plain requests are redirected there
-    (configs.nginx_tls)."""
+    (configs.nginx_tls). /events/ goes to the events server (ADR 0030), the rest to the app
+    servers."""
     https_port, tls, redirect = https
     print(f"== nginx on 127.0.0.1:{port}, HTTPS on :{https_port} (redirect: {redirect})",
           flush=True)  # fmt: skip
     prefix = STACK / "nginx"
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-    conf = nginx_conf(prefix, port, app_ports, STACK, tls=nginx_tls(https_port, tls, redirect))
+    conf = nginx_conf(prefix, port, app_ports, STACK, tls=nginx_tls(https_port, tls, redirect),
+                      events_ports=[events_port])  # fmt: skip
     log = prefix / "error.log"
     nginx = binary("nginx")
     _check("nginx", conf, [nginx, "-t", "-q", "-p", str(prefix), "-c", str(conf), "-e", str(log)])

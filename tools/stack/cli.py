@@ -28,6 +28,7 @@ Ports (0 = any free port; a port given here must be free):
     STACK_PG_EXPORTER_PORT=0 (the first member's PostgreSQL exporter; the second follows)
     STACK_REDIS_EXPORTER_PORT=0
     STACK_APP_PORT=0 (the first app server's port; the next ones follow)
+    STACK_EVENTS_PORT=0 (the events server: granian ASGI, /events/; ADR 0030)
     STACK_APPS=2 (app-server processes)  STACK_TIMEOUT=60 (seconds each component may take)
     STACK_LB=nginx|haproxy (the load balancer)
     STACK_HTTP_REDIRECT=browsers|all|off (which plain HTTP requests are redirected to HTTPS:
@@ -120,6 +121,7 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     smtp_port = ports.take("STACK_SMTP_PORT")
     prom_port = ports.take("STACK_PROMETHEUS_PORT")
     app_ports = [ports.take("STACK_APP_PORT", offset=i) for i in range(n_apps)]
+    events_port = ports.take("STACK_EVENTS_PORT")
     worker_port = ports.take("STACK_WORKER_METRICS_PORT")
     node_port = ports.take("STACK_NODE_EXPORTER_PORT")
     lb_stats_port = ports.take("STACK_LB_STATS_PORT")
@@ -140,23 +142,29 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
         "CACHE_URL": tls.redis_url(redis_tls_port, 0),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CELERY_BROKER_URL": tls.redis_url(redis_tls_port, 1),
+        # Live updates (ADR 0030): published by the app servers and the workers, read by the
+        # events server, which nginx routes /events/ to (HAProxy routes no /events/: no live
+        # updates behind it).
+        "EVENTS_URL": tls.redis_url(redis_tls_port, 2),
     }
     site_url = f"http://127.0.0.1:{http_port}"
     env = apps.app_environment(stack, urls, site_url, lb=lb)
     apps.set_up_database(env)
     backups.start(stack)  # the full backup of the set-up database, and the schedule
     apps.start_app_servers(stack, app_ports, env)
+    apps.start_events_server(stack, events_port, env)
 
     stack.set(url=site_url)
     https = (https_port, tls, os.environ.get("STACK_HTTP_REDIRECT") or "browsers")
     if lb == "haproxy":
         balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port, https)
     else:
-        balancers.start_nginx(stack, http_port, app_ports, https)
+        balancers.start_nginx(stack, http_port, app_ports, https, events_port)
     stack.set(https_url=f"https://127.0.0.1:{https_port}", ca=str(tls.ca))
     tasks.start_celery(stack, worker_port, env)
 
-    jobs = {"conduit-app": app_ports, "celery-worker": [worker_port]}
+    jobs = {"conduit-app": app_ports, "conduit-events": [events_port],
+            "celery-worker": [worker_port]}  # fmt: skip
     if lb == "haproxy":
         jobs["haproxy"] = [lb_stats_port]
     if monitoring.start_node_exporter(stack, node_port):

@@ -25,6 +25,7 @@ from conduit.web.views.articles import (
     favorite,
 )
 from conduit.web.views.errors import csrf_failure, page_not_found, server_error
+from conduit.web.views.events import article_events, feed_events
 from conduit.web.views.home import home
 from conduit.web.views.profiles import follow, profile, profile_favorites
 from conduit.web.views.security import settings_security
@@ -32,12 +33,14 @@ from conduit.web.views.security import settings_security
 __all__ = [
     "article_delete",
     "article_detail",
+    "article_events",
     "comment_create",
     "comment_delete",
     "csrf_failure",
     "editor_edit",
     "editor_new",
     "favorite",
+    "feed_events",
     "follow",
     "home",
     "login",

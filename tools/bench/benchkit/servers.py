@@ -141,18 +141,26 @@ class Processes:
             time.sleep(0.1)
         raise SystemExit(f"{proc.name} not ready in {timeout:.0f} s: see {proc.log}")
 
+    def stop_one(self, proc: Proc) -> None:
+        """Stop ``proc`` now (and its process group), as ``stop_all`` does."""
+        self._stop(proc)
+        self.procs.remove(proc)
+
     def stop_all(self) -> None:
         for proc in reversed(self.procs):
-            if proc.process.poll() is None:
-                proc.process.send_signal(proc.stop_signal)
-                try:
-                    proc.process.wait(30)
-                except subprocess.TimeoutExpired:
-                    print(f"{proc.name} (pid {proc.process.pid}) did not stop: SIGKILL", flush=True)
-            # the group: a worker's pool processes, granian's workers
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.process.pid, signal.SIGKILL)
-            proc.process.wait(10)
+            self._stop(proc)
+
+    def _stop(self, proc: Proc) -> None:
+        if proc.process.poll() is None:
+            proc.process.send_signal(proc.stop_signal)
+            try:
+                proc.process.wait(30)
+            except subprocess.TimeoutExpired:
+                print(f"{proc.name} (pid {proc.process.pid}) did not stop: SIGKILL", flush=True)
+        # the group: a worker's pool processes, granian's workers
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.process.pid, signal.SIGKILL)
+        proc.process.wait(10)
 
 
 def redis_command(port: int, directory: Path) -> list[str]:
