@@ -57,6 +57,18 @@ def nginx_limits() -> dict[str, str]:
     }
 
 
+def nginx_edge_cache(prefix: Path) -> dict[str, str]:
+    """The edge micro-cache (ADR 0028) under ``prefix``/edge-cache: on unless STACK_EDGE_CACHE
+    is off (the bench compares both)."""
+    switch = os.environ.get("STACK_EDGE_CACHE") or "on"
+    if switch not in ("on", "off"):
+        raise StackError(f"STACK_EDGE_CACHE={switch}: on or off")
+    return {
+        "CONDUIT_EDGE_CACHE": "conduit_edge" if switch == "on" else "off",
+        "CONDUIT_EDGE_CACHE_PATH": str(prefix / "edge-cache"),
+    }
+
+
 def nginx_conf(
     prefix: Path,
     port: int,
@@ -85,6 +97,7 @@ def nginx_conf(
                 "CONDUIT_FILES_ROOT": str(files_root),
                 "CONDUIT_ACCESS_LOG": str(prefix / "access.log"),
                 **(limits or nginx_limits()),
+                **nginx_edge_cache(prefix),
             },
         )
     )
