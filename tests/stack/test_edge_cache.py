@@ -12,11 +12,22 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.db import connection
 
-from tests.services import ServerProcess
-from tests.stack.conftest import Balancer, Browser, Response, fetch, stack, start_balancer
+from tests.services import ServerProcess, make_redis
+from tests.stack.conftest import (
+    Balancer,
+    Browser,
+    Response,
+    fetch,
+    make_app_server,
+    stack,
+    start_balancer,
+    test_database_url,
+)
 from tests.stack.test_load_balancing import csrf_token, register
 
 pytestmark = [pytest.mark.services, pytest.mark.pg, pytest.mark.django_db(transaction=True)]
@@ -29,12 +40,40 @@ STALENESS_BOUND = 3.0
 
 
 @pytest.fixture(scope="module")
-def edge(app_servers: list[ServerProcess]) -> Iterator[Balancer]:
+def shared_cache_apps(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ServerProcess]]:
+    """Two app servers sharing a Redis cache, as make stack's do: a write in one is seen by the
+    other at once but for its 1 s micro-cache (with a cache per process, a list page could stay
+    stale in the other for its whole TTL: ADR 0016 runs one process without CACHE_URL)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the stack tests run on PostgreSQL")
+    with django_db_blocker.unblock():
+        database_url = test_database_url()
+    workdir = tmp_path_factory.mktemp("edge-apps")
+    redis = make_redis(workdir)
+    servers = [make_app_server(f"edge-app-{i}", workdir, database_url) for i in (1, 2)]
+    try:
+        redis.start()
+        for server in servers:
+            assert server.env is not None
+            server.env["CACHE_URL"] = redis.url
+            server.env["DJANGO_SETTINGS_MODULE"] = "tests.stack.edge_settings"
+            server.start(timeout=60)
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+        redis.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(shared_cache_apps: list[ServerProcess]) -> Iterator[Balancer]:
     # nginx started as root runs its workers as nobody, who must reach the cache's files: not
     # under pytest's own temporary directories (root's, 0700), as make stack's var/stack/ is not.
     workdir = Path(tempfile.mkdtemp(prefix="conduit-edge-"))
     workdir.chmod(0o755)
-    lb = start_balancer("nginx", workdir, [s.port for s in app_servers])
+    lb = start_balancer("nginx", workdir, [s.port for s in shared_cache_apps])
     try:
         yield lb
     finally:
@@ -72,7 +111,7 @@ def post_json(edge: Balancer, path: str, body: dict, token: str, method: str = "
 
 
 @pytest.fixture
-def site(edge: Balancer, running_apps: list[ServerProcess]) -> dict[str, str]:
+def site(edge: Balancer) -> dict[str, str]:
     """An author with an article, and a reader who follows them and favorites it. Names new in
     each test: the app servers outlive the rows each test leaves (their caches too)."""
     suffix = secrets.token_hex(3)
