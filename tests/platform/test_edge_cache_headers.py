@@ -75,3 +75,39 @@ def test_errors_and_writes_are_not_marked_public(api: APIClient, client_for, sit
 def test_with_the_micro_cache_off_nothing_is_public(api: APIClient, site, settings):
     settings.CACHE_ANONYMOUS_SECONDS = 0
     assert "Cache-Control" not in api.get("/api/articles")
+
+
+# --- The pages ------------------------------------------------------------------------------------
+
+
+def visitor_pages(slug: str) -> list[str]:
+    return ["/", "/?tag=dragons", "/?page=1", f"/article/{slug}", "/profile/writer",
+            "/profile/writer/favorites"]  # fmt: skip
+
+
+def test_a_visitor_page_is_public_sets_no_cookie_and_ignores_junk_parameters(client, site):
+    for path in visitor_pages(site["slug"]):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response["Cache-Control"] == PUBLIC, path
+        assert not response.cookies, path
+        assert b"csrfmiddlewaretoken" not in response.content, path
+        # The edge's key leaves junk out: the page must not show it either (page links, next=).
+        joiner = "&" if "?" in path else "?"
+        junk = client.get(f"{path}{joiner}utm_source=campaign&junk=1")
+        assert junk.content == response.content, path
+
+
+def test_a_page_for_a_signed_in_reader_or_a_pending_message_is_private(client, site):
+    client.cookies["messages"] = "x"
+    assert client.get("/")["Cache-Control"] == PRIVATE
+    del client.cookies["messages"]
+    client.force_login(User.objects.get(username="writer"))
+    for path in visitor_pages(site["slug"]):
+        assert client.get(path)["Cache-Control"] == PRIVATE, path
+
+
+def test_pages_that_are_not_for_everyone_are_not_public(client, site):
+    assert "Cache-Control" not in client.get("/login")  # a form with a CSRF token, a cookie
+    assert "Cache-Control" not in client.get("/?feed=your")  # a redirect to sign in
+    assert "Cache-Control" not in client.get("/article/nope")  # the 404 page

@@ -142,7 +142,9 @@ def test_anonymous_reads_are_kept_and_the_status_is_shown(edge: Balancer, site) 
     slug, name, tag = site["slug"], site["name"], site["tag"]
     article = f"/api/articles/{slug}"
     for path in ["/api/articles", f"/api/articles?tag={tag}&limit=5", article,
-                 f"{article}/comments", f"/api/profiles/{name}", "/api/tags"]:  # fmt: skip
+                 f"{article}/comments", f"/api/profiles/{name}", "/api/tags",
+                 "/", f"/?tag={tag}", f"/article/{slug}", f"/profile/{name}",
+                 f"/profile/{name}/favorites"]:  # fmt: skip
         first = get(edge, path)
         assert status(first) in {"MISS", *FOUND}, path
         assert stored_until_hit(edge, path).body == first.body, path
@@ -206,6 +208,8 @@ def test_junk_parameters_share_the_entry_and_make_none(edge: Balancer, site) -> 
         (f"/api/articles?limit=5&tag={tag}", f"/api/articles?tag={tag}&utm_source=x&limit=05&z=1"),
         ("/api/articles", "/api/articles?offset=&tag=&junk=1&format=json"),
         (f"/api/articles/{slug}", f"/api/articles/{slug}?limit=3&a=b"),
+        (f"/?tag={tag}&page=1", f"/?page=01&fbclid=x&tag={tag}"),
+        (f"/article/{slug}", f"/article/{slug}?utm_campaign=y"),
     ]:
         reference = stored_until_hit(edge, plain)
         time.sleep(0.3)  # background writes land
@@ -220,7 +224,14 @@ def test_junk_parameters_share_the_entry_and_make_none(edge: Balancer, site) -> 
 
 @pytest.mark.parametrize(
     "query",
-    ["tag=edge&tag=other", "TAG=other", "%74ag=other", "tag=edge&tag", "limit=5&LIMIT=6"],
+    [
+        "tag=edge&tag=other",
+        "TAG=other",
+        "%74ag=other",
+        "tag=edge&tag",
+        "limit=5&LIMIT=6",
+        "page=1&page=2",
+    ],
 )
 def test_a_query_string_nginx_and_django_could_read_apart_is_not_cached(
     edge: Balancer, site, query: str
