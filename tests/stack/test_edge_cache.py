@@ -73,7 +73,7 @@ def edge(shared_cache_apps: list[ServerProcess]) -> Iterator[Balancer]:
     # under pytest's own temporary directories (root's, 0700), as make stack's var/stack/ is not.
     workdir = Path(tempfile.mkdtemp(prefix="conduit-edge-"))
     workdir.chmod(0o755)
-    lb = start_balancer("nginx", workdir, [s.port for s in shared_cache_apps])
+    lb = start_balancer("nginx", workdir, [s.port for s in shared_cache_apps], edge_cache=True)
     try:
         yield lb
     finally:

@@ -56,7 +56,7 @@ on_url=$(state "s['url']")
 step "a second nginx from the same template, STACK_EDGE_CACHE=off, in front of the same apps"
 rm -rf "$OFF_DIR"
 mkdir -p "$OFF_DIR/tmp"
-read -r off_port off_conf < <(STACK_EDGE_CACHE=off $PY - "$OFF_DIR" <<'PYEOF'
+read -r off_port off_conf < <($PY - "$OFF_DIR" <<'PYEOF'
 import json, socket, sys
 from pathlib import Path
 sys.path.insert(0, "tools")
@@ -67,7 +67,7 @@ with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
 prefix = Path(sys.argv[1]).resolve()
-print(port, stack.nginx_conf(prefix, port, apps, stack.core.STACK))
+print(port, stack.nginx_conf(prefix, port, apps, stack.core.STACK, edge_cache=False))
 PYEOF
 )
 setsid nginx -p "$PWD/$OFF_DIR" -c "$off_conf" -e "$PWD/$OFF_DIR/error.log" -g 'daemon off;' &

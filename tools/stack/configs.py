@@ -57,14 +57,16 @@ def nginx_limits() -> dict[str, str]:
     }
 
 
-def nginx_edge_cache(prefix: Path) -> dict[str, str]:
-    """The edge micro-cache (ADR 0028) under ``prefix``/edge-cache: on unless STACK_EDGE_CACHE
-    is off (the bench compares both)."""
-    switch = os.environ.get("STACK_EDGE_CACHE") or "on"
-    if switch not in ("on", "off"):
-        raise StackError(f"STACK_EDGE_CACHE={switch}: on or off")
+def nginx_edge_cache(prefix: Path, on: bool | None = None) -> dict[str, str]:
+    """The edge micro-cache (ADR 0028) under ``prefix``/edge-cache: ``on``, or when None on
+    unless STACK_EDGE_CACHE is off (the bench compares both)."""
+    if on is None:
+        switch = os.environ.get("STACK_EDGE_CACHE") or "on"
+        if switch not in ("on", "off"):
+            raise StackError(f"STACK_EDGE_CACHE={switch}: on or off")
+        on = switch == "on"
     return {
-        "CONDUIT_EDGE_CACHE": "conduit_edge" if switch == "on" else "off",
+        "CONDUIT_EDGE_CACHE": "conduit_edge" if on else "off",
         "CONDUIT_EDGE_CACHE_PATH": str(prefix / "edge-cache"),
     }
 
@@ -76,12 +78,15 @@ def nginx_conf(
     files_root: Path,
     fail_timeout: int = 5,
     limits: dict[str, str] | None = None,
+    edge_cache: bool | None = None,
 ) -> Path:
     """nginx.conf under ``prefix`` (also its pid, logs and temporary files) and conduit.conf, the
     rendered deploy/nginx/conduit.conf.template it includes. A failed app server is skipped for
     ``fail_timeout`` seconds. nginx serves ``files_root``/static/ and /media/avatars/ itself when
     it finds the file there (the stack's app then runs with MEDIA_SERVE=false); anything else goes
-    to the app."""
+    to the app. ``edge_cache``: the edge micro-cache on or off (None: STACK_EDGE_CACHE); its
+    files are under ``prefix``, which nginx's workers (``nobody`` when started as root) must be
+    able to reach."""
     servers = "\n    ".join(
         f"server 127.0.0.1:{p} max_fails=1 fail_timeout={fail_timeout}s;" for p in app_ports
     )
@@ -97,7 +102,7 @@ def nginx_conf(
                 "CONDUIT_FILES_ROOT": str(files_root),
                 "CONDUIT_ACCESS_LOG": str(prefix / "access.log"),
                 **(limits or nginx_limits()),
-                **nginx_edge_cache(prefix),
+                **nginx_edge_cache(prefix, edge_cache),
             },
         )
     )
