@@ -6,6 +6,7 @@ cannot fill it."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import tempfile
@@ -150,6 +151,13 @@ def test_anonymous_reads_are_kept_and_the_status_is_shown(edge: Balancer, site) 
         assert stored_until_hit(edge, path).body == first.body, path
     log = (edge.process.workdir / "access.log").read_text()
     assert '"cache":"HIT"' in log
+    # Each answer names its own request, a cached one too.
+    ids = {stored_until_hit(edge, "/api/tags").headers["x-request-id"] for _ in range(3)}
+    assert len(ids) == 3
+    mine = get(edge, "/api/tags", {"X-Request-ID": "edge-test-request-1"})
+    assert mine.headers["x-request-id"] == "edge-test-request-1"
+    insane = get(edge, "/api/tags", {"X-Request-ID": "not an id;"}).headers["x-request-id"]
+    assert re.fullmatch("[0-9a-f]{32}", insane)  # nginx's own, as the app would have made one
 
 
 def test_a_signed_in_answer_is_never_stored_nor_served_to_anyone_else(edge: Balancer, site) -> None:
