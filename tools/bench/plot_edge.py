@@ -40,8 +40,11 @@ def main(path: str, out: Path = OUT) -> None:
     ax.set_xticklabels(names, rotation=20, ha="right")
     ax.set_ylabel("requests per second (log)")
     accept = doc["acceptance"]
+    commit = doc["commit"]
+    label = commit["id"] if isinstance(commit, dict) else commit
+    ax.set_ylim(top=ax.get_ylim()[1] * 4)  # room for the p99 labels
     ax.set_title(
-        f"Through make stack's nginx ({doc['apps']} app servers, {doc['commit']}, wrk -c32): "
+        f"Through make stack's nginx ({doc['apps']} app servers, {label}, wrk -c32): "
         f"global list {accept['global_list_edge_over_app_cache']}x with the edge cache"
     )
     ax.legend()
