@@ -249,6 +249,15 @@ def test_a_query_string_nginx_and_django_could_read_apart_is_not_cached(
     assert status(response) == "BYPASS", query
 
 
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/login", "/api/user", "/api/articles/feed", "/settings", "/editor"]
+)
+def test_paths_never_marked_public_skip_the_cache(edge: Balancer, site, path: str) -> None:
+    # Looked up, they would queue behind proxy_cache_lock while nothing is ever stored. (The
+    # sign-in location has no cache at all: no status.)
+    assert status(fetch(edge.port, "GET", path)) in ("BYPASS", ""), path
+
+
 def test_methods_other_than_get_are_never_cached(edge: Balancer, site) -> None:
     slug = site["slug"]
     path = f"/api/articles/{slug}"
