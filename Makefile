@@ -82,8 +82,8 @@ endif
 drill: install ## a fault under load against a running make stack: make drill primary-kill (docs/reliability.md)
 	@$(PY) tools/drill $(DRILL_NAME)
 
-bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack
-	@if [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi
+bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BENCH_STACK_APPS=1,2,4: against make stack; BENCH_EDGE=1: its nginx with the edge cache on and off
+	@if [[ -n "$${BENCH_EDGE:-}" ]]; then bash tools/bench/edge.sh; elif [[ -n "$${BENCH_STACK_APPS:-}" ]]; then bash tools/bench/stack.sh; else bash tools/bench/run.sh; fi
 
 bench-ratio: install ## the cache's speed-up in interleaved rounds: BENCH_RATIO_CACHE=redis|locmem, BENCH_ROUNDS=3; BENCH_RATIO_BEFORE=<rev>: before vs after (bench/README.md)
 	@$(PY) tools/bench/ratio.py

@@ -320,7 +320,7 @@ TOKENS = {"r": "R", "w": "W", "x": "X", "fo": "FO", "co": "CO", "up": "UP", "h1"
           "h2": "H2"}  # fmt: skip
 READS = ["global_list", "by_tag", "by_author", "favorited_by", "signed_in_list", "feed",
          "article_detail", "comments", "article_detail_cold", "profile",
-         "profile_signed_in"]  # fmt: skip
+         "profile_signed_in", "article_one", "home_page", "article_page"]  # fmt: skip
 WRITES = ["favorite_unfavorite", "create_article", "follow_unfollow", "comment", "register",
           "update_user", "hot_favorite", "hot_follow"]  # fmt: skip
 

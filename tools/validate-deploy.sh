@@ -76,8 +76,9 @@ promtool check config deploy/prometheus/prometheus.yml >"$out/promtool-config.ou
 echo "nginx -t on deploy/nginx/conduit.conf.template, rendered as compose's nginx renders it"
 # The nginx image runs envsubst at start on /etc/nginx/templates/*.template, naming each variable
 # of its environment that matches NGINX_ENVSUBST_FILTER; the same here, with the environment
-# compose gives the nginx service. Two values are changed for a test on this machine: the
-# upstreams' hosts (nginx -t resolves them; `web` and `events` exist only in compose's network) and the log.
+# compose gives the nginx service. Three values are changed for a test on this machine: the
+# upstreams' hosts (nginx -t resolves them; `web` and `events` exist only in compose's network),
+# the log and the edge cache's directory.
 mkdir -p "$out/compose-nginx/tmp"
 "$VENV_BIN/python" - "$out/compose-nginx" <<'PYEOF'
 import re, subprocess, sys, yaml
@@ -89,6 +90,7 @@ env = {k: str(v) for k, v in yaml.safe_load(rendered)["services"]["nginx"]["envi
 env["CONDUIT_UPSTREAM_SERVERS"] = env["CONDUIT_UPSTREAM_SERVERS"].replace("web:", "127.0.0.1:")
 env["CONDUIT_EVENTS_SERVERS"] = env["CONDUIT_EVENTS_SERVERS"].replace("events:", "127.0.0.1:")
 env["CONDUIT_ACCESS_LOG"] = str(out / "access.log")
+env["CONDUIT_EDGE_CACHE_PATH"] = str(out / "edge-cache")
 names = " ".join("${" + k + "}" for k in env if re.search(env["NGINX_ENVSUBST_FILTER"], k))
 template = Path("deploy/nginx/conduit.conf.template").read_text()
 conf = subprocess.run(["envsubst", names], input=template, env=env, check=True,

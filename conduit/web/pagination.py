@@ -39,16 +39,21 @@ def page_number(request: HttpRequest, *, max_offset: int) -> int:
     return page
 
 
-def pager(request: HttpRequest, *, page: int, count: int, window: int = 2) -> Pager:
+def pager(
+    request: HttpRequest, *, page: int, count: int, kept: tuple[str, ...] = (), window: int = 2
+) -> Pager:
+    """The links around ``page``. Each carries the ``kept`` parameters of this request (those
+    the page reads, blank ones dropped) and no others: a page's HTML depends on nothing in its
+    query string that the edge cache's key leaves out (ADR 0028)."""
     pages = max(1, -(-count // PAGE_SIZE))
+    carried = {name: value for name in kept if (value := request.GET.get(name))}
     shown = {1, pages, *range(max(1, page - window), min(pages, page + window) + 1)}
     links: list[PageLink] = []
     previous = 0
     for number in sorted(shown):
         if number - previous > 1:
             links.append(PageLink(None))
-        params = request.GET.copy()
-        params["page"] = str(number)
+        params = {**carried, "page": str(number)}
         links.append(PageLink(number, "?" + urlencode(params), number == page))
         previous = number
     return Pager(page=page, pages=pages, links=links)

@@ -202,7 +202,12 @@ class Balancer:
         return self.process.port
 
 
-def start_balancer(kind: str, workdir: Path, app_ports: list[int]) -> Balancer:
+def start_balancer(
+    kind: str, workdir: Path, app_ports: list[int], *, edge_cache: bool = False
+) -> Balancer:
+    """nginx or HAProxy in front of ``app_ports``. nginx without its edge cache unless asked
+    (test_edge_cache.py): these tests are about routing, and its workers (``nobody``) cannot
+    reach a cache under pytest's 0700 directories."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     if kind == "nginx":
@@ -210,7 +215,8 @@ def start_balancer(kind: str, workdir: Path, app_ports: list[int]) -> Balancer:
         # A failed server is skipped for 1 s (5 s in make stack) so the rejoin test is short.
         # nginx serves ROOT/static/ itself (the servers run without collectstatic).
         unlimited = dict.fromkeys(stack.nginx_limits(), "1000000")  # the load comes from here
-        conf = stack.nginx_conf(workdir, port, app_ports, ROOT, fail_timeout=1, limits=unlimited)
+        conf = stack.nginx_conf(workdir, port, app_ports, ROOT, fail_timeout=1, limits=unlimited,
+                                edge_cache=edge_cache)  # fmt: skip
         argv = [stack.binary("nginx"), "-p", str(workdir), "-c", str(conf),
                 "-e", str(workdir / "error.log"), "-g", "daemon off;"]  # fmt: skip
         stop_signal = signal.SIGQUIT

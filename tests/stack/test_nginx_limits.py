@@ -30,7 +30,8 @@ def strict_nginx_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: 
     monkeypatch.setenv("STACK_NGINX_REQUESTS_BURST", "5")
     workdir, port = tmp_path / "nginx", free_port()
     (workdir / "tmp").mkdir(parents=True)
-    conf = stack.nginx_conf(workdir, port, [free_port()], ROOT)  # nobody on the app's port
+    # Nobody on the app's port; no edge cache (its workers could not reach it under tmp_path).
+    conf = stack.nginx_conf(workdir, port, [free_port()], ROOT, edge_cache=False)
     argv = [stack.binary("nginx"), "-p", str(workdir), "-c", str(conf),
             "-e", str(workdir / "error.log"), "-g", "daemon off;"]  # fmt: skip
     process = ServerProcess(

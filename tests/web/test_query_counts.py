@@ -85,8 +85,14 @@ def assert_previews(response: Any, total: int, *, flags: bool) -> None:
     doc = page(response)
     assert len(preview_titles(doc)) == min(total, 10)
     assert doc.has("ul.pagination") is (total > 10)
-    pressed = {b.attrs["aria-pressed"] for b in doc.select(".article-preview .article-meta button")}
-    assert pressed == {"true" if flags else "false"}
+    if flags:
+        buttons = doc.select(".article-preview .article-meta button")
+        assert {b.attrs["aria-pressed"] for b in buttons} == {"true"}
+    else:  # an anonymous reader's button is a link to sign in (ADR 0028)
+        assert not doc.select(".article-preview .article-meta form")
+        links = doc.select(".article-preview .article-meta a.btn")
+        assert links
+        assert all(a.attrs["href"].startswith("/login?next=") for a in links)
 
 
 # --- Home --------------------------------------------------------------------------------------

@@ -130,6 +130,8 @@ if [[ -n $TARGET ]]; then
     "${BENCH[@]}" run --size "$SIZE" --base "$TARGET" --nginx "http://127.0.0.1:$NGINX_PORT" \
         --www "$RUN_DIR/nginx/www" --run-dir "$RUN_DIR" --duration "$DURATION" \
         --connections "$CONNECTIONS" --nginx-pid "$NGINX_PID" --target "$TARGET" \
+        --scenarios "${BENCH_SCENARIOS:-}" --references "${BENCH_REFERENCES:-1}" \
+        ${BENCH_OUT:+--out "$BENCH_OUT"} \
         --note "BENCH_TARGET=$TARGET: the server, its config and its data were not set up by make bench; server.workers/threads are unknown and its CPU was not measured (cpu_cores.other includes it)."
     exit 0
 fi

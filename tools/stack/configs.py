@@ -93,6 +93,20 @@ def nginx_tls(https_port: int, tls: Tls, redirect: str = "browsers") -> str:
     return "\n    ".join(lines)
 
 
+def nginx_edge_cache(prefix: Path, on: bool | None = None) -> dict[str, str]:
+    """The edge micro-cache (ADR 0028) under ``prefix``/edge-cache: ``on``, or when None on
+    unless STACK_EDGE_CACHE is off (the bench compares both)."""
+    if on is None:
+        switch = os.environ.get("STACK_EDGE_CACHE") or "on"
+        if switch not in ("on", "off"):
+            raise StackError(f"STACK_EDGE_CACHE={switch}: on or off")
+        on = switch == "on"
+    return {
+        "CONDUIT_EDGE_CACHE": "conduit_edge" if on else "off",
+        "CONDUIT_EDGE_CACHE_PATH": str(prefix / "edge-cache"),
+    }
+
+
 def nginx_conf(
     prefix: Path,
     port: int,
@@ -102,12 +116,16 @@ def nginx_conf(
     limits: dict[str, str] | None = None,
     events_ports: list[int] | None = None,
     tls: str = "",
+    edge_cache: bool | None = None,
 ) -> Path:
     """nginx.conf under ``prefix`` (also its pid, logs and temporary files) and conduit.conf, the
     rendered deploy/nginx/conduit.conf.template it includes. A failed app server is skipped for
     ``fail_timeout`` seconds. nginx serves ``files_root``/static/ and /media/avatars/ itself when
     it finds the file there (the stack's app then runs with MEDIA_SERVE=false); anything else goes
-    to the app. ``tls``: nginx_tls's lines, or none for plain HTTP only."""
+    to the app. ``tls``: nginx_tls's lines, or none for plain HTTP only.
+    ``edge_cache``: the edge micro-cache on or off (None: STACK_EDGE_CACHE); its
+    files are under ``prefix``, which nginx's workers (``nobody`` when started as root) must be
+    able to reach."""
     servers = "\n    ".join(
         f"server 127.0.0.1:{p} max_fails=1 fail_timeout={fail_timeout}s;" for p in app_ports
     )
@@ -128,6 +146,7 @@ def nginx_conf(
                 "CONDUIT_ACCESS_LOG": str(prefix / "access.log"),
                 **(limits or nginx_limits()),
                 "CONDUIT_TLS": tls,
+                **nginx_edge_cache(prefix, edge_cache),
             },
         )
     )

@@ -10,7 +10,7 @@ from conduit.api.authentication import OAuthScopes
 from conduit.platform import tokens
 from conduit.platform.cache.safe import cache
 from conduit.platform.exceptions import InvalidInput
-from conduit.platform.http import micro_cache
+from conduit.platform.http import edge_cache, micro_cache
 from conduit.users.models import User
 
 
@@ -62,19 +62,32 @@ class ConduitView(APIView):
         return []
 
 
-class AnonymousMicroCachedView(ConduitView):
-    # Anonymous GETs answered from the per-process micro-cache (<= 1 s stale, ADR 0016); a
-    # signed-in GET reads ahead its ``first_read`` keys with its user (ConduitView).
+class EdgeCachedView(ConduitView):
+    # Answers marked for the edge cache in front of the app (ADR 0028): an anonymous GET's 200
+    # is public for a second, a signed-in answer private.
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:  # DRF's view function, wrapped
+        return edge_cache.public_when_anonymous(cls.wrapped(super().as_view(**initkwargs)))
+
+    @classmethod
+    def wrapped(cls, view: Any) -> Any:
+        """``view`` (DRF's view function) as the edge sees it: subclasses wrap it further."""
+        return view
+
+
+class AnonymousMicroCachedView(EdgeCachedView):
+    # Anonymous GETs answered from the per-process micro-cache (<= 1 s stale, ADR 0016) and
+    # marked for the edge cache (EdgeCachedView); a signed-in GET reads ahead its
+    # ``first_read`` keys with its user (ConduitView).
 
     # The query parameters the GET reads, with how each is normalised in the micro-cache's key;
     # no other parameter is in it (a junk one would otherwise make an entry per request).
     micro_cache_parameters: ClassVar[micro_cache.Parameters] = {}
 
     @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:  # DRF's view function, wrapped
-        return micro_cache.anonymous_micro_cached(
-            super().as_view(**initkwargs), cls.micro_cache_parameters
-        )
+    def wrapped(cls, view: Any) -> Any:
+        return micro_cache.anonymous_micro_cached(view, cls.micro_cache_parameters)
 
 
 class SignedInView(ConduitView):

@@ -6,13 +6,13 @@ from rest_framework.response import Response
 
 from conduit.api import docs, inputs
 from conduit.api.presenters import comment_dict
-from conduit.api.views.base import ConduitView, SignedInView
+from conduit.api.views.base import EdgeCachedView, SignedInView
 from conduit.articles.selectors import article_get_for_write
 from conduit.comments import selectors, services
 from conduit.platform.exceptions import InvalidInput, NotFound
 
 
-class CommentsView(ConduitView):
+class CommentsView(EdgeCachedView):
     @extend_schema(
         operation_id="GetArticleComments",
         summary="Get comments for an article",

@@ -14,6 +14,7 @@ from conduit.articles import services as article_services
 from conduit.comments import selectors as comment_selectors
 from conduit.comments import services as comment_services
 from conduit.platform.exceptions import Forbidden, InvalidInput
+from conduit.platform.http import edge_cache
 from conduit.platform.markdown import render_markdown
 from conduit.web.forms import full_messages, split_tags
 from conduit.web.views.base import (
@@ -88,6 +89,7 @@ def editor_edit(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Article, comments, favorites -------------------------------------------------------------
 
 
+@edge_cache.public_when_anonymous
 @require_safe
 @domain_errors_as_pages
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:

@@ -77,9 +77,12 @@ def page_or_404(request: HttpRequest) -> int:
         raise Http404("no such page") from None
 
 
-def pager_or_404(request: HttpRequest, *, page: int, count: int) -> Pager:
-    """The page links of a list; a page past the last one is the 404 page."""
-    links = pager(request, page=page, count=count)
+def pager_or_404(
+    request: HttpRequest, *, page: int, count: int, kept: tuple[str, ...] = ()
+) -> Pager:
+    """The page links of a list, carrying the ``kept`` parameters; a page past the last one is
+    the 404 page."""
+    links = pager(request, page=page, count=count, kept=kept)
     if page > links.pages:
         raise Http404("no such page")
     return links

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from conduit.articles import selectors as article_selectors
 from conduit.articles.selectors import ListQuery
+from conduit.platform.http import edge_cache
 from conduit.web import previews
 from conduit.web.pagination import PAGE_SIZE
 from conduit.web.views.base import (
@@ -19,6 +20,7 @@ from conduit.web.views.base import (
 POPULAR_TAGS = 20  # tags in the home page's sidebar
 
 
+@edge_cache.public_when_anonymous
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     viewer_id = viewer_id_of(request)
@@ -35,7 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
         result = article_selectors.article_list(
             ListQuery(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset, tag=tag)
         )
-    links = pager_or_404(request, page=page, count=result.count)
+    links = pager_or_404(request, page=page, count=result.count, kept=("tag", "feed"))
     context = {
         "nav": "home",
         "tab": tab,

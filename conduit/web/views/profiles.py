@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from conduit.articles import selectors as article_selectors
 from conduit.articles.selectors import ListQuery
+from conduit.platform.http import edge_cache
 from conduit.profiles import selectors as profile_selectors
 from conduit.profiles import services as profile_services
 from conduit.users.selectors import user_by_username
@@ -50,12 +51,14 @@ def _profile_page(request: HttpRequest, username: str, *, favorites: bool) -> Ht
     return render(request, "web/profile.html", context)
 
 
+@edge_cache.public_when_anonymous
 @require_safe
 @domain_errors_as_pages
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     return _profile_page(request, username, favorites=False)
 
 
+@edge_cache.public_when_anonymous
 @require_safe
 @domain_errors_as_pages
 def profile_favorites(request: HttpRequest, username: str) -> HttpResponse:

@@ -105,6 +105,7 @@ def read_scenarios(
 ) -> list[Scenario]:  # fmt: skip
     q = urllib.parse.quote
     cold = [f"/api/articles/{q(s)}" for s in inputs.cold_slugs]
+    page = f"/article/{q(inputs.detail_slugs[0])}"
     return [
         Scenario("global_list", "static.lua", "/api/articles", [],
                  "GET /api/articles (anonymous)", ("GET", "/api/articles", None)),
@@ -139,6 +140,13 @@ def read_scenarios(
         Scenario("profile_signed_in", "paths.lua", "/", [lines("profiles.txt", profiles),
                  reader], f"GET /api/profiles/<username> over the same {len(profiles)} users, "
                  f"signed in as {inputs.reader}", ("GET", profiles[0], reader)),
+        # One article everyone reads (a link on a popular page), through the API and as a page.
+        Scenario("article_one", "static.lua", details[0], [],
+                 f"GET {details[0]} (one article, anonymous)", ("GET", details[0], None)),
+        Scenario("home_page", "static.lua", "/", [], "GET / (the home page, anonymous)",
+                 ("GET", "/", None)),
+        Scenario("article_page", "static.lua", page, [],
+                 f"GET {page} (the same article's page, anonymous)", ("GET", page, None)),
     ]  # fmt: skip
 
 
