@@ -206,8 +206,8 @@ def start_balancer(
     kind: str, workdir: Path, app_ports: list[int], *, edge_cache: bool = False
 ) -> Balancer:
     """nginx or HAProxy in front of ``app_ports``. nginx without its edge cache unless asked
-    (test_edge_cache.py): these tests are about routing, and its workers (``nobody``) cannot
-    reach a cache under pytest's 0700 directories."""
+    (test_edge_cache.py): these tests are about routing, and a cached answer would hide which
+    server answered."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     if kind == "nginx":

@@ -70,10 +70,10 @@ def shared_cache_apps(
 
 @pytest.fixture(scope="module")
 def edge(shared_cache_apps: list[ServerProcess]) -> Iterator[Balancer]:
-    # nginx started as root runs its workers as nobody, who must reach the cache's files: not
-    # under pytest's own temporary directories (root's, 0700), as make stack's var/stack/ is not.
+    # Under a checkout in /root (0700), as `make fresh-check` clones: the stack's nginx.conf
+    # runs the workers as the user who started it, not nobody, so they reach the cache's files.
     workdir = Path(tempfile.mkdtemp(prefix="conduit-edge-"))
-    workdir.chmod(0o755)
+    workdir.chmod(0o700)
     lb = start_balancer("nginx", workdir, [s.port for s in shared_cache_apps], edge_cache=True)
     try:
         yield lb
