@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 
 from . import tls
@@ -32,11 +33,15 @@ def redis_argv(port: int, tls_port: int | None = None) -> list[str]:
 
 def start_redis(stack: Stack, port: int, tls_port: int) -> None:
     """One Redis for the cache (db 0) and the broker (db 1), with an append-only file under
-    var/stack/redis/ (a queued task survives a restart). The app's connections use its TLS port;
-    the plain port stays on loopback for the exporter and the drills' checks (ADR 0033)."""
+    var/stack/redis/ (a queued task survives a restart of Redis: the drills'). The app's
+    connections use its TLS port; the plain port stays on loopback for the exporter and the
+    drills' checks (ADR 0033). Each make stack starts it empty, as it makes the database fresh:
+    the last stack's cache would answer for the new database's ids (a new account showed the
+    name of the old account with its id), and its queue would run tasks for rows that are gone."""
     print(f"== Redis on 127.0.0.1:{port}, TLS on :{tls_port}", flush=True)
     directory = STACK / "redis"
-    directory.mkdir(exist_ok=True)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir()
     log = LOGS / "redis.log"
     pid = spawn(redis_argv(port, tls_port), log)
     stack.record("redis", pid, f"127.0.0.1:{port} (TLS :{tls_port})", log, "redis-server", "TERM",
