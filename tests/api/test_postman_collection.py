@@ -55,6 +55,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.api.cookies import CookieJar
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -153,6 +155,7 @@ class Collection:
         self.results: list[tuple[str, str, bool]] = []
         self.script_errors: list[tuple[str, str]] = []  # newman's "test-scripts failed"
         self.requests = 0
+        self.cookies = CookieJar()  # newman keeps a cookie jar for the run
         self.label, self.status, self.raw = "", 0, b""
 
     def fill(self, text: str) -> str:  # {{name}}; an unknown name stays as it is
@@ -175,11 +178,14 @@ class Collection:
         path = target.path + (f"?{target.query}" if target.query else "")
         data = self.fill(body).encode() if body else None
         sent = {name: self.fill(value) for name, value in headers}
+        if cookie := self.cookies.header():  # newman's cookie jar
+            sent["Cookie"] = cookie
         connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
         try:
             connection.request(method, path, data, sent)
             response = connection.getresponse()
             raw = response.read()
+            self.cookies.keep(response)
         finally:
             connection.close()
         self.requests += 1

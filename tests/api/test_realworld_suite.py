@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.api.cookies import CookieJar
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -51,11 +53,16 @@ DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"
 
 
 def call(
-    host: str, method: str, path: str, body: Any = None, token: str | None = None
+    host: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    cookies: CookieJar | None = None,
 ) -> tuple[int, Any]:
-    """One request over a fresh connection. Returns ``(status, JSON)``: the JSON is ``None`` for an
-    empty body, and a body that is not JSON comes back as text so every jsonpath assert on it
-    fails."""
+    """One request over a fresh connection, with the run's cookies as Hurl keeps them. Returns
+    ``(status, JSON)``: the JSON is ``None`` for an empty body, and a body that is not JSON comes
+    back as text so every jsonpath assert on it fails."""
     url = urlsplit(host)
     headers = {"Accept": "*/*", "User-Agent": "hurl"}
     data = None
@@ -64,11 +71,15 @@ def call(
         headers["Content-Type"] = "application/json"
     if token is not None:
         headers["Authorization"] = f"Token {token}"
+    if cookies is not None and (cookie := cookies.header()):
+        headers["Cookie"] = cookie
     connection = http.client.HTTPConnection(url.hostname or "localhost", url.port, timeout=30)
     try:
         connection.request(method, path, body=data, headers=headers)
         response = connection.getresponse()
         raw = response.read()
+        if cookies is not None:
+            cookies.keep(response)
     finally:
         connection.close()
     if not raw:
@@ -199,6 +210,7 @@ class Hurl:
     def __init__(self, host: str, name: str, uid: str) -> None:
         self.host, self.name, self.uid = host, name, uid
         self.requests = 0
+        self.cookies = CookieJar()  # Hurl's cookie storage: one per run of a file
 
     def __call__(
         self,
@@ -211,7 +223,7 @@ class Hurl:
     ) -> Reply:
         self.requests += 1
         label = f"{self.name}.hurl request {self.requests}: {method} {path}"
-        actual, document = call(self.host, method, path, body, token)
+        actual, document = call(self.host, method, path, body, token, self.cookies)
         assert actual == status, (
             f"{label}: HTTP {actual}, expected {status}\nresponse: {document!r:.2000}"
         )

@@ -5,6 +5,7 @@ real nginx)."""
 import pytest
 from rest_framework.test import APIClient
 
+from conduit.platform.http.micro_cache import micro_cache
 from conduit.users.models import User
 from tests.factories import UserFactory, make_article, make_comment
 
@@ -111,3 +112,27 @@ def test_pages_that_are_not_for_everyone_are_not_public(client, site):
     assert "Cache-Control" not in client.get("/login")  # a form with a CSRF token, a cookie
     assert "Cache-Control" not in client.get("/?feed=your")  # a redirect to sign in
     assert "Cache-Control" not in client.get("/article/nope")  # the 404 page
+
+
+def test_a_successful_write_marks_the_writer_fresh_and_a_refused_one_does_not(client_for, site):
+    writer = client_for(UserFactory())
+    path = f"/api/articles/{site['slug']}/comments"
+    written = writer.post(path, {"comment": {"body": "hi"}}, format="json")
+    assert written.status_code == 201
+    fresh = written.cookies["conduit_fresh"]
+    assert (fresh.value, fresh["max-age"], fresh["httponly"]) == ("1", 3, True)
+    refused = client_for(UserFactory()).post(path, {"comment": {"body": ""}}, format="json")
+    assert refused.status_code == 422
+    assert "conduit_fresh" not in refused.cookies
+
+
+def test_a_fresh_reader_skips_the_micro_cache_and_is_never_public(api: APIClient, site, settings):
+    settings.CACHE_ANONYMOUS_SECONDS = 1
+    path = f"/api/articles/{site['slug']}"
+    micro_cache.clear()
+    api.cookies["conduit_fresh"] = "1"
+    assert api.get(path)["Cache-Control"] == PRIVATE
+    assert micro_cache.bytes == 0
+    api.cookies.clear()
+    assert api.get(path)["Cache-Control"] == PUBLIC
+    assert micro_cache.bytes > 0

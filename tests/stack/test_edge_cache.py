@@ -210,6 +210,21 @@ def test_a_write_is_seen_by_anonymous_readers_within_the_bound(edge: Balancer, s
         time.sleep(0.05)
 
 
+def test_the_writer_reads_its_write_at_once_past_the_edge(edge: Balancer, site) -> None:
+    # RealWorld's suites (Hurl, newman: both keep cookies) read anonymously right after a write.
+    path = f"/api/articles/{site['slug']}/comments"
+    stored_until_hit(edge, path)
+    written = post_json(edge, path, {"comment": {"body": "read me now"}}, site["author"])
+    assert written.status == 201
+    cookie = written.headers["set-cookie"]
+    assert cookie.startswith("conduit_fresh=1;"), cookie
+    assert "Max-Age=3" in cookie, cookie
+    response = get(edge, path, headers={"Cookie": "conduit_fresh=1"})
+    assert status(response) == "BYPASS"
+    assert b"read me now" in response.body
+    assert response.headers["cache-control"] == "private, no-store"
+
+
 def test_junk_parameters_share_the_entry_and_make_none(edge: Balancer, site) -> None:
     slug, tag = site["slug"], site["tag"]
     for plain, junk in [

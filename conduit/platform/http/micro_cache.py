@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from conduit.platform.cache import bulk
+from conduit.platform.http.edge_cache import FRESH_COOKIE
 
 # What an entry costs beyond its strings (the tuple, the dict slot, the object headers), so that
 # many small entries are not counted as free.
@@ -199,7 +200,12 @@ def anonymous_micro_cached(
     @functools.wraps(view)  # keeps DRF's csrf_exempt and cls, which the schema reads
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         seconds = settings.CACHE_ANONYMOUS_SECONDS
-        if seconds <= 0 or request.method != "GET" or "HTTP_AUTHORIZATION" in request.META:
+        if (
+            seconds <= 0
+            or request.method != "GET"
+            or "HTTP_AUTHORIZATION" in request.META
+            or FRESH_COOKIE in request.COOKIES  # a writer reads its write (edge_cache.py)
+        ):
             return view(request, *args, **kwargs)
         produced: HttpResponseBase | None = None
 
