@@ -123,7 +123,8 @@ fi
 
 prom=$(state "s['prometheus_url']")
 apps=$(state "sum(c['name'].startswith('app-') for c in s['components'])")
-expected="conduit-app=$apps celery-worker=1 prometheus=1 postgres=2 patroni=2 redis=1"
+events=$(state "sum(c['name'] == 'events' for c in s['components'])")
+expected="conduit-app=$apps conduit-events=$events celery-worker=1 prometheus=1 postgres=2 patroni=2 redis=1"
 [[ $LB == haproxy ]] && expected+=" haproxy=1"
 command -v prometheus-node-exporter >/dev/null && expected+=" node=1"
 curl -s "$prom/api/v1/targets" | $PY -c "
