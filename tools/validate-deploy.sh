@@ -109,7 +109,7 @@ echo "haproxy -c, nginx -t and promtool check config on what tools/stack makes o
 "$VENV_BIN/python" -c "import sys; sys.path.insert(0, 'tools'); import stack, pathlib; \
 d = pathlib.Path(sys.argv[1]); (d / 'tmp').mkdir(parents=True); \
 t = stack.tls.ensure(d / 'tls'); \
-stack.haproxy_conf(d, 18080, [18001, 18002], 18090, tls=stack.haproxy_tls(18443, t.pem(d))); \
+stack.haproxy_conf(d, 18080, [18001, 18002], 18090, tls=stack.haproxy_tls(18443, t.pem(d)), events_ports=[18003]); \
 stack.haproxy_postgres_conf(d, 15000, 15001, [('patroni-1', 15432, 18008), ('patroni-2', 15433, 18009)]); \
 stack.nginx_conf(d, 18080, [18001, 18002], d, tls=stack.nginx_tls(18443, t)); \
 stack.prometheus_conf(d, 18091, {'conduit-app': [18001, 18002], 'celery-worker': [18092], \

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,19 @@ def test_the_stack_nginx_streams_events_from_the_events_server(tmp_path: Path) -
     assert "proxy_pass http://conduit_events;" in location
     assert "proxy_buffering off;" in location
     assert "proxy_read_timeout 1h;" in location
+
+
+def test_the_stack_haproxy_streams_events_from_the_events_server(tmp_path: Path) -> None:
+    conf = stack.haproxy_conf(tmp_path, 18080, [18001], 18090, events_ports=[18050])
+
+    text = conf.read_text()
+    assert "use_backend conduit_events if { path_beg /events/ }" in text
+    backend = text.split("backend conduit_events", 1)[1].split("\nfrontend ", 1)[0]
+    assert "server events1 127.0.0.1:18050" in backend
+    checked = subprocess.run(  # noqa: S603 - Debian's haproxy, our own config
+        [stack.binary("haproxy"), "-c", "-q", "-f", str(conf)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_the_stack_prometheus_config_is_the_deploy_file_with_loopback_targets(

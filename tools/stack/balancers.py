@@ -48,17 +48,23 @@ def start_nginx(
 
 
 def start_haproxy(
-    stack: Stack, port: int, app_ports: list[int], stats_port: int, https: tuple[int, Tls, str]
+    stack: Stack,
+    port: int,
+    app_ports: list[int],
+    stats_port: int,
+    https: tuple[int, Tls, str],
+    events_port: int,
 ) -> None:
     """HAProxy with active health checks; its /metrics and /stats on ``stats_port``; HTTPS as
-    start_nginx's."""
+    start_nginx's; /events/ to the events server."""
     https_port, tls, redirect = https
     print(f"== HAProxy on 127.0.0.1:{port} (stats on :{stats_port}), HTTPS on :{https_port} "
           f"(redirect: {redirect})", flush=True)  # fmt: skip
     directory = STACK / "haproxy"
     directory.mkdir(exist_ok=True)
     lines = haproxy_tls(https_port, tls.pem(directory), redirect)
-    conf = haproxy_conf(directory, port, app_ports, stats_port, tls=lines)
+    conf = haproxy_conf(directory, port, app_ports, stats_port, tls=lines,
+                        events_ports=[events_port])  # fmt: skip
     log = LOGS / "haproxy.log"
     haproxy = binary("haproxy")
     _check("HAProxy", conf, [haproxy, "-c", "-q", "-f", str(conf)])

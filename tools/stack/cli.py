@@ -143,8 +143,7 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CELERY_BROKER_URL": tls.redis_url(redis_tls_port, 1),
         # Live updates (ADR 0030): published by the app servers and the workers, read by the
-        # events server, which nginx routes /events/ to (HAProxy routes no /events/: no live
-        # updates behind it).
+        # events server, which nginx or HAProxy routes /events/ to.
         "EVENTS_URL": tls.redis_url(redis_tls_port, 2),
     }
     site_url = f"http://127.0.0.1:{http_port}"
@@ -157,7 +156,7 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     stack.set(url=site_url)
     https = (https_port, tls, os.environ.get("STACK_HTTP_REDIRECT") or "browsers")
     if lb == "haproxy":
-        balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port, https)
+        balancers.start_haproxy(stack, http_port, app_ports, lb_stats_port, https, events_port)
     else:
         balancers.start_nginx(stack, http_port, app_ports, https, events_port)
     stack.set(https_url=f"https://127.0.0.1:{https_port}", ca=str(tls.ca))

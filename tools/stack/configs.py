@@ -219,18 +219,24 @@ def haproxy_conf(
     stats_port: int,
     check_interval_ms: int = 1000,
     tls: str = "",
+    events_ports: list[int] | None = None,
 ) -> Path:
     """haproxy.cfg in ``directory`` (STACK_LB=haproxy): deploy/haproxy/conduit.cfg.template with
-    the app servers, a health check every ``check_interval_ms``, and its metrics on
-    ``stats_port``. ``tls``: haproxy_tls's lines, or none for plain HTTP only."""
+    the app servers, the events servers (``events_ports``; none: /events/ answers 503), a health
+    check every ``check_interval_ms``, and its metrics on ``stats_port``. ``tls``: haproxy_tls's
+    lines, or none for plain HTTP only."""
     servers = "\n    ".join(
         f"server app{i} 127.0.0.1:{p}" for i, p in enumerate(app_ports, start=1)
+    )
+    events = "\n    ".join(
+        f"server events{i} 127.0.0.1:{p}" for i, p in enumerate(events_ports or [], start=1)
     )
     text = render(
         HAPROXY_TEMPLATE,
         {
             "CONDUIT_BIND": f"127.0.0.1:{port}",
             "CONDUIT_SERVERS": servers,
+            "CONDUIT_EVENTS_SERVERS": events,
             "CONDUIT_CHECK_INTERVAL_MS": str(check_interval_ms),
             "CONDUIT_STATS_BIND": f"127.0.0.1:{stats_port}",
             "CONDUIT_TLS": tls,
