@@ -90,7 +90,7 @@ if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
 MIDDLEWARE = [
     "conduit.platform.observability.request_id.RequestIdMiddleware",
     # A writer's next reads skip the edge and micro-caches for their staleness bound (ADR 0028).
-    "conduit.platform.http.edge_cache.ReadYourWritesMiddleware",
+    "conduit.platform.http.edge_cache.WriterFreshCookieMiddleware",
     # Before anything reads a body: a request declaring more than REQUEST_MAX_BYTES is a 413.
     "conduit.platform.http.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",

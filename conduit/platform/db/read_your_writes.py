@@ -33,6 +33,14 @@ from conduit.platform.db.router import pinned
 logger = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def is_successful_write(request: HttpRequest, response: HttpResponseBase) -> bool:
+    """An unsafe method answered below 400: what makes a client a recent writer, here and for
+    the shared caches (conduit.platform.http.edge_cache)."""
+    return request.method in UNSAFE_METHODS and response.status_code < 400
+
+
 KEY_PREFIX = "conduit:rw:1:"  # namespaced and versioned
 
 
@@ -99,7 +107,7 @@ class ReadYourWritesMiddleware:
         token = pinned.set(recently_wrote(request))
         try:
             response = self.get_response(request)
-            if request.method in UNSAFE_METHODS and response.status_code < 400:
+            if is_successful_write(request, response):
                 mark_writer(request)
             return response
         finally:

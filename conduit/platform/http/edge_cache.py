@@ -21,6 +21,8 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
+from conduit.platform.db.read_your_writes import is_successful_write
+
 PUBLIC = "public, max-age=1, stale-while-revalidate=1"
 PRIVATE = "private, no-store"
 # Read-your-writes past the shared caches: a client whose write succeeded carries this cookie
@@ -28,7 +30,6 @@ PRIVATE = "private, no-store"
 # + 1 s in another app process's micro-cache), and while it does its reads skip both caches.
 FRESH_COOKIE = "conduit_fresh"
 FRESH_SECONDS = 3
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def anonymous(request: HttpRequest) -> bool:
@@ -71,7 +72,7 @@ def public_when_anonymous[View: Callable[..., HttpResponseBase]](view: View) -> 
     return cast("View", wrapper)
 
 
-class ReadYourWritesMiddleware:
+class WriterFreshCookieMiddleware:
     """After a successful write (an unsafe method, a status below 400), the answer sets
     ``FRESH_COOKIE`` for ``FRESH_SECONDS``: the writer's next reads, anonymous ones included
     (RealWorld's suites read anonymously right after a signed-in write), bypass nginx's edge
@@ -85,7 +86,7 @@ class ReadYourWritesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        if request.method in UNSAFE_METHODS and response.status_code < 400:
+        if is_successful_write(request, response):
             response.set_cookie(
                 FRESH_COOKIE, "1", max_age=FRESH_SECONDS, secure=request.is_secure(),
                 httponly=True, samesite="Lax",
