@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import time
 
-from .core import LOGS, PY, ROOT, STACK, Stack, StackError, answers_200, spawn, wait_for
+from .core import (
+    LOGS,
+    PY,
+    ROOT,
+    STACK,
+    Stack,
+    StackError,
+    answers_200,
+    fresh_directory,
+    spawn,
+    wait_for,
+)
 
 GRANIAN = ROOT / ".venv" / "bin" / "granian"
 
@@ -98,10 +108,7 @@ def start_app_servers(stack: Stack, ports: list[int], env: dict[str, str]) -> No
     pids = []
     for i, port in enumerate(ports, start=1):
         print(f"== app server {i} (granian) on 127.0.0.1:{port}", flush=True)
-        metrics_dir = STACK / "metrics" / f"app-{i}"
-        if metrics_dir.exists():
-            shutil.rmtree(metrics_dir)
-        metrics_dir.mkdir(parents=True)
+        metrics_dir = fresh_directory(STACK / "metrics" / f"app-{i}")
         log = LOGS / f"app-{i}.log"
         pid = spawn(
             app_server_argv(port), log, {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
@@ -130,10 +137,7 @@ def start_events_server(stack: Stack, port: int, env: dict[str, str]) -> None:
     """The events server, with the app servers' environment (DATABASE_POOL: no persistent
     connection per thread under ASGI) and a metrics directory of its own."""
     print(f"== events server (granian ASGI) on 127.0.0.1:{port}", flush=True)
-    metrics_dir = STACK / "metrics" / "events"
-    if metrics_dir.exists():
-        shutil.rmtree(metrics_dir)
-    metrics_dir.mkdir(parents=True)
+    metrics_dir = fresh_directory(STACK / "metrics" / "events")
     log = LOGS / "events.log"
     pid = spawn(
         events_server_argv(port), log, {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}

@@ -75,6 +75,14 @@ def pid_alive(pid: int, match: str = "") -> bool:
     return postgres.pid_alive(pid)
 
 
+def fresh_directory(path: Path) -> Path:
+    """``path`` made empty (deleted with what it holds, then made again with its parents): what
+    a component starts with when make stack starts it afresh."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> int:
     """Start ``cmd`` in its own session (its PID is the server's, and the ID of the process group
     its children join), output appended to ``log``, in ``cwd`` (the checkout; a process run as

@@ -22,7 +22,7 @@ from typing import Any
 import postgres  # tools/postgres.py
 
 from .configs import patroni_conf
-from .core import binary, http_get, pid_alive, spawn, stop_pid
+from .core import binary, fresh_directory, http_get, pid_alive, spawn, stop_pid
 from .tls import Tls
 
 STREAMING = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
@@ -94,9 +94,7 @@ def make_cluster(
         if os.geteuid() == 0:
             shutil.chown(directory, "postgres", "postgres")
         members.append(Member(f"patroni-{i}", directory, pg_port, rest_port))
-    if etcd_dir.exists():  # a fresh cluster: etcd must not remember the previous one's keys
-        shutil.rmtree(etcd_dir)
-    etcd_dir.mkdir(parents=True)
+    fresh_directory(etcd_dir)  # a fresh cluster: etcd must not remember the previous one's keys
     return Cluster(members, etcd_dir, etcd_port, etcd_peer_port, scope, synchronous)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 
 from . import tls
-from .core import LOGS, PY, STACK, Stack, spawn, wait_for
+from .core import LOGS, PY, STACK, Stack, fresh_directory, spawn, wait_for
 
 
 def redis_ping(port: int) -> bool:
@@ -39,9 +38,7 @@ def start_redis(stack: Stack, port: int, tls_port: int) -> None:
     the last stack's cache would answer for the new database's ids (a new account showed the
     name of the old account with its id), and its queue would run tasks for rows that are gone."""
     print(f"== Redis on 127.0.0.1:{port}, TLS on :{tls_port}", flush=True)
-    directory = STACK / "redis"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
+    fresh_directory(STACK / "redis")
     log = LOGS / "redis.log"
     pid = spawn(redis_argv(port, tls_port), log)
     stack.record("redis", pid, f"127.0.0.1:{port} (TLS :{tls_port})", log, "redis-server", "TERM",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 
-from .core import LOGS, ROOT, STACK, Stack, spawn, wait_for
+from .core import LOGS, ROOT, STACK, Stack, fresh_directory, spawn, wait_for
 
 CELERY = ROOT / ".venv" / "bin" / "celery"
 QUEUES = "default,email,media,exports"
@@ -14,10 +13,7 @@ QUEUES = "default,email,media,exports"
 def start_celery_worker(stack: Stack, metrics_port: int, env: dict[str, str]) -> int:
     """The worker: its pool processes write metrics to their own multiprocess directory, which
     the main process serves on ``metrics_port``. Returns its PID (wait_for_celery waits)."""
-    metrics = STACK / "metrics" / "worker"
-    if metrics.exists():
-        shutil.rmtree(metrics)
-    metrics.mkdir(parents=True)
+    metrics = fresh_directory(STACK / "metrics" / "worker")
     log = LOGS / "celery-worker.log"
     pid = spawn(
         [str(CELERY), "-A", "config", "worker", "-Q", QUEUES, "--concurrency", "2",
