@@ -22,21 +22,12 @@ PY=.venv/bin/python
 SIZE=${BENCH_SIZE:-10k}
 APPS=${BENCH_STACK_APPS:-2}
 SCENARIOS=${BENCH_EDGE_SCENARIOS:-global_list,article_one,article_detail,home_page,article_page}
-export STACK_HTTP_PORT=${STACK_HTTP_PORT:-0}
-# One address, thousands of requests a second: lift the rate limits as tools/bench/stack.sh does.
-export RATE_LIMITS_ENABLED=${RATE_LIMITS_ENABLED:-false}
-export STACK_NGINX_REQUESTS_PER_SECOND=${STACK_NGINX_REQUESTS_PER_SECOND:-1000000}
-export STACK_NGINX_REQUESTS_BURST=${STACK_NGINX_REQUESTS_BURST:-1000000}
 [[ $APPS =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_STACK_APPS: one count with BENCH_EDGE" >&2; exit 2; }
 [[ ${STACK_LB:-nginx} == nginx ]] || { echo "BENCH_EDGE: the edge cache is nginx's" >&2; exit 2; }
+# shellcheck source=tools/bench/stack-common.sh
+source tools/bench/stack-common.sh
+bench_stack_prologue  # rate limits lifted, no stack already up; step, state
 SEED_ARGS=$($PY tools/bench/bench.py seed-args "$SIZE")
-if [[ -e var/stack/state.json ]]; then
-    echo "a stack is recorded in var/stack/state.json: make stack-stop first (the bench runs its own)" >&2
-    exit 1
-fi
-
-step() { printf '\n##### %s\n' "$*"; }
-state() { $PY -c "import json,sys; s=json.load(open('var/stack/state.json')); print(eval(sys.argv[1]))" "$1"; }
 OFF_PID=
 OFF_DIR=var/stack/nginx-edge-off
 cleanup() {

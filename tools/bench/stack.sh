@@ -19,21 +19,11 @@ PY=.venv/bin/python
 APPS=${BENCH_STACK_APPS:-1,2,4}
 SIZE=${BENCH_SIZE:-10k}
 LB=${STACK_LB:-nginx}
-export STACK_HTTP_PORT=${STACK_HTTP_PORT:-0}
-# The load comes from one address, a few users at thousands of requests a second: the app's rate
-# limits and nginx's per-address limit_req would refuse the load itself (ADR 0024).
-export RATE_LIMITS_ENABLED=${RATE_LIMITS_ENABLED:-false}
-export STACK_NGINX_REQUESTS_PER_SECOND=${STACK_NGINX_REQUESTS_PER_SECOND:-1000000}
-export STACK_NGINX_REQUESTS_BURST=${STACK_NGINX_REQUESTS_BURST:-1000000}
 [[ $APPS =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "BENCH_STACK_APPS: a list like 1,2,4" >&2; exit 2; }
+# shellcheck source=tools/bench/stack-common.sh
+source tools/bench/stack-common.sh
+bench_stack_prologue  # rate limits lifted, no stack already up; step, state
 SEED_ARGS=$($PY tools/bench/bench.py seed-args "$SIZE")
-if [[ -e var/stack/state.json ]]; then
-    echo "a stack is recorded in var/stack/state.json: make stack-stop first (the bench runs its own)" >&2
-    exit 1
-fi
-
-step() { printf '\n##### %s\n' "$*"; }
-state() { $PY -c "import json,sys; s=json.load(open('var/stack/state.json')); print(eval(sys.argv[1]))" "$1"; }
 trap 'make --no-print-directory stack-stop >/dev/null 2>&1 || true' EXIT
 trap 'exit 130' INT TERM
 
