@@ -199,3 +199,43 @@ def test_media_goes_to_s3_since_no_pod_has_a_shared_writable_place(overlay: str)
             assert set(mounts.values()) <= {"/tmp"}, (name, mounts)  # noqa: S108
         kinds = {next(k for k in v if k != "name") for v in pod.get("volumes", [])}
         assert kinds <= {"emptyDir"}, (name, kinds)  # nothing shared between pods
+
+
+# Measured by tools/measure-footprint.sh (RSS after 10 s of load, MiB; ADR 0038).
+WEB_MAIN_MIB, WEB_WORKER_MIB = 29.4, 122.8
+CELERY_MAIN_MIB, CELERY_CHILD_MIB = 123.1, 106.8
+ARGON2_PEAK_MIB_PER_WORKER = 2 * 19  # ARGON2_MAX_CONCURRENT hashes of 19 MiB (docs/security.md)
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Mi": 1, "Gi": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+def env_of(container: dict[str, Any], configmap: dict[str, str], name: str) -> str:
+    for item in container.get("env", []):
+        if item["name"] == name:
+            return str(item["value"])
+    return configmap[name]
+
+
+@pytest.mark.parametrize("overlay", ALL)
+def test_memory_requests_hold_the_measured_processes(overlay: str) -> None:
+    docs = rendered(overlay)
+    configmap = by_kind(docs, "ConfigMap")["conduit-config"]["data"]
+    deployments = by_kind(docs, "Deployment")
+
+    [web] = deployments["conduit-web"]["spec"]["template"]["spec"]["containers"]
+    workers = int(env_of(web, configmap, "WEB_WORKERS"))
+    steady = WEB_MAIN_MIB + workers * WEB_WORKER_MIB
+    peak = steady + workers * ARGON2_PEAK_MIB_PER_WORKER
+    assert mebibytes(web["resources"]["requests"]["memory"]) >= steady, (overlay, steady)
+    assert mebibytes(web["resources"]["limits"]["memory"]) >= peak * 1.2, (overlay, peak)
+
+    [worker] = deployments["conduit-worker"]["spec"]["template"]["spec"]["containers"]
+    args = worker["args"]
+    # A bounded pool: Celery's default is one child per core of the node, not of the pod.
+    concurrency = int(args[args.index("--concurrency") + 1])
+    idle = CELERY_MAIN_MIB + concurrency * CELERY_CHILD_MIB
+    assert mebibytes(worker["resources"]["requests"]["memory"]) >= idle, (overlay, idle)
+    assert mebibytes(worker["resources"]["limits"]["memory"]) >= idle + 64 * 1.5, overlay
