@@ -235,3 +235,20 @@ def test_the_ingress_denies_metrics_on_the_public_host(overlay: str) -> None:
     # ...and the public ingress routes no /metrics path of its own
     paths = [p["path"] for r in public["spec"]["rules"] for p in r["http"]["paths"]]
     assert "/metrics" not in paths
+
+
+def test_compose_gives_every_place_the_app_writes_a_volume() -> None:
+    """The app containers' root is read-only: pictures and export zips (MEDIA_STORAGE=filesystem,
+    under VAR_DIR=/app/var) need volumes, shared by web (which serves and reads them) and the
+    worker (which writes thumbnails and zips). Export zips once had none: the worker could not
+    write one."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    app = compose["x-app"]
+    assert app["read_only"] is True
+    mounts = {volume.split(":")[1] for volume in app["volumes"]}
+    assert {"/app/var/media", "/app/var/exports"} <= mounts
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for path in ("/app/var/media", "/app/var/exports"):
+        assert re.search(rf"mkdir -p [^\n]*{path}\b", dockerfile), path  # owned by the app's user
+    for name in ("web", "worker"):
+        assert compose["services"][name]["volumes"] == app["volumes"], name
