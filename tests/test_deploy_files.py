@@ -119,12 +119,14 @@ def variables_the_deploy_files_set() -> dict[str, set[str]]:
     }
     configmap = yaml.safe_load((K8S / "base" / "configmap.yaml").read_text())
     production = yaml.safe_load((K8S / "overlays" / "production" / "configmap.yaml").read_text())
+    staging = yaml.safe_load((K8S / "overlays" / "staging" / "configmap.yaml").read_text())
     secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())
     return {
         "compose.yaml x-app": set(compose["x-app"]["environment"]),
         ".env.example": env_example,
         "deploy/k8s/base/configmap.yaml": set(configmap["data"]),
         "deploy/k8s/overlays/production/configmap.yaml": set(production["data"]),
+        "deploy/k8s/overlays/staging/configmap.yaml": set(staging["data"]),
         "deploy/k8s/secret.example.yaml": set(secret["stringData"]),
     }
 
