@@ -7,7 +7,7 @@ The image replaces the overlay's placeholder (``registry.example.com/conduit:<ta
 Deployment and in the migration Job: by digest on a release (what was tested and pushed is what
 runs), or by tag to roll back to an earlier release (docs/deploy.md "Release and rollback").
 kustomize takes no absolute paths in ``resources``, so the kustomization that sets the image is
-written under ``deploy/k8s/.release/<overlay>/`` (git-ignored) and rendered with ``kubectl
+written in a directory under ``deploy/k8s/.release/`` (git-ignored) and rendered with ``kubectl
 kustomize``. The standard library only: the workflow's runner has no project virtualenv.
 """
 
@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,12 +73,17 @@ def render(overlay: str, image: str, kubectl: str = "kubectl") -> str:
     if not (K8S / "overlays" / overlay / "kustomization.yaml").is_file():
         known = sorted(p.parent.name for p in K8S.glob("overlays/*/kustomization.yaml"))
         raise ValueError(f"no overlay {overlay!r} (known: {', '.join(known)})")
-    directory = K8S / ".release" / overlay
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "kustomization.yaml").write_text(kustomization(overlay, image))
-    done = subprocess.run(
-        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
-    )
+    # A directory of its own for each run (two renders at once must not share one), at the depth
+    # the kustomization's relative path to the overlay expects; removed once rendered.
+    (K8S / ".release").mkdir(exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix=f"{overlay}-", dir=K8S / ".release"))
+    try:
+        (directory / "kustomization.yaml").write_text(kustomization(overlay, image))
+        done = subprocess.run(
+            [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
+        )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
     if done.returncode != 0:
         raise RuntimeError(f"kubectl kustomize {directory} failed:\n{done.stderr}")
     rendered = done.stdout
