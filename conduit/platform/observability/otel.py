@@ -1,0 +1,136 @@
+"""What tracing sets up when it is on (ADR 0037); imported only then (``tracing.py``).
+
+* A tracer provider named ``OTEL_SERVICE_NAME`` (default ``conduit-<kind>``), whose sampler is the
+  SDK's choice from ``OTEL_TRACES_SAMPLER``/``OTEL_TRACES_SAMPLER_ARG`` (default: parent-based
+  always-on) behind :class:`DropClientRoots`.
+* A batch span processor exporting OTLP over HTTP/protobuf (``OTEL_EXPORTER_OTLP_*`` and
+  ``OTEL_BSP_*`` tune it): spans are sent from a background thread, never on the request path.
+* The Django, psycopg, Redis and Celery instrumentations. Celery's carries the trace context in
+  each message's headers, so a request and the tasks it enqueues are one trace.
+* :func:`add_trace_ids`, a structlog processor the settings add: the JSON log lines written
+  inside a sampled span carry its ``trace_id`` and ``span_id``.
+"""
+
+import os
+from collections.abc import MutableMapping, Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.celery import CeleryInstrumentor
+from opentelemetry.instrumentation.django import DjangoInstrumentor
+from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
+
+# The probes and the scrape: every few seconds from the orchestrator and Prometheus, and nothing
+# to learn from their traces. OTEL_PYTHON_DJANGO_EXCLUDED_URLS replaces the list.
+EXCLUDED_URLS = "/healthz,/readyz,/metrics"
+
+_provider: TracerProvider | None = None
+
+
+def setup(kind: str) -> None:
+    """Once per process: the provider, exporting over OTLP, and the libraries instrumented."""
+    if _provider is None:
+        install(kind, BatchSpanProcessor(OTLPSpanExporter()))
+
+
+def flush(timeout_ms: int = 5000) -> None:
+    if _provider is not None:
+        _provider.force_flush(timeout_ms)
+
+
+def install(kind: str, processor: SpanProcessor) -> TracerProvider:
+    """The provider with ``processor`` (the tests give an in-memory exporter's) as the global
+    one, and the four libraries instrumented with it."""
+    global _provider
+    resource = Resource.create(
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME") or f"conduit-{kind}",
+            "conduit.process": kind,
+        }
+    )
+    provider = TracerProvider(resource=resource)  # the SDK reads OTEL_TRACES_SAMPLER
+    provider.sampler = DropClientRoots(provider.sampler)
+    provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    excluded = (
+        os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS")
+        or os.environ.get("OTEL_PYTHON_EXCLUDED_URLS")
+        or EXCLUDED_URLS
+    )
+    # Before the WSGI handler loads MIDDLEWARE: the instrumentation puts its middleware first.
+    DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=excluded)
+    # Connections opened from now on (psycopg.connect, and Connection.connect for the pool).
+    PsycopgInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
+    RedisInstrumentor().instrument(tracer_provider=provider)
+    CeleryInstrumentor().instrument(tracer_provider=provider)
+    _provider = provider
+    return provider
+
+
+def uninstall() -> None:
+    """Undo :func:`install` (the tests' clean-up): the libraries unpatched, the spans flushed.
+    OpenTelemetry sets the global provider once per process; the tests reset it themselves."""
+    global _provider
+    if _provider is None:
+        return
+    for instrumentor in (
+        DjangoInstrumentor(),
+        PsycopgInstrumentor(),
+        RedisInstrumentor(),
+        CeleryInstrumentor(),
+    ):
+        instrumentor.uninstrument()
+    _provider.shutdown()
+    _provider = None
+
+
+class DropClientRoots(Sampler):
+    """In front of the configured sampler: a database query or Redis command with no request or
+    task around it (a worker's broker housekeeping, a start-up check) starts no trace of its own;
+    everything else is the configured sampler's decision."""
+
+    def __init__(self, delegate: Sampler) -> None:
+        self.delegate = delegate
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if kind == SpanKind.CLIENT:
+            parent = trace.get_current_span(parent_context).get_span_context()
+            if not parent.is_valid:
+                return SamplingResult(Decision.DROP)
+        return self.delegate.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return f"DropClientRoots{{{self.delegate.get_description()}}}"
+
+
+def add_trace_ids(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: the current span's ``trace_id`` and ``span_id`` (W3C hex, as the
+    tracing back ends show them), when that span is sampled (an unsampled trace is nowhere)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid and context.trace_flags.sampled:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
