@@ -20,7 +20,10 @@ from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.celery import CeleryInstrumentor
 from opentelemetry.instrumentation.django import DjangoInstrumentor
-from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+from opentelemetry.instrumentation.psycopg import (
+    PsycopgInstrumentor,
+    _new_cursor_factory,  # the instrumentation's own traced cursor class, on another base
+)
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -29,6 +32,8 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
+
+from conduit.platform.db.postgresql import base as postgresql
 
 # The probes and the scrape: every few seconds from the orchestrator and Prometheus, and nothing
 # to learn from their traces. OTEL_PYTHON_DJANGO_EXCLUDED_URLS replaces the list.
@@ -71,6 +76,10 @@ def install(kind: str, processor: SpanProcessor) -> TracerProvider:
     DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=excluded)
     # Connections opened from now on (psycopg.connect, and Connection.connect for the pool).
     PsycopgInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
+    # ... and the one-statement writes' prepared cursors, which Django's backend makes itself.
+    postgresql.statement_cursor_class = _new_cursor_factory(
+        base_factory=postgresql.PreparingCursor, tracer_provider=provider
+    )
     RedisInstrumentor().instrument(tracer_provider=provider)
     CeleryInstrumentor().instrument(tracer_provider=provider)
     _provider = provider
@@ -90,6 +99,7 @@ def uninstall() -> None:
         CeleryInstrumentor(),
     ):
         instrumentor.uninstrument()
+    postgresql.statement_cursor_class = postgresql.PreparingCursor
     _provider.shutdown()
     _provider = None
 

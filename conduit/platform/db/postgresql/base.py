@@ -89,16 +89,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            raw = _PreparingCursor(self.connection)
+            raw = statement_cursor_class(self.connection)
         self.validate_thread_sharing()  # then wrapped as Django wraps its own (``_prepare_cursor``)
         wrap = self.make_debug_cursor if self.queries_logged else self.make_cursor
         return wrap(raw)  # type: ignore[arg-type]  # django-stubs: the raw cursor, not a wrapper
 
 
-class _PreparingCursor(psycopg.Cursor[Any]):
+class PreparingCursor(psycopg.Cursor[Any]):
     """psycopg's cursor (server-side binding), preparing by default; Django's cursor wrapper
     calls ``execute(sql, params)``."""
 
     def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
         options.setdefault("prepare", True)  # psycopg keeps up to 100 per connection, by use
         return super().execute(query, params, **options)
+
+
+# The class of ``statement_cursor``'s cursors: tracing, when on, puts a traced subclass here
+# (conduit/platform/observability/otel.py), as psycopg's instrumentation does for the cursors of
+# the connections it opens, which it gives a cursor factory of its own.
+statement_cursor_class: type[psycopg.Cursor[Any]] = PreparingCursor
