@@ -33,7 +33,7 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
-from conduit.platform.db.postgresql import base as postgresql
+from conduit.platform.observability import cursors
 
 # The probes and the scrape: every few seconds from the orchestrator and Prometheus, and nothing
 # to learn from their traces. OTEL_PYTHON_DJANGO_EXCLUDED_URLS replaces the list.
@@ -76,10 +76,15 @@ def install(kind: str, processor: SpanProcessor) -> TracerProvider:
     DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=excluded)
     # Connections opened from now on (psycopg.connect, and Connection.connect for the pool).
     PsycopgInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
-    # ... and the one-statement writes' prepared cursors, which Django's backend makes itself.
-    postgresql.statement_cursor_class = _new_cursor_factory(
-        base_factory=postgresql.PreparingCursor, tracer_provider=provider
-    )
+    # ... and the cursors Django's backend makes itself (the one-statement writes').
+    traced_classes: dict[type[Any], type[Any]] = {}
+
+    def traced_cursor(base: type[Any]) -> type[Any]:
+        if base not in traced_classes:
+            traced_classes[base] = _new_cursor_factory(base_factory=base, tracer_provider=provider)
+        return traced_classes[base]
+
+    cursors.make_traced = traced_cursor
     RedisInstrumentor().instrument(tracer_provider=provider)
     CeleryInstrumentor().instrument(tracer_provider=provider)
     _provider = provider
@@ -99,7 +104,7 @@ def uninstall() -> None:
         CeleryInstrumentor(),
     ):
         instrumentor.uninstrument()
-    postgresql.statement_cursor_class = postgresql.PreparingCursor
+    cursors.make_traced = None
     _provider.shutdown()
     _provider = None
 

@@ -21,6 +21,8 @@ from django.db.backends.postgresql import base
 from django.db.backends.utils import CursorWrapper
 from psycopg_pool import ConnectionPool
 
+from conduit.platform.observability import cursors
+
 
 def open_and_idle(connection: psycopg.Connection[Any]) -> bool | None:
     """From the socket alone: False for a closed connection, True for an open one with nothing
@@ -89,7 +91,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            raw = statement_cursor_class(self.connection)
+            raw = cursors.cursor_class(PreparingCursor)(self.connection)  # traced, if on
         self.validate_thread_sharing()  # then wrapped as Django wraps its own (``_prepare_cursor``)
         wrap = self.make_debug_cursor if self.queries_logged else self.make_cursor
         return wrap(raw)  # type: ignore[arg-type]  # django-stubs: the raw cursor, not a wrapper
@@ -102,9 +104,3 @@ class PreparingCursor(psycopg.Cursor[Any]):
     def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
         options.setdefault("prepare", True)  # psycopg keeps up to 100 per connection, by use
         return super().execute(query, params, **options)
-
-
-# The class of ``statement_cursor``'s cursors: tracing, when on, puts a traced subclass here
-# (conduit/platform/observability/otel.py), as psycopg's instrumentation does for the cursors of
-# the connections it opens, which it gives a cursor factory of its own.
-statement_cursor_class: type[psycopg.Cursor[Any]] = PreparingCursor
