@@ -83,6 +83,9 @@ def test_a_publish_and_its_fan_out_on_a_worker_are_one_trace(
     assert {ids[0] for ids in local} == {trace_id}
     queries = [span for span in local.values() if span.attributes.get("db.system") == "postgresql"]
     assert any(hex_ids(span)[2] == request_id for span in queries)
+    # The article's insert is a one-statement write on a prepared cursor: traced too.
+    statements = [str(span.attributes.get("db.statement")) for span in queries]
+    assert any(s.startswith('WITH article AS (INSERT INTO "articles_article"') for s in statements)
     [(_, publish_id, _)] = [
         ids for ids, span in local.items() if span.name == f"apply_async/{FAN_OUT}"
     ]
