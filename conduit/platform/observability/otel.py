@@ -15,6 +15,7 @@ import os
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -34,6 +35,7 @@ from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
 from conduit.platform.observability import cursors
+from conduit.platform.observability.logs import RedactCapabilities
 
 # The probes and the scrape: every few seconds from the orchestrator and Prometheus, and nothing
 # to learn from their traces. OTEL_PYTHON_DJANGO_EXCLUDED_URLS replaces the list.
@@ -73,7 +75,9 @@ def install(kind: str, processor: SpanProcessor) -> TracerProvider:
         or EXCLUDED_URLS
     )
     # Before the WSGI handler loads MIDDLEWARE: the instrumentation puts its middleware first.
-    DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=excluded)
+    DjangoInstrumentor().instrument(
+        tracer_provider=provider, excluded_urls=excluded, request_hook=_redact_capabilities
+    )
     # Connections opened from now on (psycopg.connect, and Connection.connect for the pool).
     PsycopgInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
     # ... and the cursors Django's backend makes itself (the one-statement writes').
@@ -107,6 +111,29 @@ def uninstall() -> None:
     cursors.make_traced = None
     _provider.shutdown()
     _provider = None
+
+
+# The request span's attributes that hold the path (the semantic conventions' old and new names).
+_PATH_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full")
+
+
+def _redact_capabilities(span: Any, request: Any) -> None:
+    """The Django instrumentation's request hook: a capability URL's secret segment (a signed
+    link that works without signing in) never reaches the tracing back end, as it never reaches
+    the logs (settings.CAPABILITY_PATH_PREFIXES, logs.RedactCapabilities)."""
+    global _redact
+    if _redact is None:
+        _redact = RedactCapabilities(settings.CAPABILITY_PATH_PREFIXES)
+    attributes = getattr(span, "attributes", None) or {}
+    for key in _PATH_ATTRIBUTES:
+        value = attributes.get(key)
+        if isinstance(value, str):
+            redacted = _redact(None, "", {"path": value})["path"]
+            if redacted != value:
+                span.set_attribute(key, redacted)
+
+
+_redact: RedactCapabilities | None = None
 
 
 class DropClientRoots(Sampler):
