@@ -158,3 +158,14 @@ def test_a_publish_and_its_inline_fan_out_are_one_trace(
     assert root == ""
     assert {hex_ids(span)[0] for span in spans.values()} == {trace_id}
     assert hex_ids(fan_out)[2] == request_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_capability_url_s_secret_never_reaches_the_trace(
+    traced: InMemorySpanExporter, client: Any
+) -> None:
+    client.get("/notifications/unsubscribe/s3cr3t-t0ken?x=1")
+    [span] = [s for s in traced.get_finished_spans() if s.kind == SpanKind.SERVER]
+    values = [str(value) for value in (span.attributes or {}).values()]
+    assert any(value.endswith("/notifications/unsubscribe/[redacted]?x=1") for value in values)
+    assert not [value for value in values if "s3cr3t" in value]
