@@ -47,13 +47,37 @@ print(json.dumps({
 }))
 """
 
+# The same through the events servers' ASGI application.
+ASGI_PROBE = """
+import asyncio, json
+import config.asgi
+async def main():
+    sent, calls = [], []
+    async def receive():
+        calls.append(1)
+        if len(calls) == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(60)
+    async def send(message):
+        sent.append(message)
+    scope = {"type": "http", "method": "GET", "path": "/healthz", "raw_path": b"/healthz",
+             "query_string": b"", "headers": [(b"host", b"127.0.0.1")], "scheme": "http",
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000), "root_path": "",
+             "asgi": {"version": "3.0"}, "http_version": "1.1"}
+    await config.asgi.application(scope, receive, send)
+    print(json.dumps({"status": sent[0]["status"]}))
+asyncio.run(main())
+"""
 
-def _serve_one_request(**env: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+
+def _serve_one_request(
+    probe: str = PROBE, **env: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(what the probe reports, the process's JSON log lines)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     base.pop("DATABASE_URL", None)  # /healthz touches no database
     result = subprocess.run(  # noqa: S603 - this interpreter, a fixed program
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         env={
             **base,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -105,6 +129,23 @@ def test_off_unless_an_endpoint_is_set_and_on_it_exports_the_request() -> None:
     )
     [access] = [line for line in on_lines if line["event"] == "request"]
     assert (access["trace_id"], access["span_id"]) == (span.trace_id, span.span_id)
+
+
+def test_the_events_server_traces_its_requests_too() -> None:
+    sink = OtlpSink(keep=True).start()
+    try:
+        answer, lines = _serve_one_request(
+            ASGI_PROBE,
+            OTEL_EXPORTER_OTLP_ENDPOINT=sink.url,
+            OTEL_PYTHON_DJANGO_EXCLUDED_URLS="/nothing",
+        )
+        [span] = sink.wait_for(lambda spans: len(spans) == 1)
+    finally:
+        sink.stop()
+    assert answer["status"] == 200
+    assert (span.service, span.name, span.kind) == ("conduit-events", "GET healthz", 2)
+    [access] = [line for line in lines if line["event"] == "request"]
+    assert access["trace_id"] == span.trace_id
 
 
 def test_log_lines_carry_the_ids_of_a_sampled_span_only(traced: InMemorySpanExporter) -> None:
