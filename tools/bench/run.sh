@@ -116,8 +116,9 @@ start_nginx() {
 }
 
 # One load at a time on this machine (other benches, other checkouts): wait for the lock here
-# and hold it until this script exits.
-exec 9>/tmp/conduit-bench.lock
+# and hold it until this script exits. A caller that holds it across several runs (make
+# bench-tracing) hands its descriptor down as fd 9: flock on that same open file succeeds at once.
+[[ /proc/$$/fd/9 -ef /tmp/conduit-bench.lock ]] || exec 9>/tmp/conduit-bench.lock
 if ! flock -n 9; then
     step "waiting for /tmp/conduit-bench.lock (another bench is running)"
     flock 9

@@ -11,12 +11,14 @@ and the app's CPU ms per request on each side, per round, and their medians:
     BENCH_CACHE=off BENCH_ROUNDS=2 make bench-tracing   # uncached: every query a span
 
 Every other ``BENCH_*`` variable passes through (``BENCH_REFERENCES=0``, ``BENCH_KEEP_DB=1`` are
-set, and ``BENCH_PG_DIR`` defaults to ``/tmp/conduit-bench-pg-tracing-<size>``).
+set, and ``BENCH_PG_DIR`` defaults to ``/tmp/conduit-bench-pg-tracing-<size>``). It holds
+``/tmp/conduit-bench.lock`` from the first round to the last.
 Writes ``bench/results/<commit>-<size>-tracing-cache-<cache>-<workers>x<threads>.json``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import statistics
@@ -38,10 +40,31 @@ def positive(name: str, default: int) -> int:
     return int(raw)
 
 
+LOCK = "/tmp/conduit-bench.lock"
+LOCK_FD = 9  # run.sh's: handed down, its flock on the same open file succeeds at once
+
+
+def hold_the_lock() -> None:
+    """Hold the bench lock for every round, as fd 9: between two run.sh runs another
+    checkout's bench would otherwise take the machine (and the rounds could wait for hours)."""
+    fd = os.open(LOCK, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"waiting for {LOCK} (another bench is running)", flush=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    os.dup2(fd, LOCK_FD)  # the duplicate shares the open file, hence the lock
+
+
 def run_side(side: str, out: Path, env: dict[str, str]) -> dict[str, Any]:
     print(f"\n##### BENCH_TRACING={SIDES[side]}", flush=True)
     side_env = {**env, "BENCH_TRACING": SIDES[side], "BENCH_OUT": str(out)}
-    subprocess.run(["bash", str(REPO / "tools/bench/run.sh")], env=side_env, check=True)
+    subprocess.run(
+        ["bash", str(REPO / "tools/bench/run.sh")],
+        env=side_env,
+        check=True,
+        pass_fds=(LOCK_FD,),
+    )
     result: dict[str, Any] = json.loads(out.read_text())
     return result
 
@@ -98,6 +121,7 @@ def main() -> None:
         "BENCH_REFERENCES": "0",
         "BENCH_SCENARIOS": os.environ.get("BENCH_SCENARIOS") or "global_list,article_detail",
     }
+    hold_the_lock()
     rounds: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="conduit-bench-tracing.") as tmp:
