@@ -9,11 +9,13 @@ and the app's CPU ms per request on each side, per round, and their medians:
 
     make bench-tracing                                  # global list and an article, 3 rounds
     BENCH_CACHE=off BENCH_ROUNDS=2 make bench-tracing   # uncached: every query a span
+    OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.05 make bench-tracing
 
 Every other ``BENCH_*`` variable passes through (``BENCH_REFERENCES=0``, ``BENCH_KEEP_DB=1`` are
 set, and ``BENCH_PG_DIR`` defaults to ``/tmp/conduit-bench-pg-tracing-<size>``). It holds
 ``/tmp/conduit-bench.lock`` from the first round to the last.
-Writes ``bench/results/<commit>-<size>-tracing-cache-<cache>-<workers>x<threads>.json``.
+Writes ``bench/results/<commit>-<size>-tracing-cache-<cache>-<workers>x<threads>.json`` (the
+on side's sampler after ``tracing`` when ``OTEL_TRACES_SAMPLER`` sets another one).
 """
 
 from __future__ import annotations
@@ -137,8 +139,13 @@ def main() -> None:
             )
     assert first is not None  # noqa: S101  (at least one round ran)
     server = {k: first["server"][k] for k in ("granian", "interface", "workers", "threads")}
+    # The on side's sampler: the SDK's default unless the environment (passed through to the
+    # app server) sets one, e.g. OTEL_TRACES_SAMPLER=parentbased_traceidratio, _ARG=0.05.
+    sampler = os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")
+    sampler_arg = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "")
     result = {
         "commit": first["commit"],
+        "sampler": {"name": sampler, "arg": sampler_arg},
         "size": first["size"],
         "cache": cache,
         "server": server,
@@ -155,10 +162,9 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     shape = f"{server['workers']}x{server['threads']}"
-    out = (
-        RESULTS
-        / f"{first['commit']['id']}-{first['size']['name']}-tracing-cache-{cache}-{shape}.json"
-    )
+    sampled = "" if sampler == "parentbased_always_on" else f"-{sampler}{sampler_arg}"
+    name = f"{first['commit']['id']}-{first['size']['name']}-tracing{sampled}-cache-{cache}-{shape}"
+    out = RESULTS / f"{name}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\n{'scenario':<16} {'req/s off':>10} {'on':>8} {'CPU ms off':>11} {'on':>7}")
     for name, s in result["scenarios"].items():
