@@ -16,6 +16,8 @@ import django
 from django.core.handlers.asgi import ASGIHandler
 from django.urls import get_resolver
 
+from conduit.platform.observability import tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
@@ -37,6 +39,7 @@ class StreamsHandler(ASGIHandler):
 
 
 django.setup(set_prefix=False)
+tracing.setup("events")  # OTEL_EXPORTER_OTLP_ENDPOINT set: before the handler loads MIDDLEWARE
 application = StreamsHandler()
 
 # As config/wsgi.py: what the process loaded to start is never collected (ADR 0002).

@@ -696,6 +696,17 @@ _shared_processors: list[structlog.typing.Processor] = [
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+# --- Tracing (ADR 0037) ----------------------------------------------------------------------
+# OpenTelemetry, exported over OTLP, only when an endpoint is set (the SDK reads the variable
+# itself, with the other OTEL_* ones: docs/configuration.md). Off, nothing of it is imported;
+# on, each process sets it up once (conduit/platform/observability/tracing.py) and the log lines
+# of a sampled span carry its trace_id and span_id.
+TRACING_ENABLED = bool(env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default=""))
+if TRACING_ENABLED:
+    from conduit.platform.observability.otel import add_trace_ids
+
+    _shared_processors.append(add_trace_ids)
+
 _renderer: structlog.typing.Processor = (
     structlog.processors.JSONRenderer()
     if LOG_FORMAT == "json"

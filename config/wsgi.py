@@ -7,8 +7,14 @@ from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
+from conduit.platform.observability import tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+# OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set (ADR 0037): before the application is
+# made, whose handler loads MIDDLEWARE with the tracing middleware in it. granian imports this
+# module in each worker process, so each sets itself up once.
+tracing.setup("web")
 application = get_wsgi_application()
 
 # What the process loaded to start (Django, the settings, the URLconf and every view, which

@@ -54,6 +54,13 @@ NOT_DOCUMENTED = {
 READ_BY_LIBRARIES = {
     "AWS_ACCESS_KEY_ID": "boto3 (MEDIA_STORAGE=s3)",
     "AWS_SECRET_ACCESS_KEY": "boto3 (MEDIA_STORAGE=s3)",
+    # OpenTelemetry's SDK reads its own variables when tracing is on (ADR 0037).
+    "OTEL_TRACES_SAMPLER": "opentelemetry-sdk",
+    "OTEL_TRACES_SAMPLER_ARG": "opentelemetry-sdk",
+    "OTEL_EXPORTER_OTLP_HEADERS": "opentelemetry-exporter-otlp-proto-http",
+    "OTEL_RESOURCE_ATTRIBUTES": "opentelemetry-sdk",
+    "OTEL_BSP_SCHEDULE_DELAY": "opentelemetry-sdk",
+    "OTEL_BSP_MAX_QUEUE_SIZE": "opentelemetry-sdk",
 }
 
 

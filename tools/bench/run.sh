@@ -6,6 +6,7 @@
 #
 #   BENCH_SIZE=10k|100k|1m  BENCH_DURATION=10  BENCH_CONNECTIONS=32  BENCH_WORKERS=2 (1 with locmem)  BENCH_THREADS=4
 #   BENCH_PORT=0  BENCH_NGINX_PORT=0  (0: any free port)  BENCH_KEEP_DB=1  (reuse a seeded database)
+#   BENCH_PG_DIR=/tmp/conduit-bench-pg-<size>  (the database's directory)
 #   BENCH_TARGET=http://127.0.0.1:8080  (load an already running server instead of starting one)
 # Variants (ADR 0016, ADR 0017; recorded in the JSON's "variant" and its file name):
 #   BENCH_CACHE=locmem|off|redis  (redis: a redis-server of this run's own, stopped by PID)
@@ -15,6 +16,8 @@
 #                                  run in the request, as in make run)
 #   BENCH_REPLICA=1               (a streaming replica, pg_basebackup; DATABASE_REPLICA_URLS)
 #   BENCH_DB=persistent|pool|pgbouncer  (CONN_MAX_AGE, DATABASE_POOL, pgbouncer transaction mode)
+#   BENCH_TRACING=1               (OpenTelemetry on, exporting to an OTLP sink of this run's own:
+#                                  tools/bench/benchkit/otlp_sink.py; ADR 0037)
 #   BENCH_SCENARIOS=global_list,signed_in_list  (only these scenarios)
 #   BENCH_REFERENCES=0  (skip the references; or name some, e.g. bare_django,bare_write)
 #   BENCH_OUT=<file>  (instead of bench/results/)
@@ -46,6 +49,8 @@ done
 REPLICA=${BENCH_REPLICA:-0}
 DB_MODE=${BENCH_DB:-persistent}
 REDIS_KILL=${BENCH_REDIS_KILL:-0}
+TRACING=${BENCH_TRACING:-0}
+[[ $TRACING =~ ^[01]$ ]] || { echo "BENCH_TRACING is 0 or 1" >&2; exit 2; }
 BROKER=${BENCH_BROKER:-redis}
 [[ $BROKER =~ ^(redis|inline)$ ]] || { echo "BENCH_BROKER must be redis or inline" >&2; exit 2; }
 [[ $CACHE =~ ^(locmem|off|redis)$ ]] || { echo "BENCH_CACHE must be locmem, off or redis" >&2; exit 2; }
@@ -65,7 +70,7 @@ bash tools/debian-packages.sh "${PACKAGES[@]}"
 
 RUN_DIR=$(mktemp -d /tmp/conduit-bench-run.XXXXXX)
 chmod 755 "$RUN_DIR"  # nginx's worker (user nobody) reads the static copy from here
-APP_PID="" NGINX_PID="" PG_DIR="" REDIS_PID="" BROKER_PID="" REPLICA_PID="" PGBOUNCER_PID=""
+APP_PID="" NGINX_PID="" PG_DIR="" REDIS_PID="" BROKER_PID="" REPLICA_PID="" PGBOUNCER_PID="" SINK_PID=""
 
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 stop_pid() {  # stop_pid PID SIGNAL NAME: signal, wait up to 30 s, then SIGKILL; reap it
@@ -86,6 +91,7 @@ cleanup() {
     [[ -n $REDIS_PID ]] && stop_pid "$REDIS_PID" TERM redis-server
     [[ -n $BROKER_PID ]] && stop_pid "$BROKER_PID" TERM "redis-server (broker)"
     [[ -n $PGBOUNCER_PID ]] && stop_pid "$PGBOUNCER_PID" INT pgbouncer
+    [[ -n $SINK_PID ]] && stop_pid "$SINK_PID" TERM "OTLP sink"
     [[ -n $REPLICA_PID ]] && stop_pid "$REPLICA_PID" INT "PostgreSQL replica"
     [[ -n $PG_DIR ]] && python3 tools/postgres.py stop --dir "$PG_DIR"
     if [[ $rc -eq 0 || $rc -eq 130 ]]; then  # success or Ctrl-C: nothing to look at
@@ -110,8 +116,9 @@ start_nginx() {
 }
 
 # One load at a time on this machine (other benches, other checkouts): wait for the lock here
-# and hold it until this script exits.
-exec 9>/tmp/conduit-bench.lock
+# and hold it until this script exits. A caller that holds it across several runs (make
+# bench-tracing) hands its descriptor down as fd 9: flock on that same open file succeeds at once.
+[[ /proc/$$/fd/9 -ef /tmp/conduit-bench.lock ]] || exec 9>/tmp/conduit-bench.lock
 if ! flock -n 9; then
     step "waiting for /tmp/conduit-bench.lock (another bench is running)"
     flock 9
@@ -139,7 +146,7 @@ fi
 APP_PORT=$("${BENCH[@]}" port "${BENCH_PORT:-0}")
 
 # Durable settings (no --fast): fsync and synchronous_commit on, as in production.
-PG_DIR=/tmp/conduit-bench-pg-$SIZE
+PG_DIR=${BENCH_PG_DIR:-/tmp/conduit-bench-pg-$SIZE}
 if [[ ${BENCH_KEEP_DB:-0} == 1 ]] && "${BENCH[@]}" reusable --dir "$PG_DIR" --size "$SIZE"; then
     step "PostgreSQL 15 on the kept $SIZE database in $PG_DIR (BENCH_KEEP_DB=1)"
     DATABASE_URL=$(python3 tools/postgres.py start --dir "$PG_DIR")
@@ -159,7 +166,7 @@ export SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0
 # A few users at thousands of requests a second: the limits would refuse the load itself.
 export RATE_LIMITS_ENABLED=${RATE_LIMITS_ENABLED:-false}
 PRIMARY_URL=$DATABASE_URL
-VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL" --broker "$BROKER")
+VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL" --broker "$BROKER" --tracing "$TRACING")
 
 step "migrate"
 $PY manage.py migrate --noinput --verbosity 0
@@ -211,6 +218,17 @@ if [[ $BROKER == redis ]]; then
     BROKER_PID=$!
     wait_port "$BROKER_PORT" "$BROKER_PID" "redis-server (broker)"
     APP_ENV+=("CELERY_BROKER_URL=redis://127.0.0.1:$BROKER_PORT/0")
+fi
+
+if [[ $TRACING == 1 ]]; then
+    # What a collector would receive, received and dropped (counted): the app's side of tracing
+    # (spans made, batched, encoded and sent) is what the app's CPU then includes.
+    SINK_PORT=$("${BENCH[@]}" port 0 "${AVOID[@]}"); AVOID+=(--not "$SINK_PORT")
+    step "OTLP sink on 127.0.0.1:$SINK_PORT, tracing on (BENCH_TRACING=1)"
+    setsid "$PY" tools/bench/benchkit/otlp_sink.py --port "$SINK_PORT" >"$RUN_DIR/otlp-sink.log" 2>&1 &
+    SINK_PID=$!
+    wait_port "$SINK_PORT" "$SINK_PID" "OTLP sink"
+    APP_ENV+=("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT")
 fi
 
 if [[ $REPLICA == 1 ]]; then

@@ -7,6 +7,7 @@
 * ``task_prerun``/``task_postrun`` time each execution and count it by outcome.
 * ``setup_logging`` has a receiver, so Celery leaves logging alone: Django's ``LOGGING`` (JSON
   lines through structlog) renders the worker's lines as it renders the web's.
+* ``worker_process_init`` sets up tracing in each pool process when it is on (ADR 0037).
 * ``worker_init`` starts the metrics server (``CELERY_METRICS_PORT``) in the main process;
   ``worker_process_shutdown`` tells the multiprocess collector a pool process is gone.
 
@@ -20,6 +21,7 @@ from typing import Any
 import structlog
 from celery import signals
 
+from conduit.platform.observability import tracing
 from conduit.platform.tasks.metrics import TASK_DURATION, TASKS
 
 HEADER = "request_id"
@@ -79,11 +81,19 @@ def _start_metrics_server(sender: Any = None, **kwargs: Any) -> None:
         )
 
 
+@signals.worker_process_init.connect(dispatch_uid="conduit.celery.tracing")
+def _start_tracing(**kwargs: Any) -> None:
+    """Each pool process traces itself (ADR 0037): after the fork, as the SDK's exporter thread
+    and the instrumented connections are the process's own."""
+    tracing.setup("worker")
+
+
 @signals.worker_process_shutdown.connect(dispatch_uid="conduit.celery.mark_dead")
 def _mark_process_dead(pid: int | None = None, **kwargs: Any) -> None:
     from prometheus_client import multiprocess
 
     from conduit.platform.observability.metrics import multiprocess_dir
 
+    tracing.flush()  # the spans still queued, before the pool process exits
     if multiprocess_dir():
         multiprocess.mark_process_dead(pid or os.getpid())

@@ -179,6 +179,8 @@ def variant_suffix(variant: dict[str, Any]) -> str:
         parts.append("redis-killed")
     if variant.get("broker", "redis") != "redis":
         parts.append(f"tasks-{variant['broker']}")
+    if variant.get("tracing"):
+        parts.append("tracing")
     return "".join(f"-{part}" for part in parts)
 
 

@@ -64,6 +64,7 @@ class Bench:
             "db": args.db,
             "redis_killed": bool(args.redis_kill),
             "broker": args.broker,
+            "tracing": bool(args.tracing),
         }
 
     def prepare(self) -> tuple[Inputs, dict[str, Any], dict[str, Any], dict[str, Any]]:

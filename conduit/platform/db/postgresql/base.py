@@ -21,6 +21,8 @@ from django.db.backends.postgresql import base
 from django.db.backends.utils import CursorWrapper
 from psycopg_pool import ConnectionPool
 
+from conduit.platform.observability import cursors
+
 
 def open_and_idle(connection: psycopg.Connection[Any]) -> bool | None:
     """From the socket alone: False for a closed connection, True for an open one with nothing
@@ -89,13 +91,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            raw = _PreparingCursor(self.connection)
+            raw = cursors.cursor_class(PreparingCursor)(self.connection)  # traced, if on
         self.validate_thread_sharing()  # then wrapped as Django wraps its own (``_prepare_cursor``)
         wrap = self.make_debug_cursor if self.queries_logged else self.make_cursor
         return wrap(raw)  # type: ignore[arg-type]  # django-stubs: the raw cursor, not a wrapper
 
 
-class _PreparingCursor(psycopg.Cursor[Any]):
+class PreparingCursor(psycopg.Cursor[Any]):
     """psycopg's cursor (server-side binding), preparing by default; Django's cursor wrapper
     calls ``execute(sql, params)``."""
 
