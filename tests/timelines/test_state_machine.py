@@ -3,7 +3,7 @@ store (on SQLite, and on PostgreSQL where its table is hash-partitioned) and the
 store on the suite's real cluster; and against a broken variant, to show it finds one.
 
 Small bounds make the edges happen within a few steps: timelines of 2 (the trim, the windows
-past the bound), authors with more than 2 followers merged at read, fan-out chunks of 2.
+past the bound), authors with more than 1 follower merged at read, fan-out chunks of 2.
 Derandomized (and no example database), so CI runs the same examples every time.
 """
 
@@ -37,7 +37,7 @@ BOUNDS = settings(
 @pytest.fixture
 def small_timelines(settings: Any) -> None:
     settings.FEED_TIMELINE_SIZE = 2
-    settings.FEED_FANOUT_MAX_FOLLOWERS = 2
+    settings.FEED_FANOUT_MAX_FOLLOWERS = 1
     settings.FEED_FANOUT_CHUNK = 2
     forget_store()
 
