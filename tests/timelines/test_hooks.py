@@ -20,15 +20,26 @@ from conduit.privacy.services import account_erase
 from conduit.profiles.services import follow_remove
 from conduit.timelines import services
 from conduit.timelines.metrics import FALLBACKS
-from conduit.timelines.models import Entry, MergedAuthor
+from conduit.timelines.models import MergedAuthor
 from conduit.timelines.selectors import home_feed
 from conduit.timelines.stores import timeline_store
 from conduit.users.models import User
 from tests.factories import UserFactory, follow, make_article
+from tests.timelines.support import closed_port_url, forget_store
 
 pytestmark = pytest.mark.django_db
 
 Commit = Callable[[], AbstractContextManager[object]]
+
+
+@pytest.fixture(
+    autouse=True, params=["database", pytest.param("redis-cluster", marks=pytest.mark.services)]
+)
+def each_store(request: pytest.FixtureRequest, settings) -> None:
+    """Every test on both stores: the database, and a real Redis Cluster."""
+    if request.param == "redis-cluster":
+        settings.TIMELINE_URL = request.getfixturevalue("running_redis_cluster").url
+        forget_store()
 
 
 @pytest.fixture
@@ -130,7 +141,7 @@ def test_erasure_leaves_no_trace(people, committed):
     with committed():
         account_erase(user=author, password="password123")
     assert timeline(reader) == []  # the erased author's articles left their readers' timelines
-    assert not Entry.objects.filter(user_id=author.pk).exists()  # and their own timeline went
+    assert timeline_store().window(author.pk, 10) is None  # and their own timeline went
     same_as_query(reader)
 
 
@@ -186,8 +197,6 @@ def test_past_the_bound_reads_the_query(people, settings):
 
 
 def test_unreachable_store_reads_the_query(people, settings):
-    from tests.timelines.support import closed_port_url, forget_store
-
     author, reader, _ = people
     make_article(author)
     settings.TIMELINE_URL = closed_port_url()
