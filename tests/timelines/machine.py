@@ -99,14 +99,17 @@ class TimelineMachine(RuleBasedStateMachine):
 
     # --- rules: the writes, through the API's services ----------------------------------------
 
-    @initialize(writes=st.lists(st.tuples(st.booleans(), person, person), max_size=10))
-    def seed(self, writes: list[tuple[bool, int, int]]) -> None:
-        """Articles and follows before any timeline is built (each read builds one)."""
-        for publishing, a, b in writes:
-            if publishing:
-                self.publish(a)
-            else:
-                self.follow(a, b)
+    @initialize(
+        authors=st.lists(person, min_size=2, max_size=10),
+        follows=st.lists(st.tuples(person, nth), max_size=4),
+    )
+    def seed(self, authors: list[int], follows: list[tuple[int, int]]) -> None:
+        """Articles by these authors in this order, then follows, before any timeline is
+        built (the first reads build them): timelines that start full and trimmed."""
+        for a in authors:
+            self.publish(a)
+        for a, n in follows:
+            self.follow(a, n)
 
     @rule(a=person, n=nth)
     def follow(self, a: int, n: int) -> None:
