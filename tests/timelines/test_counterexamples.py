@@ -1,7 +1,7 @@
 """Wrong feed pages found while building the timelines' state machine (machine.py), kept as
 plain tests on the database store: each sequence of writes, then the feed from the timeline
-against the feed's query. Both fail on issue18-core 24e088f (xfail, strict: a fix makes them
-pass, and the marker must then go)."""
+against the feed's query. Both fail on issue18-core 24e088f to 29fb08e (xfail, strict: a fix
+makes them pass, and the marker must then go)."""
 
 from typing import Any
 
