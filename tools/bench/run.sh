@@ -169,6 +169,8 @@ if [[ $SEED == 1 ]]; then
     $PY manage.py seed_bulk --reset $SEED_ARGS
     "${BENCH[@]}" mark --dir "$PG_DIR" --size "$SIZE"
 fi
+step "feed shapes (benchkit/feed_shapes.py: once per database)"
+"${BENCH[@]}" feed-shapes --dir "$PG_DIR" --size "$SIZE"
 
 # --- the variants: each server is started here and stopped by PID in cleanup ----------------
 as_postgres() { if [[ $(id -u) == 0 ]]; then setpriv --reuid=postgres --regid=postgres --init-groups "$@"; else "$@"; fi; }
