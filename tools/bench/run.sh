@@ -139,7 +139,7 @@ fi
 APP_PORT=$("${BENCH[@]}" port "${BENCH_PORT:-0}")
 
 # Durable settings (no --fast): fsync and synchronous_commit on, as in production.
-PG_DIR=/tmp/conduit-bench-pg-$SIZE
+PG_DIR=${BENCH_PG_DIR:-/tmp/conduit-bench-pg-$SIZE}
 if [[ ${BENCH_KEEP_DB:-0} == 1 ]] && "${BENCH[@]}" reusable --dir "$PG_DIR" --size "$SIZE"; then
     step "PostgreSQL 15 on the kept $SIZE database in $PG_DIR (BENCH_KEEP_DB=1)"
     DATABASE_URL=$(python3 tools/postgres.py start --dir "$PG_DIR")
