@@ -125,9 +125,10 @@ class Load:
         for number, scenario in enumerate(scenarios, start=1):
             print(f"scenario {number}/{len(scenarios)} {scenario.name} ({duration} s) ...",
                   end=" ", flush=True)  # fmt: skip
-            timeline = None
+            timeline, scraped = None, {}
             if scenario.timelines and scenario.reader:
                 timeline = timelines.prepare(scenario.reader, scenario.timelines)
+                scraped = timelines.scrape(self.base)
             raw, cpu, locks = self.run(self.base + scenario.path, scenario.script, scenario.args,
                                        duration)  # fmt: skip
             results[scenario.name] = report.scenario_entry(
@@ -135,6 +136,9 @@ class Load:
             )
             if timeline is not None and scenario.reader:
                 results[scenario.name]["timeline"] = timeline | timelines.after(scenario.reader)
+                results[scenario.name]["app_metrics"] = timelines.delta(
+                    scraped, timelines.scrape(self.base)
+                ) | {"workers": self.args.workers}
             print(f"{raw['requests_per_s']:,.0f} req/s, {raw['errors']['status']} non-2xx",
                   flush=True)  # fmt: skip
         if self.args.redis_kill and redis_kill:
