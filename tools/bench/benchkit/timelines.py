@@ -37,8 +37,13 @@ def prepare(username: str, state: str) -> dict[str, Any]:
     else:
         entries = services.timeline_rebuild(user_id=user_id)
     connection.close()  # idle during the load
-    return {"requested": state, "store": type(store).__name__, "entries": entries,
-            "merged_authors_marked": marked, "seconds": round(time.monotonic() - started, 3)}
+    return {
+        "requested": state,
+        "store": type(store).__name__,
+        "entries": entries,
+        "merged_authors_marked": marked,
+        "seconds": round(time.monotonic() - started, 3),
+    }
 
 
 def after(username: str) -> dict[str, Any]:
