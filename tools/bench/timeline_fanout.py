@@ -64,7 +64,9 @@ def add_small_author(stack: Stack, followers: int) -> Any:
     fans = list(User.objects.filter(username__startswith="fan").order_by("pk")[:followers])
     Follow.objects.bulk_create([Follow(follower=fan, followee=lonely) for fan in fans])
     User.objects.filter(pk=lonely.pk).update(followers_count=followers)
-    User.objects.filter(pk__in=[f.pk for f in fans]).update(following_count=F("following_count") + 1)
+    User.objects.filter(pk__in=[f.pk for f in fans]).update(
+        following_count=F("following_count") + 1
+    )
     return lonely
 
 
@@ -205,7 +207,10 @@ def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sizes = [int(n) for n in os.environ.get("BENCH_TL_FOLLOWERS", "10,10000").split(",")]
     publishes = env_int("BENCH_TL_PUBLISHES", 10)
-    workers, concurrency = env_int("BENCH_FANOUT_WORKERS", 2), env_int("BENCH_FANOUT_CONCURRENCY", 2)
+    workers, concurrency = (
+        env_int("BENCH_FANOUT_WORKERS", 2),
+        env_int("BENCH_FANOUT_CONCURRENCY", 2),
+    )
     poll = env_int("BENCH_TL_POLL_MS", 10) / 1000
     timeout = env_int("BENCH_TIMEOUT", 120)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -245,7 +250,9 @@ def main() -> int:
         for author in (small_author, stack.popular):
             cpu_before, t0 = cpu_snapshot(groups), time.perf_counter()
             entry = phase(stack, seen, author, publishes, poll=poll, timeout=timeout)
-            entry["cpu_cores"] = cpu_cores(cpu_before, cpu_snapshot(groups), time.perf_counter() - t0)
+            entry["cpu_cores"] = cpu_cores(
+                cpu_before, cpu_snapshot(groups), time.perf_counter() - t0
+            )
             results[str(entry["followers"])] = entry
         ok = all(entry["feed_shows_it_first"] for entry in results.values())
         stack.controller.stop()

@@ -66,7 +66,8 @@ def feeds(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def compare(args: argparse.Namespace) -> dict[str, Any]:
     run1m, run10k = load(args.run_1m), load(args.run_10k)
     today1m, today10k = load(args.today_1m), load(args.today_10k)
-    assert run1m is not None
+    if run1m is None:
+        raise SystemExit("--run-1m is required")
     f1m = feeds(run1m)
     f10k = feeds(run10k) if run10k else {}
     t1m = feeds(today1m) if today1m else {}
@@ -98,16 +99,16 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             "speedup_target": 5.0,
             "p99_ratio_target": 1.2,
             "typical_feed_speedup_same_run": rows.get("feed", {}).get(
-                "speedup_vs_fallback_same_run"),
+                "speedup_vs_fallback_same_run"
+            ),
             "typical_feed_p99_1m_over_10k": rows.get("feed", {}).get("p99_1m_over_10k"),
-        },  # fmt: skip
+        },
         "machine": {
             "loadavg_at_start_1m": run1m["machine"].get("loadavg_at_start"),
             "loadavg_at_start_10k": run10k["machine"].get("loadavg_at_start") if run10k else None,
-            "quiet": all(
-                (row["timelines_1m"]["other_cores"] or 0) < 0.2 for row in rows.values()),
-        },  # fmt: skip
-        "runs": {k: v for k, v in vars(args).items() if k != "out" and v},
+            "quiet": all((row["timelines_1m"]["other_cores"] or 0) < 0.2 for row in rows.values()),
+        },
+        "runs": {k: v for k, v in vars(args).items() if k not in ("out", "img") and v},
         "commit": run1m["commit"],
     }
 
@@ -210,13 +211,14 @@ def main() -> None:
     for name in ("run-1m", "run-10k", "today-1m", "today-10k", "cached-1m", "fanout", "bytes"):
         parser.add_argument(f"--{name}")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--img", type=Path, default=OUT_IMG)
     args = parser.parse_args()
     summary = compare(args)
     summary["costs_for_capacity_model"] = costs(summary, args)
     args.out.write_text(json.dumps(summary, indent=2) + "\n")
     print(table(summary))
     print(json.dumps(summary["acceptance"], indent=2))
-    plot(summary)
+    plot(summary, args.img)
     print(f"wrote {args.out}")
 
 
