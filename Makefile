@@ -52,7 +52,7 @@ audit: install ## pip-audit over uv.lock's exact versions; fails on a finding or
 fresh-check: ## make run, then make test, from a clean clone of HEAD in a throwaway fresh Debian root (root)
 	@bash tools/fresh-check.sh
 
-stack: install ## PostgreSQL under Patroni + etcd, Redis, STACK_APPS app servers behind nginx on :8080, Prometheus
+stack: install ## PostgreSQL under Patroni + etcd, Redis, a Redis Cluster, STACK_APPS app servers behind nginx on :8080, Prometheus
 	@$(PY) tools/stack start
 
 stack-stop: ## stop exactly what make stack started (by PID)
