@@ -274,8 +274,8 @@ def main() -> int:
         out = RESULTS / f"{commit['id']}-timelines-fanout.json"
         out.write_text(json.dumps(result, indent=2) + "\n")
         step("result")
-        for n, entry in results.items():
-            print(f"{n:>6} followers: lag p50 {entry['lag_ms']['p50']} ms, p99 "
+        for count, entry in results.items():
+            print(f"{count:>6} followers: lag p50 {entry['lag_ms']['p50']} ms, p99 "
                   f"{entry['lag_ms']['p99']} ms; {entry['inserts_per_s']['median']:,.0f} "
                   f"inserts/s; feed shows it first: {entry['feed_shows_it_first']}")  # fmt: skip
         print(f"wrote {out.relative_to(REPO)}")

@@ -72,7 +72,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     f10k = feeds(run10k) if run10k else {}
     t1m = feeds(today1m) if today1m else {}
     t10k = feeds(today10k) if today10k else {}
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for suffix, label in READERS.items():
         warm, cold = f"feed{suffix}", f"feed{suffix}_fallback"
         if warm not in f1m:
