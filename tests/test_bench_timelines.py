@@ -82,3 +82,31 @@ def test_the_summary_compares_each_reader_and_records_the_costs(summary_tool, tm
     assert costs["fanout"]["timeline_inserts_per_s"] == 20_000
     assert costs["bytes_per_timeline_entry"]["postgresql"]["bytes_per_entry"] == 60.0
     assert img.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def fanout_tool() -> ModuleType:
+    return load_tool("timeline_fanout", REPO / "tools/bench/timeline_fanout.py")
+
+
+@pytest.mark.django_db
+def test_the_fanout_bench_sees_which_followers_timelines_hold_an_article(fanout_tool):
+    from conduit.timelines.stores import timeline_store
+
+    assert fanout_tool.build_empty_timelines([1, 2, 3]) == "DatabaseStore"
+    timeline_store().push(42, [1, 3])
+
+    assert fanout_tool.Visibility().holding(42, [1, 2, 3]) == {1, 3}
+    assert fanout_tool.Visibility().holding(42, [2]) == set()
+    assert timeline_store().window(2, 5) == []  # built, empty
+
+
+@pytest.mark.services
+def test_bytes_per_entry_in_redis_come_from_the_stores_own_script():
+    bytes_tool = load_tool("timelines_bytes", REPO / "tools/bench/timelines_bytes.py")
+
+    measured = bytes_tool.redis_bytes(800)
+
+    assert measured["entries"] == 801  # and the built marker
+    assert measured["encoding"] == "skiplist"  # over zset-max-listpack-entries (128)
+    assert 40 < measured["bytes_per_entry"] < 200
