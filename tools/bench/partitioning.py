@@ -13,8 +13,8 @@ values as Django's client-side binding sends them), for each layout:
 
 * ``EXPLAIN (ANALYZE, BUFFERS)`` of one execution: the plan's shape, planning and execution time,
   shared buffers touched, and how many partitions the plan reads (pruning);
-* ``pgbench -n -M simple -c 1 -t N`` of a script drawing random ids, twice per layout in the
-  order plain, partitioned, partitioned, plain (ABBA), the median of the two transactions per
+* ``pgbench -n -M simple -c 1 -t N`` of a script drawing random ids, in the order plain,
+  partitioned, partitioned, plain (ABBA; ``--repeats`` times), the median transactions per
   second kept per layout.
 
 Writes ``bench/results/<commit>-partitioning.json`` and prints a table. Run it under
@@ -122,8 +122,9 @@ def build(url: str, partitions: int) -> dict[str, Any]:
     psql(
         url,
         f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}; "
-        f"CREATE SEQUENCE {SCHEMA}.ids START 1000000000",
-    )  # new rows' ids, both layouts
+        f"CREATE SEQUENCE {SCHEMA}.ids START 1000000000; "  # new rows' ids, both layouts
+        "CREATE EXTENSION IF NOT EXISTS pageinspect",
+    )
     for table, (key, columns, indexes) in TABLES.items():
         source = f"public.{APP_TABLE[SOURCE.get(table, table)]}"
         if table in SOURCE:
@@ -185,11 +186,22 @@ def relation_sizes(url: str, table: str, seconds: float) -> dict[str, Any]:
                max(pg_total_relation_size(oid)), count(*) FROM parts""",
     )
     rows, heap, index, largest, count = (int(float(v)) for v in row.split("|"))
+    # The B-tree levels above the leaves (pageinspect's bt_metap), the deepest index of any
+    # partition: a lookup reads that many pages plus the leaf, whatever the layout.
+    levels = psql(
+        url,
+        f"""
+        SELECT max((bt_metap(i.indexrelid::regclass::text)).level) FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid AND c.relkind = 'i'
+        WHERE i.indrelid = '{table}'::regclass OR i.indrelid IN (
+            SELECT inhrelid FROM pg_inherits WHERE inhparent = '{table}'::regclass)""",
+    )
     return {
         "rows": rows,
         "heap_mb": round(heap / 2**20, 1),
         "indexes_mb": round(index / 2**20, 1),
         "largest_partition_mb": round(largest / 2**20, 1),
+        "btree_levels": int(levels),
         "relations": count,
         "build_s": round(seconds, 1),
     }
@@ -255,6 +267,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--partitions", type=int, default=16)
     p.add_argument("--transactions", type=int, default=5000)
+    p.add_argument("--repeats", type=int, default=1, help="ABBA orders of pgbench runs")
     p.add_argument("--keep", action="store_true")
     args = p.parse_args()
     url = os.environ["DATABASE_URL"]
@@ -272,7 +285,7 @@ def main() -> None:
         }
         plans = {k: explain(url, script, t, variables) for k, t in layouts.items()}
         tps: dict[str, list[float]] = {"plain": [], "partitioned": []}
-        for layout in ("plain", "partitioned", "partitioned", "plain"):
+        for layout in ("plain", "partitioned", "partitioned", "plain") * args.repeats:
             tps[layout].append(pgbench(url, script, layouts[layout], variables, args.transactions))
         median = {k: statistics.median(v) for k, v in tps.items()}
         results[name] = {
@@ -302,7 +315,7 @@ def main() -> None:
                 "machine": machine_info(),
                 "database": variables,
                 "command": "DATABASE_URL=... tools/bench/partitioning.py "
-                f"--partitions {args.partitions} "
+                f"--partitions {args.partitions} --repeats {args.repeats} "
                 f"--transactions {args.transactions}",
                 "partitions": args.partitions,
                 "sizes": sizes,
