@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     names = [e.name for e in g.ENDPOINTS]
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--endpoints", default=",".join(names), help=f"comma-separated, of {names}")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--seconds", type=int, default=1, help="wrk's duration per run")
     p.add_argument("--max-drop", type=float, default=g.MAX_DROP)
     p.add_argument("--baseline", type=Path, default=BASELINE)
@@ -315,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         except BlockingIOError:
             print(f"waiting for {LOCK} (another bench is running)", flush=True)
             fcntl.flock(lock, fcntl.LOCK_EX)
+        waited = time.monotonic() - began
         gate = Gate(args, Path(tmp))
         try:
             gate.prepare()
@@ -334,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             "slow": args.slow or None,
         },
         "seconds_total": round(time.monotonic() - began, 1),
+        "seconds_waiting_for_lock": round(waited, 1),
     } | measured
     target = args.baseline if args.write_baseline else args.out
     target.parent.mkdir(parents=True, exist_ok=True)
