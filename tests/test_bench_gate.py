@@ -124,3 +124,23 @@ def test_a_deliberately_slowed_endpoint_trips_the_gate_and_only_it(tmp_path):
     assert result["verdicts"]["article"]["change"] < -0.5
     assert result["confirmation_rounds"], "a failing endpoint is measured again before failing"
     assert result["verdicts"]["cached_list"]["pass"]
+
+
+def test_the_slowed_server_burns_cpu_on_its_endpoints_path_only(monkeypatch):
+    import re
+
+    from benchkit import gate_slow
+
+    seen: list[str] = []
+    monkeypatch.setattr(gate_slow, "PATTERN", re.compile(BY_NAME["article"].slow_pattern))
+    monkeypatch.setattr(gate_slow, "SECONDS", 0.004)
+    monkeypatch.setattr(
+        gate_slow, "conduit_application", lambda environ, start: seen.append(environ["PATH_INFO"])
+    )
+    started = time.thread_time()
+    gate_slow.application({"PATH_INFO": "/api/articles/a-slug"}, lambda *a: None)
+    assert time.thread_time() - started >= 0.004
+    started = time.thread_time()
+    gate_slow.application({"PATH_INFO": "/bench/bare"}, lambda *a: None)
+    assert time.thread_time() - started < 0.004
+    assert seen == ["/api/articles/a-slug", "/bench/bare"]  # both still answered by Conduit
