@@ -144,3 +144,21 @@ def test_the_slowed_server_burns_cpu_on_its_endpoints_path_only(monkeypatch):
     gate_slow.application({"PATH_INFO": "/bench/bare"}, lambda *a: None)
     assert time.thread_time() - started < 0.004
     assert seen == ["/api/articles/a-slug", "/bench/bare"]  # both still answered by Conduit
+
+
+def test_cpu_is_counted_per_thread_so_an_exited_one_never_makes_it_negative():
+    before = {"10/10": 5_000_000, "20/20": 900_000_000}  # 20 (an autovacuum worker) exits
+    after = {"10/10": 7_000_000, "30/30": 1_000_000}  # 30 started meanwhile
+    assert gate.cpu_used_ns(before, after) == 3_000_000
+
+
+def test_a_process_trees_cpu_is_read_from_the_kernel_per_thread():
+    import os
+
+    before = gate.tree_cpu_ns([os.getpid()])
+    until = time.thread_time() + 0.02
+    while time.thread_time() < until:
+        pass
+    used = gate.cpu_used_ns(before, gate.tree_cpu_ns([os.getpid()]))
+    assert used >= 20_000_000
+    assert f"{os.getpid()}/{os.getpid()}" in before

@@ -131,10 +131,14 @@ class Gate:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        # Autovacuum would otherwise visit the new tables mid-measurement, on the database's CPU.
-        subprocess.run(
-            [*manage, "dbshell", "--", "-qc", "VACUUM ANALYZE"], cwd=REPO, env=env, check=True
-        )
+        # Autovacuum would otherwise visit the new tables mid-measurement, on the database's CPU;
+        # nothing writes to them afterwards (the gate only reads), so it is switched off.
+        for sql in (
+            "VACUUM ANALYZE",
+            "ALTER SYSTEM SET autovacuum = off",
+            "SELECT pg_reload_conf()",
+        ):
+            subprocess.run([*manage, "dbshell", "--", "-qc", sql], cwd=REPO, env=env, check=True)
         servers = {e.server for e in self.args.selected}
         ports = dict(zip(sorted(servers), free_ports(len(servers)), strict=True))
         for server, port in ports.items():
@@ -209,13 +213,17 @@ class Gate:
         ]
         before = g.tree_cpu_ns(roots)
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-        cpu_ns = g.tree_cpu_ns(roots) - before
+        cpu_ns = g.cpu_used_ns(before, g.tree_cpu_ns(roots))
         if done.returncode != 0:
             sys.exit(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
         result = parse_wrk_output(done.stdout)
         errors = sum(result["errors"].values())
         if errors:
             sys.exit(f"{key}: {errors} errors in {result['requests']} requests: {result['errors']}")
+        if cpu_ns <= 0 or not result["requests"]:
+            sys.exit(
+                f"{key}: no CPU time or no request measured ({cpu_ns} ns, {result['requests']})"
+            )
         return result | {"cpu_ns": cpu_ns}
 
     def rounds(self, endpoints: list[g.Endpoint], count: int, first: int) -> list[dict[str, Any]]:

@@ -92,16 +92,25 @@ def _children() -> dict[int, list[int]]:
     return children
 
 
-def tree_cpu_ns(roots: list[int]) -> int:
-    """Nanoseconds on a CPU of every thread of ``roots`` and their live descendants."""
-    children, total, todo = _children(), 0, list(roots)
+def tree_cpu_ns(roots: list[int]) -> dict[str, int]:
+    """Nanoseconds on a CPU so far of every thread of ``roots`` and their live descendants, per
+    thread (``pid/tid``)."""
+    children, times, todo = _children(), {}, list(roots)
     while todo:
         pid = todo.pop()
         for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
             with contextlib.suppress(OSError, ValueError, IndexError):
-                total += int(task.read_text().split()[0])
+                times[f"{pid}/{task.parent.name}"] = int(task.read_text().split()[0])
         todo.extend(children.get(pid, []))
-    return total
+    return times
+
+
+def cpu_used_ns(before: dict[str, int], after: dict[str, int]) -> int:
+    """What the threads used between two ``tree_cpu_ns`` snapshots. A thread that exited
+    meanwhile (an autovacuum worker, a backend) takes its time with it and counts nothing; one
+    that started counts all of its time. Never negative: a sum over the tree would drop by an
+    exited thread's whole life."""
+    return sum(ns - before.get(task, 0) for task, ns in after.items())
 
 
 def pair_ratio(mine: float, bare: float) -> float:
