@@ -88,7 +88,7 @@ bench: install ## load benchmarks: BENCH_SIZE=10k|100k|1m, BENCH_DURATION=10; BE
 bench-ratio: install ## the cache's speed-up in interleaved rounds: BENCH_RATIO_CACHE=redis|locmem, BENCH_ROUNDS=3; BENCH_RATIO_BEFORE=<rev>: before vs after (bench/README.md)
 	@$(PY) tools/bench/ratio.py
 
-bench-gate: install ## the regression gate make test runs (~1 minute); WRITE_BASELINE=1: refresh bench/gate-baseline.json
+bench-gate: install ## the regression gate make test runs (~90 s); WRITE_BASELINE=1: refresh bench/gate-baseline.json
 	@$(PY) tools/bench/gate.py $$([[ -n "$${WRITE_BASELINE:-}" ]] && echo --write-baseline)
 
 bench-fanout: install ## publish to 10,000 followers via real workers; emails exactly once? (bench/README.md)

@@ -1,6 +1,6 @@
 """The performance regression gate that `make test` runs (issue 20, ADR 0039; bench/README.md).
 
-    .venv/bin/python tools/bench/gate.py                    # the gate: ~1 minute, exit 1 on a drop
+    .venv/bin/python tools/bench/gate.py                    # the gate: ~90 s, exit 1 on a drop
     .venv/bin/python tools/bench/gate.py --write-baseline   # refresh bench/gate-baseline.json
     .venv/bin/python tools/bench/gate.py --endpoints article --slow article:2   # see it trip
 
