@@ -138,7 +138,13 @@ class Gate:
             "ALTER SYSTEM SET autovacuum = off",
             "SELECT pg_reload_conf()",
         ):
-            subprocess.run([*manage, "dbshell", "--", "-qc", sql], cwd=REPO, env=env, check=True)
+            subprocess.run(
+                [*manage, "dbshell", "--", "-qc", sql],
+                cwd=REPO,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         servers = {e.server for e in self.args.selected}
         ports = dict(zip(sorted(servers), free_ports(len(servers)), strict=True))
         for server, port in ports.items():
