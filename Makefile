@@ -22,7 +22,7 @@ export PYTHON313
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint fresh-check stack stack-stop stack-status backup backup-status restore drill audit bench bench-ratio bench-fanout bench-timelines bench-events bench-tracing clean
+.PHONY: help install run test lint fresh-check stack stack-stop stack-status backup backup-status restore drill audit bench bench-ratio bench-gate bench-fanout bench-timelines bench-events bench-tracing clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ bench-ratio: install ## the cache's speed-up in interleaved rounds: BENCH_RATIO_
 
 bench-tracing: install ## what tracing costs a request: OpenTelemetry off and on in interleaved rounds; BENCH_ROUNDS=3, BENCH_CACHE (bench/README.md)
 	@$(PY) tools/bench/tracing.py
+
+bench-gate: install ## the regression gate make test runs (~90 s); WRITE_BASELINE=1: refresh bench/gate-baseline.json
+	@$(PY) tools/bench/gate.py $$([[ -n "$${WRITE_BASELINE:-}" ]] && echo --write-baseline)
 
 bench-fanout: install ## publish to 10,000 followers via real workers; emails exactly once? (bench/README.md)
 	@flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"

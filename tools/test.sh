@@ -59,4 +59,9 @@ DATABASE_URL=$DATABASE_URL CONDUIT_EXPECT_DB=postgresql run_pytest --durations=1
 step "tests on SQLite (the embedded default)"
 (unset DATABASE_URL; CONDUIT_EXPECT_DB=sqlite run_pytest -m "not pg and not browser and not services" -q ${PYTEST_ARGS:-})
 
+# Last, once the code is known to work: is it slower than the committed baseline? Each endpoint
+# against the bare Django view in the same rounds, on CPU per request (ADR 0039, bench/README.md).
+step "performance regression gate (tools/bench/gate.py: fails on a drop of more than 30%)"
+python tools/bench/gate.py
+
 step "done: screenshots of the main pages are in $CONDUIT_SCREENSHOTS"
