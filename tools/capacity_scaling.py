@@ -1,0 +1,295 @@
+"""docs/scaling.md's generated sections (tools/capacity.py): the inputs table, the model scaled to
+10M users, 100M articles and 1B favorites, the model against the measured 1M figures, and the
+measured 1/2/4-app scaling behind "more cores or more copies"."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import capacity as cap
+from capacity_inputs import COMPONENTS, Inputs, Results
+
+GIB = 1024**3
+
+
+def sections(inp: Inputs, results: Results | None = None) -> dict[str, str]:
+    results = results or Results(inp.directory)
+    return {
+        "inputs": section_inputs(inp),
+        "scaling": section_scaling(inp),
+        "validation": section_validation(results),
+        "vertical": section_vertical(inp, results),
+    }
+
+
+def section_inputs(inp: Inputs) -> str:
+    rows = []
+    for row in inp.rows.values():
+        value = (
+            ", ".join(cap.fmt(x) for x in row.value)
+            if isinstance(row.value, list)
+            else f"{row.value:g}"
+        )
+        rows.append([f"`{row.key}`", value, row.unit, row.kind, row.source])
+    counts = {
+        k: sum(1 for r in inp.rows.values() if r.kind == k)
+        for k in ("measured", "assumption", "pending")
+    }
+    return (
+        f"{counts['measured']} measured, {counts['assumption']} assumed, "
+        f"{counts['pending']} pending (stated until this session's runs land).\n\n"
+        + cap.table(["input", "value", "unit", "kind", "source"], rows)
+    )
+
+
+# --- 10M users ----------------------------------------------------------------------------------
+
+
+def timeline_bytes(
+    inp: Inputs, users: float, articles: float, size: float | None = None
+) -> tuple[float, float]:
+    """Bytes of all timelines in Redis, and the mean entries a timeline holds."""
+    size = size or inp.v("timeline_size")
+    mean = min(size, inp.v("followers_per_user") * articles / users)
+    full = inp.v("timelines_full_share")
+    small_bytes = inp.v(
+        "timeline_bytes_per_entry_small" if mean <= 128 else "timeline_bytes_per_entry_full"
+    )
+    full_bytes = inp.v(
+        "timeline_bytes_per_entry_small" if size <= 128 else "timeline_bytes_per_entry_full"
+    )
+    per_user = (
+        (1 - full) * mean * small_bytes
+        + full * size * full_bytes
+        + inp.v("redis_key_overhead_bytes")
+    )
+    return users * per_user, (1 - full) * mean + full * size
+
+
+def relational_gb(inp: Inputs, scale: float = 1.0) -> dict[str, float]:
+    users, articles = inp.v("scale_users") * scale, inp.v("scale_articles") * scale
+    rows = {
+        "users": users * inp.v("bytes_user"),
+        "articles": articles * inp.v("bytes_article"),
+        "favorites": inp.v("scale_favorites") * scale * inp.v("bytes_favorite"),
+        "comments": articles * inp.v("comments_per_article") * inp.v("bytes_comment"),
+        "follows": users * inp.v("followers_per_user") * inp.v("bytes_follow"),
+        "article tags": articles * inp.v("tags_per_article") * inp.v("bytes_article_tag"),
+    }
+    return {k: v / 1e9 for k, v in rows.items()}
+
+
+def section_scaling(inp: Inputs) -> str:
+    users, articles = inp.v("scale_users"), inp.v("scale_articles")
+    per_day = users * inp.v("daily_active_share") * inp.v("requests_per_active_user")
+    load = cap.load_for(inp, per_day, cap.Options())
+    util = inp.v("target_utilisation")
+    app_servers = math.ceil(load.cores["app"] / util / 2)
+    mem, mean_entries = timeline_bytes(inp, users, articles)
+    shard_bytes = inp.v("redis_shard_usable_gib") * GIB
+    small_mem, _ = timeline_bytes(inp, users, articles, size=128)
+    feed_rps = load.peak_rps * inp.v("mix_feed")
+    timeline_ops = feed_rps + load.fanout_inserts_per_s
+    shard_ops = util * 1000 / inp.v("redis_ms_per_round_trip")
+    shards = max(3, math.ceil(mem / shard_bytes), math.ceil(timeline_ops / shard_ops))
+    workers = max(2, math.ceil(load.cores.get("worker", 0) / util))
+    gb = relational_gb(inp)
+    total_gb = sum(gb.values())
+    writes_rps = load.peak_rps * sum(
+        inp.v(f"mix_{k}") for k in cap.ci.REQUEST_TYPES if k not in cap.ci.READS
+    )
+    primary_need = load.cores.get("db", 0) / util
+    primary = cap.smallest(inp, "m6i", primary_need) or "beyond one machine"
+    replicas = max(1, math.ceil(load.cores.get("db_read", 0) / (2 * util)))
+    largest = inp.family("m6i")[-1]
+    by_storage = inp.v("pg_single_node_max_gb") / total_gb
+    by_writes = largest[1] * util / max(primary_need * util, 1e-9)
+    citus_users = users * min(by_storage, by_writes)
+    limit = "storage" if by_storage <= by_writes else "write CPU"
+    pg_timelines_gb = users * mean_entries * inp.v("bytes_timeline_entry_pg") / 1e9
+    rows = [
+        [
+            "traffic",
+            f"{cap.fmt(per_day / 1e6)}M requests/day; peak {cap.fmt(load.peak_rps)} "
+            f"req/s; edge hit ratio {cap.fmt(load.edge_hit * 100, 1)} %",
+            "users x daily_active_share x requests_per_active_user; peak_to_average",
+        ],
+        [
+            "CPU at the peak",
+            ", ".join(f"{k} {v:.2f}" for k, v in sorted(load.cores.items())),
+            "cores: rate x measured CPU per request, by request type",
+        ],
+        [
+            "app servers",
+            f"**{app_servers}** m6i.large (2 granian processes each: "
+            f"{cap.fmt(load.cores['app'] / util, 1)} cores at {cap.fmt(util * 100)} %)",
+            "one process per core (the GIL; 1/2/4 apps below)",
+        ],
+        [
+            "Redis Cluster (timelines)",
+            f"**{shards} shards** (+{shards} replicas): "
+            f"{cap.fmt(mem / GIB, 1)} GiB of timelines, {cap.fmt(timeline_ops)} ops/s "
+            f"against {cap.fmt(shard_ops)} per shard",
+            f"{cap.fmt(users / 1e6)}M x {cap.fmt(mean_entries, 1)} entries on average "
+            "(timeline_bytes_per_entry_*); at least 3 masters",
+        ],
+        [
+            "... with `FEED_TIMELINE_SIZE=128`",
+            f"{cap.fmt(small_mem / GIB, 1)} GiB: "
+            f"{max(3, math.ceil(small_mem / shard_bytes))} shards",
+            "every timeline a listpack (Redis's default `zset-max-listpack-entries 128`)",
+        ],
+        [
+            "Celery workers",
+            f"**{workers}** processes: {cap.fmt(load.fanout_inserts_per_s)} "
+            f"timeline inserts/s and {cap.fmt(load.emails_per_s)} emails/s from "
+            f"{cap.fmt(load.publishes_per_s, 2)} publishes/s",
+            "followers_per_user inserts and emails per publish",
+        ],
+        [
+            "PostgreSQL data",
+            f"{cap.fmt(total_gb)} GB: "
+            + ", ".join(f"{k} {cap.fmt(v)}" for k, v in gb.items())
+            + f"; timelines there instead of Redis: +{cap.fmt(pg_timelines_gb)} GB",
+            "rows x bytes_* (assumed)",
+        ],
+        [
+            "PostgreSQL nodes",
+            f"primary **{primary}** + standby ({cap.fmt(writes_rps)} "
+            f"writes/s: about as many WAL flushes/s, group commit merging them), "
+            f"**{replicas}** read replica(s) for {load.cores.get('db_read', 0):.2f} cores of reads",
+            "measured db CPU per request; 3,000 gp3 IOPS cover the flushes",
+        ],
+        [
+            "Citus",
+            f"not needed at 10M users: one primary holds it until about "
+            f"**{cap.fmt(citus_users / 1e6)}M users** ({limit} reaches its limit first)",
+            "pg_single_node_max_gb, or the largest m6i's cores for writes",
+        ],
+    ]
+    return cap.table(["", "10M users, 100M articles, 1B favorites", "from"], rows)
+
+
+# --- the model against the measured 1M figures --------------------------------------------------
+
+
+def size_pairs(results: Results) -> list[tuple[str, str, str, float, float, float]]:
+    """For every commit with a 10k and a 1M run of the same variant: each scenario's req/s at 1M
+    predicted from its CPU per request at 10k (the model's claim: per-operation cost does not
+    grow with the data), against the measured."""
+    by_key: dict[tuple[str, str], dict[str, tuple[str, dict[str, Any]]]] = {}
+    for name, doc in results.docs:
+        if "scenarios" not in doc or cap.ci.variant_of(doc)["target"]:
+            continue
+        size = doc["size"].get("name") if isinstance(doc.get("size"), dict) else None
+        variant = cap.ci.variant_of(doc)
+        key = (doc["commit"]["id"], f"{variant['cache']}/{variant['db']}")
+        by_key.setdefault(key, {}).setdefault(str(size), (name, doc))
+    out = []
+    for (_commit, _variant), sizes in sorted(by_key.items()):
+        if "10k" not in sizes or "1m" not in sizes:
+            continue
+        (small_name, small), (big_name, big) = sizes["10k"], sizes["1m"]
+        for scenario, s in small["scenarios"].items():
+            b = big["scenarios"].get(scenario)
+            if not (s and b and s.get("requests_per_s") and b.get("requests_per_s")):
+                continue
+            busy_small = s["cpu_cores"]["machine_busy"] / s["requests_per_s"]
+            predicted = b["cpu_cores"]["machine_busy"] / busy_small
+            out.append(
+                (
+                    small_name,
+                    big_name,
+                    scenario,
+                    s["requests_per_s"],
+                    b["requests_per_s"],
+                    predicted,
+                )
+            )
+    return out
+
+
+def section_validation(results: Results) -> str:
+    rows = [
+        [
+            f"`{small}` -> `{big}`",
+            scenario,
+            cap.fmt(r10),
+            cap.fmt(predicted),
+            cap.fmt(r1m),
+            f"{predicted / r1m:.2f}",
+        ]
+        for small, big, scenario, r10, r1m, predicted in size_pairs(results)
+    ]
+    worst = max((abs(r[5] / r[4] - 1) for r in size_pairs(results)), default=0.0)
+    return (
+        f"Largest error: **{worst * 100:.1f} %** (tests/test_capacity.py allows "
+        f"{VALIDATION_TOLERANCE * 100:.0f} %).\n\n"
+        + cap.table(
+            [
+                "runs (10k -> 1M)",
+                "scenario",
+                "req/s 10k",
+                "predicted 1M",
+                "measured 1M",
+                "predicted / measured",
+            ],
+            rows,
+        )
+    )
+
+
+VALIDATION_TOLERANCE = 0.15
+
+
+# --- more cores or more copies ------------------------------------------------------------------
+
+
+def section_vertical(inp: Inputs, results: Results) -> str:
+    found = results.named("-stack.json")
+    parts = []
+    if found is not None:
+        name, doc = found
+        apps = doc["apps"]
+        counts = sorted(apps, key=int)
+        rows = []
+        for scenario in apps[counts[0]]:
+            rps = [apps[c].get(scenario, {}).get("requests_per_s") or 0 for c in counts]
+            ratios = [
+                f"{rps[i] / rps[i - 1]:.2f}x" if rps[i - 1] else "-" for i in range(1, len(rps))
+            ]
+            rows.append([scenario, *(cap.fmt(r) for r in rps), *ratios])
+        header = [
+            "scenario",
+            *(f"{c} app(s) req/s" for c in counts),
+            *(f"{counts[i - 1]} -> {counts[i]}" for i in range(1, len(counts))),
+        ]
+        parts.append(
+            f"Measured: `{name}` (`apps.<n>.<scenario>.requests_per_s`), one "
+            f"{doc['machine']['nproc']}-core machine.\n\n" + cap.table(header, rows)
+        )
+    rows = []
+    for kind in ("anon_list", "signed_list", "signed_article", "feed", "favorite", "publish"):
+        for label in ("cached", "off"):
+            keys = [f"cpu_{kind}_{label}_{c}" for c in COMPONENTS]
+            if kind == "feed" and label == "off":
+                keys = [f"cpu_feed_query_{c}" for c in COMPONENTS]
+            if not all(k in inp.rows for k in keys):
+                continue
+            ms = [inp.v(k) for k in keys]
+            total = sum(ms) or 1.0
+            rows.append(
+                [
+                    kind,
+                    label
+                    if kind != "feed"
+                    else ("timelines" if label == "cached" else "today's query"),
+                    *(f"{m:.3f} ({m / total * 100:.0f} %)" for m in ms),
+                ]
+            )
+    parts.append(
+        "CPU per request by component (ms, share), from the inputs above:\n\n"
+        + cap.table(["request", "cache", "app", "PostgreSQL", "Redis"], rows)
+    )
+    return "\n\n".join(parts)
