@@ -71,9 +71,11 @@ def relational_gb(inp: Inputs, scale: float = 1.0) -> dict[str, float]:
     users, articles = inp.v("scale_users") * scale, inp.v("scale_articles") * scale
     rows = {
         "users": users * inp.v("bytes_user"),
-        "articles": articles * inp.v("bytes_article"),
+        "articles": articles * (inp.v("bytes_article") + inp.v("article_extra_bytes")),
         "favorites": inp.v("scale_favorites") * scale * inp.v("bytes_favorite"),
-        "comments": articles * inp.v("comments_per_article") * inp.v("bytes_comment"),
+        "comments": articles
+        * inp.v("comments_per_article")
+        * (inp.v("bytes_comment") + inp.v("comment_extra_bytes")),
         "follows": users * inp.v("followers_per_user") * inp.v("bytes_follow"),
         "article tags": articles * inp.v("tags_per_article") * inp.v("bytes_article_tag"),
     }
@@ -152,7 +154,7 @@ def section_scaling(inp: Inputs) -> str:
             f"{cap.fmt(total_gb)} GB: "
             + ", ".join(f"{k} {cap.fmt(v)}" for k, v in gb.items())
             + f"; timelines there instead of Redis: +{cap.fmt(pg_timelines_gb)} GB",
-            "rows x bytes_* (assumed)",
+            "rows x bytes_* (measured on seeded data) + *_extra_bytes",
         ],
         [
             "PostgreSQL nodes",
