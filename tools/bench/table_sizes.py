@@ -37,6 +37,11 @@ TEXTS = {
 }
 
 
+def one(conn: psycopg.Connection[Any], sql: str) -> Any:
+    row = conn.execute(sql.encode()).fetchone()
+    return row[0] if row else None
+
+
 def measure(url: str, min_rows: int) -> dict[str, Any]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -49,8 +54,8 @@ def measure(url: str, min_rows: int) -> dict[str, Any]:
             }
             for name, rows, total, heap in conn.execute(TABLES, [min_rows]).fetchall()
         }
-        texts = {key: float(conn.execute(sql).fetchone()[0] or 0) for key, sql in TEXTS.items()}
-        version = conn.execute("SHOW server_version").fetchone()[0]
+        texts = {key: float(one(conn, sql) or 0) for key, sql in TEXTS.items()}
+        version = one(conn, "SHOW server_version")
     return {"tables": tables, "average_text": texts, "postgresql": version}
 
 
