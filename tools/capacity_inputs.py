@@ -26,7 +26,7 @@ REQUEST_TYPES: dict[str, tuple[str, str]] = {
     "signed_list": ("signed_in_list", "signed_in_list"),
     "signed_article": ("article_detail", "article_detail"),
     "profile": ("profile_signed_in", "profile"),
-    "feed": ("feed_timelines", "feed"),  # cached: the timelines bench's scenario
+    "feed": ("feed", "feed"),  # Inputs.measure_requests tells a warm timeline from the query
     "favorite": ("favorite_unfavorite", "favorite_unfavorite"),
     "follow": ("follow_unfollow", "follow_unfollow"),
     "comment": ("comment", "comment"),
@@ -265,6 +265,27 @@ class Results:
                 return name, s
         return None
 
+    def feed(self, warm: bool) -> tuple[str, str, dict[str, Any]] | None:
+        """The newest feed read with its timeline warm, or without one (the read-time query:
+        ``feed_fallback``, or ``feed`` before timelines), from an uncached or Redis run."""
+        for name, doc in self.docs:
+            if name not in {n for cache in ("off", "redis") for n, _d in self.runs(cache)}:
+                continue
+            for scenario in ("feed", "feed_fallback"):
+                s = doc["scenarios"].get(scenario)
+                if not s or (s.get("cpu_cores") or {}).get("app") is None:
+                    continue
+                if timeline_warm(s) == warm:
+                    return name, scenario, s
+        return None
+
+
+def timeline_warm(s: dict[str, Any]) -> bool:
+    """A feed scenario read a warm timeline: the timelines bench records the store and the
+    state it prepared (tools/bench/benchkit/timelines.py); before timelines there is none."""
+    timeline = s.get("timeline") or {}
+    return bool(timeline.get("store")) and timeline.get("requested") == "warm"
+
 
 def per_request_ms(s: dict[str, Any], component: str) -> tuple[float, str]:
     """CPU ms per request of one component, and the key it came from. The runs that record the
@@ -342,6 +363,8 @@ class Inputs:
 
     def measure_requests(self, results: Results) -> None:
         for kind, (cached, uncached) in REQUEST_TYPES.items():
+            if kind == "feed":
+                continue  # below: its name does not say whether the timeline was warm
             for label, cache, scenario in (("cached", "redis", cached), ("off", "off", uncached)):
                 found = results.scenario(cache, scenario)
                 if found is None:
@@ -368,17 +391,20 @@ class Inputs:
                         name,
                         f"scenarios.{cached}.{key} / requests_per_s",
                     )
-        feed = results.scenario("off", "feed")
-        if feed is not None:
-            name, s = feed
+        for warm, label in ((True, "cached"), (False, "query")):
+            feed = results.feed(warm)
+            if feed is None:
+                continue
+            name, scenario, s = feed
+            what = "timelines warm" if warm else "today's query: no timeline"
             for component in COMPONENTS:
                 ms, key = per_request_ms(s, component)
                 self.measured(
-                    f"cpu_feed_query_{component}",
+                    f"cpu_feed_{label}_{component}",
                     ms,
                     "ms/request",
                     name,
-                    f"scenarios.feed.{key} / requests_per_s (today's query)",
+                    f"scenarios.{scenario}.{key} / requests_per_s ({what})",
                 )
 
     def measure_rest(self, results: Results) -> None:
