@@ -20,6 +20,7 @@ def sections(inp: Inputs, results: Results | None = None) -> dict[str, str]:
         "scaling": section_scaling(inp),
         "validation": section_validation(results),
         "vertical": section_vertical(inp, results),
+        "knees": section_knees(inp, results),
     }
 
 
@@ -295,3 +296,99 @@ def section_vertical(inp: Inputs, results: Results) -> str:
         + cap.table(["request", "cache", "app", "PostgreSQL", "Redis"], rows)
     )
     return "\n\n".join(parts)
+
+
+# --- knees: make bench-capacity (ADR 0036) -------------------------------------------------------
+
+# make bench-capacity's scenarios -> the model's CPU-per-request inputs for the app.
+KNEE_INPUTS = {
+    "global_list_cached": "cpu_anon_list_cached_app",
+    "global_list_uncached": "cpu_anon_list_off_app",
+    "signed_in_list": "cpu_signed_list_cached_app",
+    "article": "cpu_anon_article_cached_app",
+    "favorite": "cpu_favorite_cached_app",
+    "publish": "cpu_publish_cached_app",
+}
+
+
+def capacity_runs(results: Results) -> dict[int, tuple[str, dict[str, Any]]]:
+    """The newest `make bench-capacity` run for each number of app servers, all of one commit
+    (the newest that has any)."""
+    runs = [(n, d) for n, d in results.docs if d.get("kind") == "capacity" and d.get("apps")]
+    if not runs:
+        return {}
+    commit = runs[0][1]["commit"]["id"]
+    out: dict[int, tuple[str, dict[str, Any]]] = {}
+    for name, doc in runs:
+        if doc["commit"]["id"] == commit:
+            out.setdefault(int(doc["apps"]), (name, doc))
+    return dict(sorted(out.items()))
+
+
+def knee_step(s: dict[str, Any]) -> dict[str, Any] | None:
+    for step in s.get("steps") or []:
+        if step.get("offered_rps") == s.get("knee_rps"):
+            return dict(step)
+    return None
+
+
+def section_knees(inp: Inputs, results: Results) -> str:
+    runs = capacity_runs(results)
+    if not runs:
+        return (
+            "Pending: no `bench/results/<commit>-capacity-<n>apps.json` yet (`make "
+            "bench-capacity`, ADR 0036). The model then shows each scenario's knee with 1, 2 "
+            "and 4 app servers, the machine's busy share at the knee against the assumed "
+            "`target_utilisation`, and one app server's knee against the model's `1,000 / "
+            "app ms` from `make bench`'s CPU per request."
+        )
+    counts = list(runs)
+    names = list(runs[counts[0]][1]["scenarios"])
+    rows = []
+    busy_shares = []
+    for scenario in names:
+        knees = []
+        for n in counts:
+            s = runs[n][1]["scenarios"].get(scenario) or {}
+            knees.append(s.get("knee_rps"))
+            step = knee_step(s)
+            nproc = runs[n][1]["machine"]["nproc"]
+            if step and step.get("cpu_cores"):
+                busy_shares.append(sum(v or 0 for v in step["cpu_cores"].values()) / nproc)
+        one = runs[counts[0]][1]["scenarios"].get(scenario) or {}
+        cpu = (one.get("cpu_ms_per_request") or {}).get("app")
+        key = KNEE_INPUTS.get(scenario)
+        model = 1000 / inp.v(key) if key and key in inp.rows and inp.v(key) else None
+        rows.append(
+            [
+                scenario,
+                *(cap.fmt(k) if k else "-" for k in knees),
+                f"{cpu:.2f}" if cpu else "-",
+                cap.fmt(model) if model else "-",
+            ]
+        )
+    files = ", ".join(f"`{runs[n][0]}`" for n in counts)
+    busy = sorted(busy_shares)
+    median = busy[len(busy) // 2] if busy else None
+    note = (
+        f"The whole machine was {median * 100:.0f} % busy at the median knee "
+        f"({busy[0] * 100:.0f}-{busy[-1] * 100:.0f} %), against the model's "
+        f"`target_utilisation` of {inp.v('target_utilisation') * 100:.0f} %."
+        if median is not None
+        else ""
+    )
+    return (
+        f"Knees (the highest offered rate with p99 <= 100 ms and no errors, req/s) from {files} "
+        f"(`scenarios.<name>.knee_rps`, `cpu_ms_per_request.app`); the last column is one app "
+        f"process's ceiling by the model, 1,000 ms over `make bench`'s app CPU per request. "
+        f"{note}\n\n"
+        + cap.table(
+            [
+                "scenario",
+                *(f"{n} app(s)" for n in counts),
+                f"app ms/request at the {counts[0]}-app knee",
+                "model: one process's ceiling",
+            ],
+            rows,
+        )
+    )
