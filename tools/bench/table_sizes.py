@@ -25,11 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchkit import REPO
 from benchkit.facts import commit_info, machine_info
 
+# A partitioned table (the timelines' store, issue 18) counts as the sum of its partitions;
+# the partitions are not listed on their own.
 TABLES = """
-SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid), pg_relation_size(c.oid)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND n.nspname = 'public' AND c.reltuples >= %s
-ORDER BY pg_total_relation_size(c.oid) DESC
+SELECT c.relname, sum(l.reltuples)::bigint, sum(pg_total_relation_size(l.oid))::bigint,
+       sum(pg_relation_size(l.oid))::bigint
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class l ON (c.relkind = 'r' AND l.oid = c.oid)
+    OR (c.relkind = 'p' AND l.oid IN (SELECT relid FROM pg_partition_tree(c.oid) WHERE isleaf))
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = 'public'
+GROUP BY c.relname
+HAVING sum(l.reltuples) >= %s
+ORDER BY 3 DESC
 """
 TEXTS = {
     "article_body_chars": "SELECT avg(length(body)) FROM articles_article",
@@ -54,7 +62,11 @@ def measure(url: str, min_rows: int) -> dict[str, Any]:
             }
             for name, rows, total, heap in conn.execute(TABLES, [min_rows]).fetchall()
         }
-        texts = {key: float(one(conn, sql) or 0) for key, sql in TEXTS.items()}
+        texts = {
+            key: float(one(conn, sql) or 0)
+            for key, sql in TEXTS.items()
+            if one(conn, f"SELECT to_regclass('{sql.rsplit(' ', 1)[1]}')")
+        }
         version = one(conn, "SHOW server_version")
     return {"tables": tables, "average_text": texts, "postgresql": version}
 
