@@ -4,6 +4,7 @@ measured 1/2/4-app scaling behind "more cores or more copies"."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -18,7 +19,7 @@ def sections(inp: Inputs, results: Results | None = None) -> dict[str, str]:
     return {
         "inputs": section_inputs(inp),
         "scaling": section_scaling(inp),
-        "validation": section_validation(results),
+        "validation": section_validation(results) + "\n\n" + section_storage_validation(results),
         "vertical": section_vertical(inp, results),
         "knees": section_knees(inp, results),
     }
@@ -244,6 +245,61 @@ def section_validation(results: Results) -> str:
 
 
 VALIDATION_TOLERANCE = 0.15
+SIZE_ORDER = {"10k": 1, "100k": 2, "1m": 3}
+
+
+def storage_pairs(results: Results) -> list[tuple[str, str, str, int, float, float]]:
+    """For each pair of table-size measurements at two sizes: each table's bytes at the larger
+    size predicted from its bytes per row at the smaller (the model's row sizes), against the
+    measured. Tables under 10,000 rows at the smaller size are left out: a few pages' rounding."""
+    newest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, doc in results.docs:
+        if doc.get("kind") == "table-sizes" and doc.get("size") in SIZE_ORDER:
+            newest.setdefault(doc["size"], (name, doc))
+    sizes = sorted(newest, key=SIZE_ORDER.__getitem__)
+    out = []
+    for small_size, big_size in itertools.pairwise(sizes):
+        (small_name, small), (big_name, big) = newest[small_size], newest[big_size]
+        for table, s in small["tables"].items():
+            b = big["tables"].get(table)
+            if not b or s["rows"] < 10_000:
+                continue
+            predicted = b["rows"] * s["total_bytes"] / s["rows"]
+            out.append((small_name, big_name, table, b["rows"], predicted, b["total_bytes"]))
+    return out
+
+
+def section_storage_validation(results: Results) -> str:
+    pairs = storage_pairs(results)
+    if not pairs:
+        return "Pending: table sizes measured at two sizes (`tools/bench/table_sizes.py`)."
+    rows = [
+        [
+            f"`{small}` -> `{big}`",
+            table,
+            cap.fmt(n),
+            cap.fmt(predicted / 1e6, 1),
+            cap.fmt(measured / 1e6, 1),
+            f"{predicted / measured:.2f}",
+        ]
+        for small, big, table, n, predicted, measured in pairs
+    ]
+    worst = max(abs(p[4] / p[5] - 1) for p in pairs)
+    return (
+        f"Storage: each table's size at the larger seed predicted from its bytes per row at "
+        f"the smaller. Largest error: **{worst * 100:.1f} %**.\n\n"
+        + cap.table(
+            [
+                "measurements",
+                "table",
+                "rows",
+                "predicted MB",
+                "measured MB",
+                "predicted / measured",
+            ],
+            rows,
+        )
+    )
 
 
 # --- more cores or more copies ------------------------------------------------------------------
