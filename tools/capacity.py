@@ -335,11 +335,12 @@ def section_savings(inp: Inputs, levels: list[int]) -> str:
         "none of the three": Options(edge=False, cache=False, replicas=False),
     }
     rows = []
-    for per_day in levels:
+    for per_day in [*levels, *(int(x) for x in inp.v_list("savings_extra_levels_per_day"))]:
         base = bill_kubernetes(inp, load_for(inp, per_day, Options()), Options()).monthly
         for label, opts in variants.items():
             load = load_for(inp, per_day, opts)
             bill = bill_kubernetes(inp, load, opts)
+            stack = bill_stack(inp, load)
             rows.append(
                 [
                     f"{fmt(per_day / 1e6)}M",
@@ -349,19 +350,26 @@ def section_savings(inp: Inputs, levels: list[int]) -> str:
                     fmt(load.cores.get("db", 0) + load.cores.get("db_read", 0), 2),
                     money(bill.monthly),
                     money(bill.monthly - base),
+                    money(stack.monthly) if stack.fits else "does not fit",
                 ]
             )
-    return "### What caching, the edge cache and replicas save (Kubernetes layout)\n\n" + table(
-        [
-            "requests/day",
-            "variant",
-            "edge hit %",
-            "app cores",
-            "PostgreSQL cores",
-            "$/month",
-            "against everything on",
-        ],
-        rows,
+    return (
+        "### What caching, the edge cache and replicas save\n\n"
+        "Each variant turns one of them off (`Options` in tools/capacity.py); the last level is "
+        "beyond issue 20's three, where the Kubernetes layout's floor no longer hides the load.\n\n"
+        + table(
+            [
+                "requests/day",
+                "variant",
+                "edge hit %",
+                "app cores",
+                "PostgreSQL cores",
+                "Kubernetes $/month",
+                "against everything on",
+                "make stack $/month",
+            ],
+            rows,
+        )
     )
 
 

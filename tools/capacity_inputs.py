@@ -115,6 +115,7 @@ ASSUMPTIONS: list[tuple[str, float | list[float], str, str]] = [
     ("k8s_allocatable_share", 0.85, "share", "of a node's vCPUs left to pods (kubelet, daemons)"),
     ("db_disk_gb", 100, "GB", "gp3 volume per PostgreSQL node for the cost table"),
     ("cost_levels_per_day", [1e6, 10e6, 100e6], "requests/day", "issue 20's three levels"),
+    ("savings_extra_levels_per_day", [1e9], "requests/day", "one level past them"),
     ("scale_users", 10e6, "users", "issue 18's target"),
     ("scale_articles", 100e6, "articles", "issue 18's target"),
     ("scale_favorites", 1e9, "favorites", "issue 18's target"),
