@@ -365,6 +365,7 @@ class Inputs:
         results = Results(directory)
         inp.measure_requests(results)
         inp.measure_rest(results)
+        inp.measure_timelines(results)
         for key, value, unit, why in ASSUMPTIONS:
             if key not in inp.rows:  # a measurement, when there is one, replaces the stand-in
                 inp.put(key, value, unit, f"assumption: {why}", "assumption")
@@ -526,20 +527,78 @@ class Inputs:
                     "measured",
                 )
 
+    def measure_timelines(self, results: Results) -> None:
+        """The timelines bench's summary (tools/bench/timelines_summary.py, issue 18): bytes per
+        entry in each store, and the fan-out workers' CPU per timeline insert."""
+        for name, doc in results.docs:
+            costs = doc.get("costs_for_capacity_model")
+            if not isinstance(costs, dict):
+                continue
+            where = "costs_for_capacity_model."
+            sizes = costs.get("bytes_per_timeline_entry") or {}
+            redis = sizes.get("redis") or {}
+            if redis.get("bytes_per_entry") and (redis.get("entries") or 0) > 128:
+                self.measured(
+                    "timeline_bytes_per_entry_full",
+                    redis["bytes_per_entry"],
+                    "bytes",
+                    name,
+                    f"{where}bytes_per_timeline_entry.redis.bytes_per_entry "
+                    f"({redis['entries']} entries, {redis.get('encoding')})",
+                )
+            pg = sizes.get("postgresql") or {}
+            if pg.get("bytes_per_entry"):
+                self.measured(
+                    "bytes_timeline_entry_pg",
+                    pg["bytes_per_entry"],
+                    "bytes/row",
+                    name,
+                    f"{where}bytes_per_timeline_entry.postgresql.bytes_per_entry",
+                )
+            fanout = costs.get("fanout") or {}
+            cores, rate = (
+                fanout.get("worker_cores_during_fanout"),
+                fanout.get("timeline_inserts_per_s"),
+            )
+            if cores and rate:
+                self.measured(
+                    "cpu_fanout_insert_worker_ms",
+                    1000 * cores / rate,
+                    "ms/insert",
+                    name,
+                    f"{where}fanout.worker_cores_during_fanout / timeline_inserts_per_s "
+                    f"({fanout.get('store')})",
+                )
+            if "cpu_feed_cached_app" not in self.rows:
+                feed = costs.get("feed_read_cpu_ms_cached") or costs.get("feed_read_cpu_ms") or {}
+                for component in ("app", "db"):
+                    value = feed.get(f"timelines_warm_{component}")
+                    if value is not None:
+                        self.measured(
+                            f"cpu_feed_cached_{component}",
+                            value,
+                            "ms/request",
+                            name,
+                            f"{where}feed_read_cpu_ms*.timelines_warm_{component} "
+                            f"({feed.get('source')})",
+                        )
+            return
+
     def fill_pending(self) -> None:
         """What this session's timeline and capacity runs measure, stated until they land."""
-        if "cpu_feed_cached_app" not in self.rows:
-            for component in COMPONENTS:
-                base = self.v(f"cpu_signed_list_cached_{component}")
-                extra = self.v("redis_ms_per_round_trip") if component == "redis" else 0.0
-                self.put(
-                    f"cpu_feed_cached_{component}",
-                    round(base + extra, 4),
-                    "ms/request",
-                    "pending (the 1M timelines bench): a warm signed-in list plus one "
-                    "round trip for the timeline's ids",
-                    "pending",
-                )
+        for component in COMPONENTS:
+            if f"cpu_feed_cached_{component}" in self.rows:
+                continue
+            base = self.v(f"cpu_signed_list_cached_{component}")
+            extra = self.v("redis_ms_per_round_trip") if component == "redis" else 0.0
+            self.put(
+                f"cpu_feed_cached_{component}",
+                round(base + extra, 4),
+                "ms/request",
+                "pending (the 1M timelines bench): a warm signed-in list plus one "
+                "round trip for the timeline's ids",
+                "pending",
+            )
         pending = [
             (
                 "timeline_bytes_per_entry_full",

@@ -19,7 +19,13 @@ def sections(inp: Inputs, results: Results | None = None) -> dict[str, str]:
     return {
         "inputs": section_inputs(inp),
         "scaling": section_scaling(inp),
-        "validation": section_validation(results) + "\n\n" + section_storage_validation(results),
+        "validation": "\n\n".join(
+            [
+                section_validation(results),
+                section_storage_validation(results),
+                section_timeline_validation(inp, results),
+            ]
+        ),
         "vertical": section_vertical(inp, results),
         "knees": section_knees(inp, results),
     }
@@ -267,6 +273,44 @@ def storage_pairs(results: Results) -> list[tuple[str, str, str, int, float, flo
             predicted = b["rows"] * s["total_bytes"] / s["rows"]
             out.append((small_name, big_name, table, b["rows"], predicted, b["total_bytes"]))
     return out
+
+
+def timeline_check(inp: Inputs, results: Results) -> tuple[str, float, float, float] | None:
+    """Timeline entries at 1M: the model's mean (follows per user x articles per user, bounded)
+    against the timelines bench's PostgreSQL store (rows over timelines built); the Redis
+    memory of 1M's users follows from either times the bytes per entry."""
+    for name, doc in results.docs:
+        costs = doc.get("costs_for_capacity_model")
+        if not isinstance(costs, dict):
+            continue
+        pg = (costs.get("bytes_per_timeline_entry") or {}).get("postgresql") or {}
+        if not (pg.get("rows") and pg.get("timelines")):
+            return None
+        size: dict[str, Any] = doc["size"] if isinstance(doc.get("size"), dict) else {}
+        users = float(size.get("users") or 100_000)
+        articles = float(size.get("articles") or 1_000_000)
+        predicted = min(inp.v("timeline_size"), inp.v("followers_per_user") * articles / users)
+        measured = pg["rows"] / pg["timelines"]
+        return name, users, predicted, measured
+    return None
+
+
+def section_timeline_validation(inp: Inputs, results: Results) -> str:
+    found = timeline_check(inp, results)
+    if found is None:
+        return "Timelines: pending the timelines bench's summary (`*-1m-timelines-summary.json`)."
+    name, users, predicted, measured = found
+    per_entry = inp.v(
+        "timeline_bytes_per_entry_small" if predicted <= 128 else "timeline_bytes_per_entry_full"
+    )
+    return (
+        f"Timelines at 1M (`{name}`, `costs_for_capacity_model.bytes_per_timeline_entry."
+        f"postgresql.rows / timelines`): the model's **{predicted:.1f}** entries per timeline "
+        f"(`followers_per_user` x articles per user) against **{measured:.1f}** measured "
+        f"({predicted / measured:.2f}x); in Redis, {cap.fmt(users)} users' timelines at "
+        f"{per_entry:g} B an entry: {cap.fmt(users * predicted * per_entry / 2**20)} MiB "
+        f"predicted, {cap.fmt(users * measured * per_entry / 2**20)} MiB from the measured count."
+    )
 
 
 def section_storage_validation(results: Results) -> str:
