@@ -58,11 +58,14 @@ def test_model_predicts_the_measured_1m_figures(scaling: ModuleType) -> None:
 def test_every_input_is_measured_or_stated(capacity: ModuleType) -> None:
     inputs = capacity.ci.Inputs.load(RESULTS)
     kinds = {row.kind for row in inputs.rows.values()}
-    assert kinds <= {"measured", "assumption", "pending"}
+    assert kinds <= {"measured", "config", "assumption", "pending"}
+    assert inputs.rows["k8s_web_min_replicas"].kind == "config"
     for row in inputs.rows.values():
         if row.kind == "measured" and row.source.startswith("`"):
             name = row.source.split("`")[1]
             assert (RESULTS / name).is_file(), row
+        elif row.kind == "config":
+            assert (REPO / row.source.split("`")[1].split(":")[0]).is_file(), row
         elif row.kind != "measured":
             assert row.source.startswith(("assumption", "pending")), row
     # the per-request CPU of each request type comes from a measurement

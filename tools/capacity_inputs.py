@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DEPLOY = ROOT / "deploy" / "k8s" / "overlays" / "production"
 
 # Request types of the traffic mix: (scenario when cached / on Redis, scenario uncached).
 REQUEST_TYPES: dict[str, tuple[str, str]] = {
@@ -107,10 +111,6 @@ ASSUMPTIONS: list[tuple[str, float | list[float], str, str]] = [
         "cores",
         "make stack's idle processes (Prometheus, Celery beat, etcd, HAProxy) on the one machine",
     ),
-    ("k8s_web_min_replicas", 4, "pods", "deploy/k8s/overlays/production/hpa.yaml minReplicas"),
-    ("k8s_web_cpu_request", 1.0, "cores", "deploy/k8s/overlays/production/web.yaml requests.cpu"),
-    ("k8s_worker_replicas", 2, "pods", "deploy/k8s/overlays/production/worker.yaml replicas"),
-    ("k8s_worker_cpu_request", 0.5, "cores", "deploy/k8s/overlays/production/worker.yaml"),
     ("k8s_other_cpu_requests", 0.55, "cores", "events (0.25), beat (0.05), ingress (0.25)"),
     ("k8s_allocatable_share", 0.85, "share", "of a node's vCPUs left to pods (kubelet, daemons)"),
     ("db_disk_gb", 100, "GB", "gp3 volume per PostgreSQL node for the cost table"),
@@ -201,7 +201,7 @@ class Row:
     value: float | list[float]
     unit: str
     source: str  # "bench/results/x.json: scenarios.s.cpu_cores.app / requests_per_s", "assumption"
-    kind: str  # measured | assumption | pending
+    kind: str  # measured | config (a deploy file's value) | assumption | pending
 
 
 def started(doc: dict[str, Any]) -> str:
@@ -366,6 +366,7 @@ class Inputs:
         inp.measure_requests(results)
         inp.measure_rest(results)
         inp.measure_timelines(results)
+        inp.read_deploy_files(DEPLOY)
         for key, value, unit, why in ASSUMPTIONS:
             if key not in inp.rows:  # a measurement, when there is one, replaces the stand-in
                 inp.put(key, value, unit, f"assumption: {why}", "assumption")
@@ -526,6 +527,53 @@ class Inputs:
                     "counted in cpu_anon_page_cached_app",
                     "measured",
                 )
+
+    def read_deploy_files(self, overlay: Path) -> None:
+        """The Kubernetes layout's floor, as the production overlay ships it."""
+        docs = {}
+        for name in ("hpa.yaml", "web.yaml", "worker.yaml"):
+            path = overlay / name
+            if path.is_file():
+                docs[name] = yaml.safe_load(path.read_text())
+        where = f"`{overlay.relative_to(ROOT)}/"
+
+        def cpu_request(doc: dict[str, Any]) -> float:
+            cpu = str(
+                doc["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+            )
+            return float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+
+        if "hpa.yaml" in docs:
+            self.put(
+                "k8s_web_min_replicas",
+                float(docs["hpa.yaml"]["spec"]["minReplicas"]),
+                "pods",
+                where + "hpa.yaml`: spec.minReplicas",
+                "config",
+            )
+        if "web.yaml" in docs:
+            self.put(
+                "k8s_web_cpu_request",
+                cpu_request(docs["web.yaml"]),
+                "cores",
+                where + "web.yaml`: resources.requests.cpu",
+                "config",
+            )
+        if "worker.yaml" in docs:
+            self.put(
+                "k8s_worker_replicas",
+                float(docs["worker.yaml"]["spec"]["replicas"]),
+                "pods",
+                where + "worker.yaml`: spec.replicas",
+                "config",
+            )
+            self.put(
+                "k8s_worker_cpu_request",
+                cpu_request(docs["worker.yaml"]),
+                "cores",
+                where + "worker.yaml`: resources.requests.cpu",
+                "config",
+            )
 
     def measure_timelines(self, results: Results) -> None:
         """The timelines bench's summary (tools/bench/timelines_summary.py, issue 18): bytes per

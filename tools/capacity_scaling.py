@@ -42,10 +42,11 @@ def section_inputs(inp: Inputs) -> str:
         rows.append([f"`{row.key}`", value, row.unit, row.kind, row.source])
     counts = {
         k: sum(1 for r in inp.rows.values() if r.kind == k)
-        for k in ("measured", "assumption", "pending")
+        for k in ("measured", "config", "assumption", "pending")
     }
     return (
-        f"{counts['measured']} measured, {counts['assumption']} assumed, "
+        f"{counts['measured']} measured, {counts['config']} read from the deploy files, "
+        f"{counts['assumption']} assumed, "
         f"{counts['pending']} pending (stated until this session's runs land).\n\n"
         + cap.table(["input", "value", "unit", "kind", "source"], rows)
     )
