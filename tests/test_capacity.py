@@ -99,3 +99,12 @@ def test_cost_doc_states_dated_list_prices() -> None:
     assert re.search(r"stated on \d{4}-\d{2}-\d{2}", text)
     for level in ("1M", "10M", "100M"):
         assert f"| {level} |" in text
+
+
+def test_row_sizes_predict_the_larger_seed(scaling: ModuleType) -> None:
+    """The model's storage is rows x bytes per row: the bytes per row measured on the smaller
+    seed predict each large table's size at the larger one."""
+    pairs = scaling.storage_pairs(scaling.Results(RESULTS))
+    assert {p[2] for p in pairs} >= {"articles_article", "articles_favorite", "comments_comment"}
+    for small, big, table, _rows, predicted, measured in pairs:
+        assert abs(predicted / measured - 1) <= scaling.VALIDATION_TOLERANCE, (small, big, table)
