@@ -125,6 +125,12 @@ ASSUMPTIONS: list[tuple[str, float | list[float], str, str]] = [
     ("requests_per_active_user", 50, "requests/day", "API calls and pages of an active user"),
     ("timeline_size", 800, "entries", "FEED_TIMELINE_SIZE (issue 18's bound)"),
     (
+        "streams_share_of_daily_active",
+        0.05,
+        "share",
+        "daily active users holding a live-update stream open at the peak (ADR 0030)",
+    ),
+    (
         "timelines_full_share",
         0.1,
         "share",
@@ -467,6 +473,13 @@ class Inputs:
         for name, doc in results.docs:
             events = doc.get("events") or {}
             if events.get("rss_per_stream_kib"):
+                self.measured(
+                    "events_streams_per_process",
+                    events["opened"],
+                    "streams",
+                    name,
+                    "events.opened (idle streams one events process held, none refused)",
+                )
                 self.measured(
                     "events_kib_per_stream",
                     events["rss_per_stream_kib"],

@@ -105,6 +105,8 @@ def section_scaling(inp: Inputs) -> str:
     shard_ops = util * 1000 / inp.v("redis_ms_per_round_trip")
     shards = max(3, math.ceil(mem / shard_bytes), math.ceil(timeline_ops / shard_ops))
     workers = max(2, math.ceil(load.cores.get("worker", 0) / util))
+    streams = users * inp.v("daily_active_share") * inp.v("streams_share_of_daily_active")
+    events_pods = max(2, math.ceil(streams / inp.v("events_streams_per_process")))
     gb = relational_gb(inp)
     total_gb = sum(gb.values())
     writes_rps = load.peak_rps * sum(
@@ -157,6 +159,12 @@ def section_scaling(inp: Inputs) -> str:
             f"timeline inserts/s and {cap.fmt(load.emails_per_s)} emails/s from "
             f"{cap.fmt(load.publishes_per_s, 2)} publishes/s",
             "followers_per_user inserts and emails per publish",
+        ],
+        [
+            "events servers (live updates)",
+            f"**{events_pods}** processes for {cap.fmt(streams)} open streams "
+            f"({cap.fmt(streams * inp.v('events_kib_per_stream') / 2**20, 1)} GiB)",
+            "daily active x streams_share_of_daily_active; events_streams_per_process each",
         ],
         [
             "PostgreSQL data",
