@@ -22,7 +22,7 @@ export PYTHON313
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint fresh-check stack stack-stop stack-status backup backup-status restore drill audit bench bench-ratio bench-fanout bench-events clean
+.PHONY: help install run test lint fresh-check stack stack-stop stack-status backup backup-status restore drill audit bench bench-ratio bench-fanout bench-timelines bench-events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,7 +52,7 @@ audit: install ## pip-audit over uv.lock's exact versions; fails on a finding or
 fresh-check: ## make run, then make test, from a clean clone of HEAD in a throwaway fresh Debian root (root)
 	@bash tools/fresh-check.sh
 
-stack: install ## PostgreSQL under Patroni + etcd, Redis, STACK_APPS app servers behind nginx on :8080, Prometheus
+stack: install ## PostgreSQL under Patroni + etcd, Redis, a Redis Cluster, STACK_APPS app servers behind nginx on :8080, Prometheus
 	@$(PY) tools/stack start
 
 stack-stop: ## stop exactly what make stack started (by PID)
@@ -91,6 +91,10 @@ bench-ratio: install ## the cache's speed-up in interleaved rounds: BENCH_RATIO_
 bench-fanout: install ## publish to 10,000 followers via real workers; emails exactly once? (bench/README.md)
 	@flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"
 	@flock /tmp/conduit-bench.lock $(PY) tools/bench/fanout.py
+
+bench-timelines: install ## home timelines' fan-out: inserts/s, publish-to-visible lag for 10 and 10,000 followers (bench/README.md)
+	@flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"
+	@flock /tmp/conduit-bench.lock $(PY) tools/bench/timeline_fanout.py
 
 bench-events: install ## live updates: 5,000 idle streams' memory, comment-to-client p99, the API beside them; WSGI vs ASGI (bench/README.md)
 	@flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"

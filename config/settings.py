@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "conduit.oauth",
     "conduit.audit",
+    "conduit.timelines",
 ]
 
 # Observability (ADR 0013): /metrics with prometheus-client, JSON logs with request ids.
@@ -576,6 +577,22 @@ OAUTH2_PROVIDER = {
 }
 # Followers per task when a new article's emails fan out (one task per chunk).
 NOTIFICATIONS_CHUNK_SIZE = env.int("NOTIFICATIONS_CHUNK_SIZE", default=500)
+
+# --- Home timelines (ADR 0034) ---------------------------------------------------------------
+# Unset: timelines live in the database (a table hash-partitioned by user on PostgreSQL).
+# redis-cluster://host:port,host:port,...: sorted sets in a Redis Cluster.
+TIMELINE_URL = env.str("TIMELINE_URL", default="")
+# Newest article ids kept per timeline; a page past them is read with the feed's query.
+FEED_TIMELINE_SIZE = env.int("FEED_TIMELINE_SIZE", default=800)
+# Authors with more followers are not fanned out: the read merges their newest articles in.
+FEED_FANOUT_MAX_FOLLOWERS = env.int("FEED_FANOUT_MAX_FOLLOWERS", default=10_000)
+# Followers per timeline write when an article fans out (one store round trip each).
+FEED_FANOUT_CHUNK = env.int("FEED_FANOUT_CHUNK", default=1_000)
+# Redis Cluster socket timeouts, seconds: a dead node degrades the feed to its query, briefly.
+TIMELINE_SOCKET_TIMEOUT = env.float("TIMELINE_SOCKET_TIMEOUT", default=0.25)
+TIMELINE_CONNECT_TIMEOUT = env.float("TIMELINE_CONNECT_TIMEOUT", default=0.25)
+# After a store error, a process reads the feed's query this long without trying the store.
+TIMELINE_RETRY_SECONDS = env.float("TIMELINE_RETRY_SECONDS", default=1.0)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -11,7 +11,7 @@ from conduit.api.authentication import token_for
 from conduit.users.models import User
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.services", "tests.events"]
+pytest_plugins = ["tests.services", "tests.events", "tests.timelines.support"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,6 +9,13 @@ binary is a test error that names the package, never a silent skip.
         redis_server.url                       # redis://127.0.0.1:<port>/0
         redis_server.stop(); redis_server.start()  # same port, same data directory
 
+    def test_failover(redis_cluster):          # a Redis Cluster: 3 masters, each with a replica
+        redis_cluster.url                      # redis-cluster://127.0.0.1:<p1>,...,127.0.0.1:<p6>
+        killed = redis_cluster.kill_master(0)  # SIGKILL; redis_cluster.wait_ok(): replica promoted
+        redis_cluster.start(killed.index)      # back (empty), as a replica
+
+(``running_redis_cluster``: the same cluster with every node up and every key deleted.)
+
 Fixtures are registered in ``tests/conftest.py`` (``pytest_plugins``).
 """
 
@@ -20,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,9 +35,14 @@ from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from stack.redis_cluster import RedisCluster
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -197,6 +210,34 @@ def running_redis(redis_server: RedisServer) -> RedisServer:
     """The session's Redis, started again if an earlier test stopped it."""
     redis_server.start()
     return redis_server
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A real Redis Cluster of 3 masters, each with one replica (tools/stack/redis_cluster.py, as
+    make stack runs it; nodes.conf and logs under the session's temporary directory).
+    ``.url``, ``.nodes`` (each with ``.port``, ``.role``, ``.pid``), ``.kill_master(n)``,
+    ``.start(index)``, ``.wait_ok()``, ``.flush()``."""
+    if str(REPO / "tools") not in sys.path:
+        sys.path.insert(0, str(REPO / "tools"))
+    from stack.redis_cluster import RedisCluster, require
+
+    require_binary("redis-cli", "redis-tools (a dependency of redis-server)")
+    require("redis-server")
+    cluster = RedisCluster.on_free_ports(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.create()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def running_redis_cluster(redis_cluster: RedisCluster) -> RedisCluster:
+    """The session's Redis Cluster with every node running (a node an earlier test killed is
+    started again), cluster_state:ok, and no key (ids repeat between tests)."""
+    redis_cluster.start_stopped()
+    redis_cluster.wait_ok()
+    redis_cluster.flush()
+    return redis_cluster
 
 
 @pytest.fixture(scope="session")

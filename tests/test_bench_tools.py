@@ -307,6 +307,12 @@ def test_the_command_line_prints_seed_bulks_arguments_and_marks_a_data_dir(tool,
     tool.main(["mark", "--dir", str(tmp_path), "--size", "10k"])
     assert dataset.reusable(tmp_path, "10k")
     assert not dataset.reusable(tmp_path, "1m")
+    assert dataset.marked_version(tmp_path) == 1  # feed-shapes upgrades it in place
+    dataset.mark(tmp_path, "10k", {"added": True, "fans": 300})
+    marker = json.loads((tmp_path / dataset.MARKER).read_text())
+    assert (marker["version"], marker["feed_shapes"]) == (2, {"added": True, "fans": 300})
+    assert dataset.marked_version(tmp_path) == dataset.DATA_VERSION
+    tool.main(["feed-shapes", "--dir", str(tmp_path), "--size", "10k"])  # done: a no-op
 
 
 def test_free_ports_are_distinct_and_free():
@@ -318,7 +324,8 @@ def test_free_ports_are_distinct_and_free():
 ACTORS = dataset.Actors("w", "x", "fo", "co", "up", hot_users=["h1", "h2"])
 TOKENS = {"r": "R", "w": "W", "x": "X", "fo": "FO", "co": "CO", "up": "UP", "h1": "H1",
           "h2": "H2"}  # fmt: skip
-READS = ["global_list", "by_tag", "by_author", "favorited_by", "signed_in_list", "feed",
+READS = ["global_list", "by_tag", "by_author", "favorited_by", "signed_in_list",
+         "feed_fallback", "feed",
          "article_detail", "comments", "article_detail_cold", "profile",
          "profile_signed_in", "article_one", "home_page", "article_page"]  # fmt: skip
 WRITES = ["favorite_unfavorite", "create_article", "follow_unfollow", "comment", "register",
@@ -347,6 +354,27 @@ def test_every_scenario_runs_a_lua_script_that_exists(tmp_path):
         "/api/articles/two",
     ]
     assert scenarios.read_lines(tmp_path, "cold.txt") == ["/api/articles/three"]
+
+
+def test_the_feed_shapes_readers_read_their_feed_cold_then_warm(tmp_path):
+    shaped = inputs()
+    shaped.heavy_reader, shaped.heavy_following = "heavy", 1000
+    shaped.fan_reader, shaped.fan_following = "fan", 11
+    tokens = TOKENS | {"heavy": "HEAVY", "fan": "FAN"}
+
+    feeds = [s for s in scenarios.all_scenarios(shaped, tokens, tmp_path, "run1")
+             if s.name.startswith("feed")]  # fmt: skip
+
+    assert [(s.name, s.reader, s.timelines, s.args) for s in feeds] == [
+        ("feed_fallback", "r", "cold", ["R"]),
+        ("feed_following_1000_fallback", "heavy", "cold", ["HEAVY"]),
+        ("feed_celebrity_fan_fallback", "fan", "cold", ["FAN"]),
+        ("feed", "r", "warm", ["R"]),
+        ("feed_following_1000", "heavy", "warm", ["HEAVY"]),
+        ("feed_celebrity_fan", "fan", "warm", ["FAN"]),
+    ]
+    assert all(s.path == "/api/articles/feed" and s.kind == scenarios.READ for s in feeds)
+    assert "follows 1000" in feeds[1].request
 
 
 def test_bench_scenarios_picks_a_subset_in_the_bench_order(tmp_path):

@@ -58,6 +58,14 @@ postmasters=$($PY -c "import json,sys; print(' '.join(str(c['postmaster_pid']) f
 PIDS="$PIDS $postmasters"
 SIDS="$SIDS $(for pid in $postmasters; do ps -o sid= -p "$pid"; done | sort -u | tr '\n' ' ')"
 ok "make stack-status JSON=1: the leader's postmaster is $leader"
+$PY -c "
+import json, sys
+doc = json.load(sys.stdin)
+roles = sorted(c['role'] for c in doc['components'] if c['name'].startswith('redis-cluster-'))
+assert roles == ['master'] * 3 + ['replica'] * 3, roles
+assert doc['redis_cluster_state'] == 'ok', doc['redis_cluster_state']
+assert doc['env']['TIMELINE_URL'].startswith('redis-cluster://'), doc['env'].get('TIMELINE_URL')
+print('ok    Redis Cluster: 3 masters, 3 replicas, cluster_state:ok, TIMELINE_URL given to the app')" <<<"$json"
 
 code=$(curl -s -o /tmp/stack-smoke-articles.json -w '%{http_code}' "$SITE/api/articles")
 n=$($PY -c "import json; print(json.load(open('/tmp/stack-smoke-articles.json'))['articlesCount'])")

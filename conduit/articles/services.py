@@ -31,8 +31,10 @@ from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.platform.validation import Checker, checked
 from conduit.users.models import User
 
-# The notifications app's task, by name (platform/tasks/enqueue.py says why).
+# The notifications and timelines apps' tasks, by name (platform/tasks/enqueue.py says why).
 NEW_ARTICLE_FAN_OUT = "conduit.notifications.new_article_fan_out"
+TIMELINE_FAN_OUT = "conduit.timelines.article_published"
+TIMELINE_UNPUBLISH = "conduit.timelines.articles_deleted"
 
 
 def _bump_site_articles(delta: int) -> None:
@@ -95,7 +97,8 @@ def article_create(
             invalidation.invalidate_lists()  # before the statement, and after it
             article = publishing.publish(author=author, title=title, description=description,
                                          body=body, tags=tag_names)  # fmt: skip
-        enqueue_named_on_commit(NEW_ARTICLE_FAN_OUT, article.pk)  # committed: sent now
+        enqueue_named_on_commit(TIMELINE_FAN_OUT, article.pk)  # committed: sent now
+        enqueue_named_on_commit(NEW_ARTICLE_FAN_OUT, article.pk)
         return article
     with transaction.atomic():
         invalidation.invalidate_lists()  # before the author's and the site's counter rows lock
@@ -113,7 +116,8 @@ def article_create(
         _link_tags(article, tag_names)
         User.objects.filter(pk=author.pk).update(articles_count=F("articles_count") + 1)
         _bump_site_articles(+1)
-        # Followers' emails: one task after commit; it fans out (conduit.notifications.tasks).
+        # Followers' timelines and emails: one task each after commit; they fan out.
+        enqueue_named_on_commit(TIMELINE_FAN_OUT, article.pk)
         enqueue_named_on_commit(NEW_ARTICLE_FAN_OUT, article.pk)
     return article
 
@@ -248,4 +252,5 @@ def _delete_articles(ids: list[int]) -> int:
         invalidation.invalidate_lists()
         # The cascade: tag links, favorites, comments, delivery records, then the articles.
         Article.objects.filter(pk__in=found).only("pk").delete()
+        enqueue_named_on_commit(TIMELINE_UNPUBLISH, found, author_ids)
     return len(rows)

@@ -17,7 +17,7 @@ from conduit.audit.services import audit_pseudonymise_user, audit_record
 from conduit.comments.models import Comment
 from conduit.media.models import Avatar
 from conduit.platform.exceptions import InvalidInput
-from conduit.platform.tasks.enqueue import enqueue_on_commit
+from conduit.platform.tasks.enqueue import enqueue_named_on_commit, enqueue_on_commit
 from conduit.privacy.models import ExportRequest
 from conduit.profiles.models import Follow
 from conduit.profiles.services import follow_remove
@@ -25,6 +25,8 @@ from conduit.users.invalidation import user_deleted
 from conduit.users.models import User
 
 _IN_PROGRESS = (ExportRequest.Status.PENDING, ExportRequest.Status.RUNNING)
+
+TIMELINE_ERASED = "conduit.timelines.user_erased"
 
 
 def export_request(*, user: User) -> ExportRequest:
@@ -80,6 +82,8 @@ def account_erase(*, user: User, password: str | None) -> None:
         # Their audit entries keep what happened, under a pseudonym (ADR 0032).
         audit_pseudonymise_user(user_id=user.pk, email_key=user.email_key)
         user_deleted(user)  # their tokens fail from the next request on
+        # Their home timeline (the timelines app's task, by name: platform/tasks/enqueue.py).
+        enqueue_named_on_commit(TIMELINE_ERASED, user.pk)
         user.delete()  # cascades to the avatar and export rows; ends sessions
         if avatar_files:
             enqueue_on_commit(files_delete, "default", avatar_files)

@@ -12,10 +12,16 @@ from django.utils import timezone
 from conduit.platform.cache import bulk
 from conduit.platform.db.statements import one_statement, sql, write_rows
 from conduit.platform.exceptions import InvalidInput, NotFound
+from conduit.platform.tasks.enqueue import enqueue_named_on_commit
 from conduit.profiles import invalidation
 from conduit.profiles.models import Follow
 from conduit.profiles.selectors import Profile, profile_from_database
 from conduit.users.models import User
+
+# The timelines app's tasks, by name (platform/tasks/enqueue.py says why): a follow backfills
+# the follower's timeline, an unfollow scrubs it (ADR 0034).
+TIMELINE_FOLLOWED = "conduit.timelines.follow_added"
+TIMELINE_UNFOLLOWED = "conduit.timelines.follow_removed"
 
 ALREADY = "is already followed"
 NOT_ONE = "is not followed"
@@ -62,6 +68,7 @@ def follow_add(*, follower: User, followee: User) -> Profile:
         except IntegrityError:
             raise InvalidInput.field("profile", ALREADY) from None
         _move_counters(follower=follower, followee=followee, delta=1)
+        enqueue_named_on_commit(TIMELINE_FOLLOWED, follower.pk, followee.pk)
         return profile_from_database(username=followee.username, viewer_id=follower.pk)
 
 
@@ -76,6 +83,7 @@ def follow_remove(*, follower: User, followee: User) -> Profile:
         if not deleted:
             raise InvalidInput.field("profile", NOT_ONE)
         _move_counters(follower=follower, followee=followee, delta=-1)
+        enqueue_named_on_commit(TIMELINE_UNFOLLOWED, follower.pk, followee.pk)
         return profile_from_database(username=followee.username, viewer_id=follower.pk)
 
 
@@ -105,5 +113,7 @@ def _in_one_statement(
     row = next((row for row in rows if row["id"] == followee.pk), None)
     if row is None:
         raise InvalidInput.field("profile", unchanged)
+    task = TIMELINE_FOLLOWED if delta > 0 else TIMELINE_UNFOLLOWED
+    enqueue_named_on_commit(task, follower.pk, followee.pk)  # committed: sent now
     return Profile(username=row["username"], bio=row["bio"], image=row["image"],
                    following=delta > 0)  # fmt: skip

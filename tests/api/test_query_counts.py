@@ -161,11 +161,22 @@ def test_articles_by_tag_and_author(n, signed_in, user, viewer_api, django_asser
     assert_list(response, n, signed_in=signed_in)
 
 
+# The feed from timelines (ADR 0034). In these tests no transaction commits, so no timeline task
+# runs: a timeline is cold unless the test builds it. Sign in, then:
+# * cold: the timeline's window (its marker missing), then the feed's query: the followed
+#   authors' counters (count and plan choice, ADR 0010) and the page;
+# * warm: the window, the followed authors' counters (count and merged authors), the page;
+# * merged: warm, plus the newest ids of the followed authors merged at read;
+# * unavailable (the store does not answer): the feed's query only.
+FEED_QUERIES = {"cold": 1 + 1 + 2, "warm": 1 + 1 + 2, "merged": 1 + 1 + 3, "unavailable": 1 + 2}
+
+
 @SIZES
-def test_feed(n, user, auth_api, django_assert_num_queries):
-    # Sign in; the followed authors' counters (count and plan choice, ADR 0010); the page.
+@pytest.mark.parametrize("state", list(FEED_QUERIES))
+def test_feed(n, state, user, auth_api, timeline_state, django_assert_num_queries):
     articles_by_many_authors(user, n)
-    with django_assert_num_queries(3):
+    timeline_state(state, user)
+    with django_assert_num_queries(FEED_QUERIES[state]):
         response = auth_api.get("/api/articles/feed")
     assert_list(response, n, signed_in=True)
 

@@ -123,12 +123,18 @@ def test_home_tag_feed(client, world, signed_in, django_assert_num_queries):
     assert_previews(response, 2 * world.n, flags=signed_in)
 
 
+# Your feed from timelines (ADR 0034), as tests/api/test_query_counts.py counts it: cold (the
+# window, then the feed's query: counters and page), warm (window, counters, page), merged (warm
+# plus the merged authors' newest ids), unavailable (the feed's query only). Plus the popular tags.
+YOUR_FEED = {"cold": 1 + 2, "warm": 1 + 2, "merged": 1 + 3, "unavailable": 2}
+
+
 @SIZES
-def test_home_your_feed(client, world, django_assert_num_queries):
-    # Session + user + the sum of the followed authors' article counters + the page of previews
-    # + the popular tags.
+@pytest.mark.parametrize("state", list(YOUR_FEED))
+def test_home_your_feed(client, world, state, timeline_state, django_assert_num_queries):
     sign_in(client, world.bob)
-    with django_assert_num_queries(SIGN_IN + 3):
+    timeline_state(state, world.bob)
+    with django_assert_num_queries(SIGN_IN + YOUR_FEED[state] + 1):
         response = client.get("/?feed=your")
     assert_previews(response, 2 * world.n, flags=True)
 

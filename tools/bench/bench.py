@@ -4,6 +4,7 @@
     bench.py port PORT [--not PORT]              # PORT if free (0: a free one), else fail
     bench.py reusable --dir D --size S           # exit 0 if D holds a database seeded at S
     bench.py mark --dir D --size S               # record that D was seeded at S
+    bench.py feed-shapes --dir D --size S        # add issue 18's feeds to D's data (once)
     bench.py nginx-conf --dir D --port P         # a throw-away nginx serving D/www
     bench.py pgbouncer-conf --dir D --port P --pg-port Q   # a throw-away pgbouncer (transaction)
     bench.py run --size S --base URL --nginx URL ...   # the measurements, the JSON, the table
@@ -16,11 +17,13 @@ Django; the other commands only the standard library).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchkit, also when loaded by path
-from benchkit.dataset import SIZES, mark, reusable
+from benchkit import REPO
+from benchkit.dataset import DATA_VERSION, SIZES, mark, marked_version, reusable
 from benchkit.net import free_port, port_is_free
 from benchkit.report import REFERENCES, references_wanted
 from benchkit.servers import nginx_conf, pgbouncer_conf
@@ -45,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name)
         p.add_argument("--dir", type=Path, required=True)
         p.add_argument("--size", required=True)
+    p = sub.add_parser("feed-shapes")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--size", required=True)
     p = sub.add_parser("nginx-conf")
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--port", type=int, required=True)
@@ -106,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0 if reusable(args.dir, args.size) else 1)
     elif args.command == "mark":
         mark(args.dir, args.size)
+    elif args.command == "feed-shapes":
+        feed_shapes(args.dir, args.size)
     elif args.command == "nginx-conf":
         print(nginx_conf(args.dir.resolve(), args.port))
     elif args.command == "pgbouncer-conf":
@@ -114,6 +122,22 @@ def main(argv: list[str] | None = None) -> None:
         from benchkit.runner import Bench
 
         Bench(args).main()
+
+
+def feed_shapes(data_dir: Path, size: str) -> None:
+    """Upgrade a database marked below ``DATA_VERSION`` in place (benchkit/feed_shapes.py)."""
+    if marked_version(data_dir) >= DATA_VERSION:
+        return
+    import django
+
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from benchkit.feed_shapes import add_feed_shapes
+
+    added = add_feed_shapes(SIZES[size][0])
+    print(f"feed shapes: {added}", flush=True)
+    mark(data_dir, size, added)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ REPLICA=${BENCH_REPLICA:-0}
 DB_MODE=${BENCH_DB:-persistent}
 REDIS_KILL=${BENCH_REDIS_KILL:-0}
 BROKER=${BENCH_BROKER:-redis}
+TIMELINES=${BENCH_TIMELINES:-database}
+[[ $TIMELINES =~ ^(database|redis-cluster)$ ]] || { echo "BENCH_TIMELINES must be database or redis-cluster" >&2; exit 2; }
 [[ $BROKER =~ ^(redis|inline)$ ]] || { echo "BENCH_BROKER must be redis or inline" >&2; exit 2; }
 [[ $CACHE =~ ^(locmem|off|redis)$ ]] || { echo "BENCH_CACHE must be locmem, off or redis" >&2; exit 2; }
 [[ $DB_MODE =~ ^(persistent|pool|pgbouncer)$ ]] || { echo "BENCH_DB must be persistent, pool or pgbouncer" >&2; exit 2; }
@@ -59,13 +61,13 @@ BROKER=${BENCH_BROKER:-redis}
 
 step "Debian packages the bench needs"
 PACKAGES=(wrk nginx)
-[[ $CACHE == redis || ($BROKER == redis && -z $TARGET) ]] && PACKAGES+=(redis-server)
+[[ $CACHE == redis || $TIMELINES == redis-cluster || ($BROKER == redis && -z $TARGET) ]] && PACKAGES+=(redis-server)
 [[ $DB_MODE == pgbouncer ]] && PACKAGES+=(pgbouncer)
 bash tools/debian-packages.sh "${PACKAGES[@]}"
 
 RUN_DIR=$(mktemp -d /tmp/conduit-bench-run.XXXXXX)
 chmod 755 "$RUN_DIR"  # nginx's worker (user nobody) reads the static copy from here
-APP_PID="" NGINX_PID="" PG_DIR="" REDIS_PID="" BROKER_PID="" REPLICA_PID="" PGBOUNCER_PID=""
+APP_PID="" NGINX_PID="" PG_DIR="" REDIS_PID="" BROKER_PID="" REPLICA_PID="" PGBOUNCER_PID="" CLUSTER_PID=""
 
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 stop_pid() {  # stop_pid PID SIGNAL NAME: signal, wait up to 30 s, then SIGKILL; reap it
@@ -85,6 +87,7 @@ cleanup() {
     [[ -n $NGINX_PID ]] && stop_pid "$NGINX_PID" QUIT nginx
     [[ -n $REDIS_PID ]] && stop_pid "$REDIS_PID" TERM redis-server
     [[ -n $BROKER_PID ]] && stop_pid "$BROKER_PID" TERM "redis-server (broker)"
+    [[ -n $CLUSTER_PID ]] && stop_pid "$CLUSTER_PID" TERM "Redis Cluster (tools/bench/cluster.py)"
     [[ -n $PGBOUNCER_PID ]] && stop_pid "$PGBOUNCER_PID" INT pgbouncer
     [[ -n $REPLICA_PID ]] && stop_pid "$REPLICA_PID" INT "PostgreSQL replica"
     [[ -n $PG_DIR ]] && python3 tools/postgres.py stop --dir "$PG_DIR"
@@ -139,7 +142,7 @@ fi
 APP_PORT=$("${BENCH[@]}" port "${BENCH_PORT:-0}")
 
 # Durable settings (no --fast): fsync and synchronous_commit on, as in production.
-PG_DIR=/tmp/conduit-bench-pg-$SIZE
+PG_DIR=${BENCH_PG_DIR:-/tmp/conduit-bench-pg-$SIZE}
 if [[ ${BENCH_KEEP_DB:-0} == 1 ]] && "${BENCH[@]}" reusable --dir "$PG_DIR" --size "$SIZE"; then
     step "PostgreSQL 15 on the kept $SIZE database in $PG_DIR (BENCH_KEEP_DB=1)"
     DATABASE_URL=$(python3 tools/postgres.py start --dir "$PG_DIR")
@@ -169,6 +172,8 @@ if [[ $SEED == 1 ]]; then
     $PY manage.py seed_bulk --reset $SEED_ARGS
     "${BENCH[@]}" mark --dir "$PG_DIR" --size "$SIZE"
 fi
+step "feed shapes (benchkit/feed_shapes.py: once per database)"
+"${BENCH[@]}" feed-shapes --dir "$PG_DIR" --size "$SIZE"
 
 # --- the variants: each server is started here and stopped by PID in cleanup ----------------
 as_postgres() { if [[ $(id -u) == 0 ]]; then setpriv --reuid=postgres --regid=postgres --init-groups "$@"; else "$@"; fi; }
@@ -211,6 +216,21 @@ if [[ $BROKER == redis ]]; then
     BROKER_PID=$!
     wait_port "$BROKER_PORT" "$BROKER_PID" "redis-server (broker)"
     APP_ENV+=("CELERY_BROKER_URL=redis://127.0.0.1:$BROKER_PORT/0")
+fi
+
+if [[ $TIMELINES == redis-cluster ]]; then
+    step "Redis Cluster for the timelines, 3 masters + 3 replicas (BENCH_TIMELINES=redis-cluster)"
+    setsid "$PY" tools/bench/cluster.py --dir "$RUN_DIR/cluster" --url-file "$RUN_DIR/cluster.url" \
+        >"$RUN_DIR/cluster.log" 2>&1 &
+    CLUSTER_PID=$!
+    for _ in $(seq 600); do
+        [[ -s $RUN_DIR/cluster.url ]] && break
+        alive "$CLUSTER_PID" || { echo "the Redis Cluster did not start: $RUN_DIR/cluster.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    [[ -s $RUN_DIR/cluster.url ]] || { echo "the Redis Cluster did not start in 60 s" >&2; exit 1; }
+    TIMELINE_URL=$(cat "$RUN_DIR/cluster.url")
+    export TIMELINE_URL  # the app's and the bench's (which makes the feeds' timelines cold or warm)
 fi
 
 if [[ $REPLICA == 1 ]]; then

@@ -1,14 +1,24 @@
 """`make stack` (cli.py says what it runs and how to start it): one module per kind of component
-(databases with patroni, backups and restore, services, apps, balancers, tasks, monitoring with
-backup_metrics), the configurations made from deploy/ (configs.py), and what they share: processes,
-ports, waiting
-and the state file (core.py).
+(databases with patroni, backups and restore, services with redis_cluster, apps, balancers, tasks,
+monitoring with backup_metrics), the configurations made from deploy/ (configs.py), and what they
+share: processes, ports, waiting and the state file (core.py).
 
 Importable with tools/ on sys.path, as the tests and tools/validate-deploy.sh do (``import stack``);
 what they use is here.
 """
 
-from . import backup_metrics, backups, logrotate, monitoring, patroni, restore, status, tls
+from . import (
+    backup_metrics,
+    backups,
+    logrotate,
+    monitoring,
+    patroni,
+    redis_cluster,
+    restore,
+    services,
+    status,
+    tls,
+)
 from .apps import DRAIN_TIMEOUT, app_server_argv
 from .configs import (
     archive_command,
@@ -46,8 +56,10 @@ __all__ = [
     "patroni_conf",
     "pgbackrest_conf",
     "prometheus_conf",
+    "redis_cluster",
     "render",
     "restore",
+    "services",
     "spawn",
     "status",
     "stop_pid",

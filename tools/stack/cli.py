@@ -3,7 +3,8 @@
     .venv/bin/python tools/stack start|stop|status [--json]
 
 PostgreSQL 15 under Patroni (two members, leader and replica, etcd as the consensus store) behind
-HAProxy on Patroni's health checks, Redis (cache and Celery broker), an SMTP sink (aiosmtpd),
+HAProxy on Patroni's health checks, Redis (cache and Celery broker), a Redis Cluster of three
+masters each with a replica (the home timelines, TIMELINE_URL), an SMTP sink (aiosmtpd),
 STACK_APPS granian app servers behind nginx or HAProxy (STACK_LB=haproxy) on
 http://127.0.0.1:8080 (and on HTTPS: ADR 0033, certificates in var/stack/tls/), a Celery
 worker (every queue) and beat, Debian's node exporter (its
@@ -17,6 +18,8 @@ it now (leader or replica) and its postmaster's PID.
 
 Ports (0 = any free port; a port given here must be free):
     STACK_HTTP_PORT=8080  STACK_REDIS_PORT=0  STACK_SMTP_PORT=0  STACK_PROMETHEUS_PORT=0
+    STACK_REDIS_CLUSTER_PORT=0 (the Redis Cluster's first node P: nodes on P..P+5, cluster
+        buses on P+10000..; or six ports separated by commas)
     STACK_HTTPS_PORT=0 (the balancer's HTTPS)  STACK_REDIS_TLS_PORT=0 (Redis's TLS port, the app's)
     STACK_PG_PORT=0 (HAProxy: the leader, DATABASE_URL)
     STACK_PG_REPLICA_PORT=0 (HAProxy: the replica, DATABASE_REPLICA_URLS)
@@ -118,6 +121,7 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
         etcd_peer=ports.take("STACK_ETCD_PEER_PORT"),
     )
     redis_port = ports.take("STACK_REDIS_PORT")
+    cluster_ports, cluster_buses = services.redis_cluster_ports(ports)
     smtp_port = ports.take("STACK_SMTP_PORT")
     prom_port = ports.take("STACK_PROMETHEUS_PORT")
     app_ports = [ports.take("STACK_APP_PORT", offset=i) for i in range(n_apps)]
@@ -133,6 +137,7 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
     tls = certificates.ensure()
     database_url, replica_url = databases.start_postgres(stack, pg, synchronous, tls)
     services.start_redis(stack, redis_port, redis_tls_port)
+    timelines = services.start_redis_cluster(stack, cluster_ports, cluster_buses)
     services.start_smtp_sink(stack, smtp_port)
     # DATABASE_REPLICA_URLS, CACHE_URL and EMAIL_URL are read by replica reads (ADR 0017),
     # caching (ADR 0016) and mail (the notifications app).
@@ -145,6 +150,8 @@ def boot(stack: Stack, n_apps: int, lb: str, synchronous: bool) -> None:
         # Live updates (ADR 0030): published by the app servers and the workers, read by the
         # events server, which nginx or HAProxy routes /events/ to.
         "EVENTS_URL": tls.redis_url(redis_tls_port, 2),
+        # The home timelines (ADR 0034): sorted sets sharded over the Redis Cluster.
+        "TIMELINE_URL": timelines.url,
     }
     site_url = f"http://127.0.0.1:{http_port}"
     env = apps.app_environment(stack, urls, site_url, lb=lb)

@@ -185,14 +185,19 @@ class Ports:
 
     def take(self, var: str, default: int = 0, offset: int = 0) -> int:
         wanted = int(os.environ.get(var, str(default)))
-        if wanted:
-            port = wanted + offset
-            if port in self.taken or not postgres.port_is_free(port):
-                raise StackError(f"port {port} ({var}) is in use: free it or set {var}=<port>/0")
-        else:
+        return self.claim(wanted + offset, var) if wanted else self.any()
+
+    def claim(self, port: int, var: str) -> int:
+        """``port``, which ``var`` asked for: it must be free."""
+        if port in self.taken or not postgres.port_is_free(port):
+            raise StackError(f"port {port} ({var}) is in use: free it or set {var}=<port>/0")
+        self.taken.add(port)
+        return port
+
+    def any(self) -> int:
+        port = postgres.free_port()
+        while port in self.taken:
             port = postgres.free_port()
-            while port in self.taken:
-                port = postgres.free_port()
         self.taken.add(port)
         return port
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import patroni, tasks
+from . import patroni, services, tasks
 from .core import ROOT, STACK, State, load_state, pid_alive
 
 
@@ -32,6 +32,8 @@ def components(state: State) -> list[dict[str, Any]]:
     whether it is the synchronous standby, its Patroni REST port and its postmaster's PID (the
     Patroni process is ``pid``)."""
     found = patroni.roles(members(state)) if state.get("patroni") else {}
+    cluster = services.redis_cluster_of(state)
+    cluster_roles = {f"127.0.0.1:{n.port}": n.role for n in cluster.nodes} if cluster else {}
     out = []
     for c in state["components"]:
         port = re.search(r":(\d+)", c["address"])
@@ -46,6 +48,8 @@ def components(state: State) -> list[dict[str, Any]]:
         }
         if "tls_port" in c:  # Redis's TLS port (a drill restarts Redis with it)
             entry["tls_port"] = c["tls_port"]
+        if c["name"].startswith("redis-cluster-"):  # master, replica or down, asked now
+            entry["role"] = cluster_roles.get(c["address"].split()[0], "down")
         if "postmaster" in c:
             role = found.get(c["name"], "unknown")
             entry["role"] = "replica" if role == "sync_standby" else role
@@ -54,6 +58,13 @@ def components(state: State) -> list[dict[str, Any]]:
             entry["postmaster_pid"] = patroni.postmaster_pid(Path(c["postmaster"]))
         out.append(entry)
     return out
+
+
+def cluster_state(state: State) -> str | None:
+    """The Redis Cluster's cluster_state (``ok``, ``fail``; ``down``: no node answers), None
+    when the stack runs none."""
+    cluster = services.redis_cluster_of(state)
+    return cluster.state() if cluster else None
 
 
 def status(as_json: bool = False) -> int:
@@ -73,6 +84,7 @@ def status(as_json: bool = False) -> int:
             "complete": state.get("complete", False),
             "url": state["url"],
             "components": listed,
+            "redis_cluster_state": cluster_state(state),
             "env": state.get("env", {}),
         }
         print(json.dumps(document, indent=2))
@@ -109,6 +121,11 @@ def table(state: State, with_status: bool = False) -> str:
         roles = ", ".join(f"{name} {role}" for name, role in found.items())
         config = members(state)[0].config
         lines.append(f"patroni:    {roles}  (patronictl -c {config} list)")
+    cluster = services.redis_cluster_of(state)
+    if cluster:
+        nodes = ", ".join(f":{n.port} {n.role}" for n in cluster.nodes)
+        lines.append(f"redis cluster: cluster_state:{cluster_state(state)}  ({nodes})")
+        lines.append(f"TIMELINE_URL={cluster.url}")
     lines += [
         f"DATABASE_URL={env.get('DATABASE_URL', '-')}",
         f"DATABASE_REPLICA_URLS={env.get('DATABASE_REPLICA_URLS', '-')}",

@@ -19,6 +19,7 @@ from conduit.articles import favorites, selectors, services
 from conduit.articles.selectors import ListQuery
 from conduit.platform.exceptions import InvalidInput
 from conduit.platform.http import micro_cache
+from conduit.timelines.selectors import home_feed
 
 PAGE_PARAMETERS = [
     OpenApiParameter(
@@ -127,9 +128,7 @@ class FeedView(SignedInView):
     )
     def get(self, request: Request) -> Response:
         limit, offset = page_params(request)
-        page = selectors.article_feed(
-            viewer_id=self.signed_in(request).pk, limit=limit, offset=offset
-        )
+        page = home_feed(viewer_id=self.signed_in(request).pk, limit=limit, offset=offset)
         return Response(articles_json(page.articles, page.count))
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 from conduit.articles import selectors as article_selectors
 from conduit.articles.selectors import ListQuery
 from conduit.platform.http import edge_cache
+from conduit.timelines.selectors import home_feed
 from conduit.web import previews
 from conduit.web.pagination import PAGE_SIZE
 from conduit.web.views.base import (
@@ -32,7 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
     page = page_or_404(request)
     offset = (page - 1) * PAGE_SIZE
     if tab == "your" and viewer_id is not None:  # anonymous visitors were redirected above
-        result = article_selectors.article_feed(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset)
+        result = home_feed(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset)
     else:
         result = article_selectors.article_list(
             ListQuery(viewer_id=viewer_id, limit=PAGE_SIZE, offset=offset, tag=tag)

@@ -17,6 +17,9 @@ from benchkit import REPO
 from benchkit.facts import git
 
 MARKER = "bench-dataset.json"
+# 2: the feed shapes of benchkit/feed_shapes.py (a celebrity, its fans, a user following 1,000).
+# A database marked 1 (or unmarked) is upgraded in place by ``bench.py feed-shapes``.
+DATA_VERSION = 2
 RNG_SEED = 7  # the same random articles and users for every run on the same data
 COLD_ARTICLES = 8_000  # at most: 10k has 10,000 articles, 1,000 of them warmed
 
@@ -35,13 +38,24 @@ def reusable(data_dir: Path, size: str) -> bool:
     return bool(json.loads(marker.read_text()).get("size") == size)
 
 
-def mark(data_dir: Path, size: str) -> None:
-    """Record that ``data_dir`` holds a database seeded at ``size`` (``reusable`` reads it)."""
+def mark(data_dir: Path, size: str, shapes: dict[str, Any] | None = None) -> None:
+    """Record that ``data_dir`` holds a database seeded at ``size`` (``reusable`` reads it);
+    ``shapes``: what ``feed_shapes.add_feed_shapes`` added (the marker then has version 2)."""
     users, articles = SIZES[size]
+    path = data_dir / MARKER
+    old = json.loads(path.read_text()) if shapes is not None and path.exists() else {}
     marker = {"size": size, "users": users, "articles": articles,
-              "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-              "commit": git("rev-parse", "--short", "HEAD")}  # fmt: skip
-    (data_dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+              "seeded_at": old.get("seeded_at") or datetime.now(UTC).isoformat(timespec="seconds"),
+              "commit": old.get("commit") or git("rev-parse", "--short", "HEAD"),
+              "version": 1}  # fmt: skip
+    if shapes is not None:
+        marker |= {"version": DATA_VERSION, "feed_shapes": shapes}
+    path.write_text(json.dumps(marker, indent=2) + "\n")
+
+
+def marked_version(data_dir: Path) -> int:
+    marker = data_dir / MARKER
+    return int(json.loads(marker.read_text()).get("version", 1)) if marker.exists() else 0
 
 
 ACTORS = ("writer", "fav_actor", "follow_actor", "comment_actor", "update_actor")
@@ -85,6 +99,12 @@ class Inputs:
     hot_article_favorites: int
     hot_author: str  # the least followed user none of the hot users follows
     hot_author_followers: int
+    # benchkit/feed_shapes.py's readers (None on data without them, e.g. BENCH_TARGET's)
+    heavy_reader: str | None = None  # follows ~1,000 authors
+    heavy_following: int = 0
+    fan_reader: str | None = None  # follows the celebrity and what the reader follows
+    fan_following: int = 0
+    celebrity_followers: int = 0
 
 
 def _random_ids(rng: random.Random, low: int, high: int, k: int) -> list[int]:
@@ -191,7 +211,27 @@ def pick_inputs(actors: Actors, count: int = 1_000) -> Inputs:
         follow_usernames=follow, hot_article=hot_article.slug,
         hot_article_favorites=hot_article.favorites_count, hot_author=hot_author.username,
         hot_author_followers=hot_author.followers_count, cold_slugs=cold,
+        **feed_readers(reader.pk),
     )  # fmt: skip
+
+
+def feed_readers(reader_id: int) -> dict[str, Any]:
+    """The feeds of benchkit/feed_shapes.py: the heavy follower and the celebrity's fan whose
+    other follows are the typical reader's (``Inputs``' last fields; empty without them)."""
+    from benchkit.feed_shapes import CELEBRITY, HEAVY, fan_of
+    from conduit.users.models import User
+
+    found = {u.username: u for u in User.objects.filter(
+        username__in=[CELEBRITY, HEAVY, fan_of(reader_id)])}  # fmt: skip
+    if CELEBRITY not in found:
+        return {}
+    fan = found.get(fan_of(reader_id))
+    return {
+        "heavy_reader": HEAVY, "heavy_following": found[HEAVY].following_count,
+        "fan_reader": fan.username if fan else None,
+        "fan_following": fan.following_count if fan else 0,
+        "celebrity_followers": found[CELEBRITY].followers_count,
+    }  # fmt: skip
 
 
 def dataset_counts() -> dict[str, int]:

@@ -13,7 +13,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from benchkit import report
+from benchkit import report, timelines
 from benchkit.cpu import CpuWatch, pid_alive, settle
 from benchkit.locks import LockSampler
 from benchkit.net import http
@@ -125,11 +125,20 @@ class Load:
         for number, scenario in enumerate(scenarios, start=1):
             print(f"scenario {number}/{len(scenarios)} {scenario.name} ({duration} s) ...",
                   end=" ", flush=True)  # fmt: skip
+            timeline, scraped = None, {}
+            if scenario.timelines and scenario.reader:
+                timeline = timelines.prepare(scenario.reader, scenario.timelines)
+                scraped = timelines.scrape(self.base)
             raw, cpu, locks = self.run(self.base + scenario.path, scenario.script, scenario.args,
                                        duration)  # fmt: skip
             results[scenario.name] = report.scenario_entry(
                 raw, ref_rps, cpu, scenario.request, kind=scenario.kind, lock_waits=locks
             )
+            if timeline is not None and scenario.reader:
+                results[scenario.name]["timeline"] = timeline | timelines.after(scenario.reader)
+                results[scenario.name]["app_metrics"] = timelines.delta(
+                    scraped, timelines.scrape(self.base)
+                ) | {"workers": self.args.workers}
             print(f"{raw['requests_per_s']:,.0f} req/s, {raw['errors']['status']} non-2xx",
                   flush=True)  # fmt: skip
         if self.args.redis_kill and redis_kill:

@@ -34,7 +34,7 @@ from benchkit.dataset import (
 from benchkit.facts import commit_info, database_info, machine_info, package_version, wrk_version
 from benchkit.load import Load
 from benchkit.net import http, loopback_only, wait_until_up
-from benchkit.scenarios import READ, WRITE, all_scenarios, selected
+from benchkit.scenarios import READ, WRITE, all_scenarios, feed_readers, selected
 from benchkit.tokens import tokens_for
 
 Entry = dict[str, Any]
@@ -168,7 +168,7 @@ class Bench:
         wait_until_up(f"{self.base}/api/tags", args.app_pid)
         wait_until_up(f"{self.nginx}/", args.nginx_pid)
         actors = inputs.actors
-        users = [inputs.reader, *_writers(actors), *actors.hot_users]
+        users = [*feed_readers(inputs).values(), *_writers(actors), *actors.hot_users]
         tokens, token_source = tokens_for(self.base, list(dict.fromkeys(users)))
         connection.close()  # as in prepare: idle during the load
         captured = self.capture()

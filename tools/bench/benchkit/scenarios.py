@@ -29,6 +29,8 @@ class Scenario:
     request: str  # what it does, for the JSON
     check: tuple[str, str, str | None] | None  # a request to try first: method, path, token
     kind: str = READ
+    timelines: str | None = None  # "cold" or "warm": the reader's timeline before the run
+    reader: str | None = None  # the feed scenarios' reader (username)
 
 
 def write_lines(run_dir: Path, name: str, lines: list[str]) -> str:
@@ -54,7 +56,7 @@ def all_scenarios(
     profiles = [f"/api/profiles/{q(u)}" for u in inputs.profile_usernames]
     favorites = [f"/api/articles/{q(s)}/favorite" for s in inputs.favorite_slugs]
     follows = [f"/api/profiles/{q(u)}/follow" for u in inputs.follow_usernames]
-    reader, writer = tokens[inputs.reader], tokens[actors.writer]
+    writer = tokens[actors.writer]
     hot = f"{len(actors.hot_users)} users ({actors.hot_users[0]} to {actors.hot_users[-1]} by id)"
 
     def lines(name: str, values: list[str]) -> str:
@@ -65,7 +67,7 @@ def all_scenarios(
     hot_favorite = f"/api/articles/{q(inputs.hot_article)}/favorite"
     hot_follow = f"/api/profiles/{q(inputs.hot_author)}/follow"
     return [
-        *read_scenarios(inputs, reader, details, comments, profiles, lines),
+        *read_scenarios(inputs, tokens, details, comments, profiles, lines),
         Scenario("favorite_unfavorite", "toggle.lua", "/",
                  [lines("favorite.txt", favorites), tokens[actors.fav_actor]],
                  f"POST then DELETE /api/articles/<slug>/favorite as {actors.fav_actor} over "
@@ -100,12 +102,13 @@ def all_scenarios(
 
 
 def read_scenarios(
-    inputs: Inputs, reader: str, details: list[str], comments: list[str], profiles: list[str],
-    lines: Callable[[str, list[str]], str],
+    inputs: Inputs, tokens: dict[str, str], details: list[str], comments: list[str],
+    profiles: list[str], lines: Callable[[str, list[str]], str],
 ) -> list[Scenario]:  # fmt: skip
     q = urllib.parse.quote
     cold = [f"/api/articles/{q(s)}" for s in inputs.cold_slugs]
     page = f"/article/{q(inputs.detail_slugs[0])}"
+    reader = tokens[inputs.reader]
     return [
         Scenario("global_list", "static.lua", "/api/articles", [],
                  "GET /api/articles (anonymous)", ("GET", "/api/articles", None)),
@@ -121,9 +124,7 @@ def read_scenarios(
         Scenario("signed_in_list", "static.lua", "/api/articles", [reader],
                  f"GET /api/articles signed in as {inputs.reader}",
                  ("GET", "/api/articles", reader)),
-        Scenario("feed", "static.lua", "/api/articles/feed", [reader],
-                 f"GET /api/articles/feed signed in as {inputs.reader} (follows "
-                 f"{inputs.reader_following})", ("GET", "/api/articles/feed", reader)),
+        *feed_scenarios(inputs, tokens),
         Scenario("article_detail", "paths.lua", "/", [lines("detail.txt", details)],
                  f"GET /api/articles/<slug> over {len(details)} random articles",
                  ("GET", details[0], None)),
@@ -148,6 +149,34 @@ def read_scenarios(
         Scenario("article_page", "static.lua", page, [],
                  f"GET {page} (the same article's page, anonymous)", ("GET", page, None)),
     ]  # fmt: skip
+
+
+def feed_readers(inputs: Inputs) -> dict[str, str]:
+    """Feed scenario suffix -> the reader (benchkit/feed_shapes.py's when the data has them)."""
+    readers = {"": inputs.reader}
+    if inputs.heavy_reader:
+        readers["_following_1000"] = inputs.heavy_reader
+    if inputs.fan_reader:
+        readers["_celebrity_fan"] = inputs.fan_reader
+    return readers
+
+
+def feed_scenarios(inputs: Inputs, tokens: dict[str, str]) -> list[Scenario]:
+    """The home feed of each reader, first with their timelines cold (``_fallback``: the
+    read-time query of conduit/articles/feed.py, as before timelines), then warm (rebuilt by the
+    bench right before). Without conduit.timelines both are the read-time query."""
+    following = {inputs.reader: inputs.reader_following, inputs.heavy_reader:
+                 inputs.heavy_following, inputs.fan_reader: inputs.fan_following}  # fmt: skip
+    out = []
+    for state, suffix in (("cold", "_fallback"), ("warm", "")):
+        for name, reader in feed_readers(inputs).items():
+            token = tokens[reader]
+            request = (f"GET /api/articles/feed signed in as {reader} (follows "
+                       f"{following[reader]}), its timeline {state}")  # fmt: skip
+            check = ("GET", "/api/articles/feed", token)
+            out.append(Scenario(f"feed{name}{suffix}", "static.lua", "/api/articles/feed",
+                                [token], request, check, READ, state, reader))  # fmt: skip
+    return out
 
 
 def selected(scenarios: list[Scenario], names: str) -> list[Scenario]:

@@ -4,6 +4,10 @@ sequential scan or a sort over a large table.
 The queries are not written out here: the real selectors run, their SQL is captured, and each
 statement is explained with ``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`` (read-only statements only),
 so what is checked is exactly what the API and pages run. PostgreSQL only.
+
+Every statement on a partitioned table (``PARTITIONED``: the timelines, hash-partitioned by user,
+ADR 0034) must read one partition: a plan that scans more is a problem. Writes to it are
+explained without ``ANALYZE`` (not run), their planned partitions counted.
 """
 
 import json
@@ -23,6 +27,10 @@ from conduit.comments.models import Comment
 from conduit.comments.selectors import comment_list
 from conduit.profiles.models import Follow
 from conduit.profiles.selectors import profile_get
+from conduit.timelines import selectors as timelines
+from conduit.timelines import services as timeline_writes
+from conduit.timelines.models import Entry
+from conduit.timelines.stores.database import DatabaseStore
 from conduit.users.models import User
 
 # Tables that grow with the site; a sequential scan or a big sort on them is a bug in waiting.
@@ -35,6 +43,8 @@ LARGE_TABLES = {
     "articles_articletag",
 }
 SORT_ROWS_MAX = 5_000
+# Partitioned tables: a statement on one of them reads a single partition (pruning), or fails.
+PARTITIONED = {Entry._meta.db_table}
 
 
 @dataclass
@@ -62,7 +72,26 @@ def _problems(plan: dict[str, Any]) -> list[str]:
             rows = max(int(c.get("Actual Rows", 0)) for c in node.get("Plans", [node]))
             if rows > SORT_ROWS_MAX:
                 found.append(f"sort over {rows} rows ({node.get('Sort Key')})")
+    found.extend(_unpruned(plan))
     return found
+
+
+def _partition_of(relation: str | None) -> str | None:
+    """The partitioned table that ``relation`` is a partition of (``<table>_p<n>``), if any."""
+    table, _, number = (relation or "").rpartition("_p")
+    return table if table in PARTITIONED and number.isdigit() else None
+
+
+def _unpruned(plan: dict[str, Any]) -> list[str]:
+    """A problem for each partitioned table of which the plan reads more than one partition
+    (a partition planned but never executed, pruned at run time, does not count)."""
+    read: dict[str, set[str]] = {}
+    for node in _nodes(plan):
+        table = _partition_of(node.get("Relation Name"))
+        if table and node.get("Actual Loops", 1):
+            read.setdefault(table, set()).add(node["Relation Name"])
+    return [f"{len(parts)} partitions of {table} read, not one (no pruning)"
+            for table, parts in sorted(read.items()) if len(parts) > 1]  # fmt: skip
 
 
 def _explain(case: str, run: Callable[[], object]) -> list[PlanResult]:
@@ -72,13 +101,17 @@ def _explain(case: str, run: Callable[[], object]) -> list[PlanResult]:
     with connection.cursor() as cursor:
         for query in captured.captured_queries:
             sql = query["sql"]
-            if not sql.lstrip().upper().startswith("SELECT"):
+            if sql.lstrip().upper().startswith("SELECT"):
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+            elif any(table in sql for table in PARTITIONED) and not sql.startswith("SAVEPOINT"):
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")  # a write: planned, not run
+            else:
                 continue
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
             plan = cursor.fetchone()[0]
             plan = json.loads(plan) if isinstance(plan, str) else plan
             root = plan[0]["Plan"]
-            results.append(PlanResult(case, sql, float(plan[0]["Execution Time"]), _problems(root)))
+            ms = float(plan[0].get("Execution Time", 0.0))
+            results.append(PlanResult(case, sql, ms, _problems(root)))
     return results
 
 
@@ -153,11 +186,27 @@ def _cases() -> Iterator[tuple[str, Callable[[], object]]]:
             "feed, following ~10",
             lambda: feed.article_feed(viewer_id=ten, limit=20, offset=0),
         )
+    if ten is not None:
+        yield from _timeline_cases(ten)
     yield "article detail", lambda: queries.article_get(slug=slug or "", viewer_id=viewer)
     if commented is not None:
         yield "comments", lambda: comment_list(article_id=commented, viewer_id=viewer)
     yield "profile", lambda: profile_get(username=prolific or "", viewer_id=viewer)
     yield "tags", queries.tag_list
+
+
+def _timeline_cases(reader: int) -> Iterator[tuple[str, Callable[[], object]]]:
+    """The timelines' reads and one-user writes on the database store, for ``reader`` (their
+    timeline built first, inside the check's rolled-back transaction)."""
+    store = DatabaseStore(size=800)
+    newest = list(Article.objects.order_by("-id").values_list("id", flat=True)[:5])
+    yield "timeline rebuild", lambda: timeline_writes.timeline_rebuild(user_id=reader)
+    yield (
+        "home feed from the timeline",
+        lambda: timelines.home_feed(viewer_id=reader, limit=20, offset=0),
+    )
+    yield "timeline backfill", lambda: store.add(reader, newest)
+    yield "timeline scrub", lambda: timeline_writes.timeline_scrub(user_id=reader)
 
 
 class Command(BaseCommand):

@@ -1,0 +1,142 @@
+"""The home feed read from timelines (ADR 0034), byte for byte the answer of the feed's query
+(``conduit.articles.feed.article_feed``, which stays the fallback).
+
+A warm read: the window ``[0, offset + limit)`` of the viewer's timeline (one store round trip),
+the followed authors' article counters (the count, as the query gives it, and whether any of
+them is a merged author), the merged authors' newest ids when there are any, then the page of
+cards by id. It falls back to the query, counted in ``conduit_timeline_fallbacks_total``, when
+the window is past the timeline's bound (``past_bound``), the timeline is not built (``cold``:
+its rebuild is enqueued), the store does not answer (``unavailable``), the timeline holds fewer
+entries than the counters say it should (``short``: a write not applied yet), or an id in the
+page no longer belongs there (``stale``: its rebuild is enqueued). Slower, never wrong.
+"""
+
+import time
+
+import structlog
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.expressions import RawSQL
+
+from conduit.articles.data import ArticlePage
+from conduit.articles.feed import article_feed
+from conduit.articles.models import Article
+from conduit.articles.queries import page_of
+from conduit.platform.tasks.enqueue import enqueue_on_commit
+from conduit.profiles.models import Follow
+from conduit.timelines.metrics import FALLBACKS
+from conduit.timelines.models import MergedAuthor
+from conduit.timelines.stores import StoreUnavailable, timeline_store
+
+logger = structlog.get_logger(__name__)
+
+# The merged authors the viewer follows, each one's newest ids through the (author_id, id)
+# index; the merged authors are few, so this probes the follows' unique index once for each.
+_MERGED_IDS = """
+    SELECT a.id FROM {merged} m
+    JOIN {follow} f ON f.followee_id = m.user_id AND f.follower_id = %s
+    CROSS JOIN LATERAL (
+        SELECT id FROM {article} WHERE author_id = m.user_id ORDER BY id DESC LIMIT %s
+    ) a
+    ORDER BY a.id DESC LIMIT %s
+"""
+
+
+def home_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
+    """Articles by the authors ``viewer_id`` follows, newest first, from their timeline."""
+    window = offset + limit
+    if window > settings.FEED_TIMELINE_SIZE:
+        return _fallback("past_bound", viewer_id, limit, offset)
+    ids = _window(viewer_id, window)
+    if ids is UNAVAILABLE:
+        return _fallback("unavailable", viewer_id, limit, offset)
+    if ids is None:
+        _request_rebuild(viewer_id)
+        return _fallback("cold", viewer_id, limit, offset)
+    followed = Follow.objects.filter(follower_id=viewer_id)
+    totals = followed.aggregate(
+        articles=Sum("followee__articles_count"),
+        merged=Count("pk", filter=Q(followee_id__in=MergedAuthor.objects.values("user_id"))),
+    )
+    count = totals["articles"] or 0
+    if totals["merged"]:
+        ids = sorted(set(ids) | set(_merged_ids(viewer_id, window)), reverse=True)[:window]
+    if len(ids) < min(window, count):
+        return _fallback("short", viewer_id, limit, offset)
+    page_ids = ids[offset:window]
+    if not page_ids:
+        return ArticlePage([], count)
+    articles = Article.objects.filter(id__in=page_ids, author_id__in=followed.values("followee_id"))
+    page = page_of(articles, viewer_id, limit=limit)
+    if len(page) != len(page_ids):
+        _request_rebuild(viewer_id)
+        return _fallback("stale", viewer_id, limit, offset)
+    return ArticlePage(page, count)
+
+
+# After a store error this process reads the query for TIMELINE_RETRY_SECONDS without trying
+# the store: a dead node costs one read its timeout, not every read.
+_store_down_until = 0.0
+UNAVAILABLE: list[int] = []
+
+
+def _window(viewer_id: int, window: int) -> list[int] | None:
+    global _store_down_until
+    if time.monotonic() < _store_down_until:
+        return UNAVAILABLE
+    try:
+        return timeline_store().window(viewer_id, window)
+    except StoreUnavailable as exc:
+        _store_down_until = time.monotonic() + settings.TIMELINE_RETRY_SECONDS
+        logger.warning("timeline store unavailable", error=str(exc))
+        return UNAVAILABLE
+
+
+def _merged_ids(viewer_id: int, window: int) -> list[int]:
+    if connection.vendor == "postgresql":
+        sql = _MERGED_IDS.format(
+            merged=MergedAuthor._meta.db_table,
+            follow=Follow._meta.db_table,
+            article=Article._meta.db_table,
+        )
+        ids = RawSQL(sql, (viewer_id, window, window))  # noqa: S611 - no user text
+        return list(Article.objects.filter(id__in=ids).values_list("id", flat=True))
+    merged = Follow.objects.filter(
+        follower_id=viewer_id, followee_id__in=MergedAuthor.objects.values("user_id")
+    ).values("followee_id")
+    return list(
+        Article.objects.filter(author_id__in=merged)
+        .order_by("-id")
+        .values_list("id", flat=True)[:window]
+    )
+
+
+def _fallback(reason: str, viewer_id: int, limit: int, offset: int) -> ArticlePage:
+    FALLBACKS.labels(reason).inc()
+    return article_feed(viewer_id=viewer_id, limit=limit, offset=offset)
+
+
+# Cold timelines whose rebuild this process enqueued, and when: readers of a cold timeline
+# (many, after a Redis node was lost) enqueue one rebuild each per REBUILD_AGAIN_SECONDS.
+_rebuilds: dict[int, float] = {}
+REBUILD_AGAIN_SECONDS = 30.0
+
+
+def _request_rebuild(user_id: int) -> None:
+    from conduit.timelines.tasks import timeline_rebuild
+
+    now = time.monotonic()
+    if now - _rebuilds.get(user_id, -REBUILD_AGAIN_SECONDS) < REBUILD_AGAIN_SECONDS:
+        return
+    if len(_rebuilds) > 10_000:
+        _rebuilds.clear()
+    _rebuilds[user_id] = now
+    enqueue_on_commit(timeline_rebuild, user_id)
+
+
+def forget_failures() -> None:
+    """Try the store at the next read, and forget the rebuilds enqueued (tests)."""
+    global _store_down_until
+    _store_down_until = 0.0
+    _rebuilds.clear()

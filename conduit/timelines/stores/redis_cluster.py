@@ -1,0 +1,140 @@
+"""Timelines in a Redis Cluster: one sorted set per user, ``tl:{<user id>}``, score = article id.
+
+The braces make the user id the key's hash tag, so the cluster shards timelines by user. A built
+timeline holds the member ``built`` at score +inf: a window read newest first (``ZREVRANGE``,
+one round trip) meets it first, and a missing key is a timeline never built or lost with its
+node. Writes that add to timelines run a small script that adds only to a key that exists, and
+trims the set to the marker plus ``size`` members (``ZREMRANGEBYRANK``); a fan-out chunk is one
+cluster pipeline (one round trip per node holding some of its keys).
+
+Short socket timeouts (``TIMELINE_SOCKET_TIMEOUT``, ``TIMELINE_CONNECT_TIMEOUT``) and no
+cluster-level retries: a dead node degrades the feed to its query quickly instead of hanging it.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+from redis.retry import Retry
+
+from conduit.timelines.stores import StoreUnavailable
+
+BUILT = b"built"
+
+# KEYS[1] the timeline, ARGV[1] its size, ARGV[2..] article ids. Adds only to a built timeline.
+_ADD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i]) end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[1]) + 2))
+return 1
+"""
+# KEYS[1] the timeline, ARGV the article ids: the timeline becomes the marker and these.
+_REPLACE = """
+redis.call('DEL', KEYS[1])
+redis.call('ZADD', KEYS[1], 'inf', 'built')
+for i = 1, #ARGV do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i]) end
+return 1
+"""
+
+
+def timeline_key(user_id: int) -> str:
+    return f"tl:{{{user_id}}}"
+
+
+def cluster_nodes(url: str) -> list[ClusterNode]:
+    """``redis-cluster://h:p,h:p,...`` as the client's startup nodes."""
+    parts = urlsplit(url)
+    if parts.scheme != "redis-cluster" or not parts.netloc:
+        raise ValueError(f"TIMELINE_URL must be redis-cluster://host:port,...; got {url!r}")
+    nodes = []
+    for address in parts.netloc.split(","):
+        host, _, port = address.rpartition(":")
+        nodes.append(ClusterNode(host or "127.0.0.1", int(port)))
+    return nodes
+
+
+@contextmanager
+def _answering() -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, RedisClusterException, OSError) as exc:
+        raise StoreUnavailable(repr(exc)) from exc
+
+
+class RedisClusterStore:
+    def __init__(self, client: RedisCluster, *, size: int) -> None:
+        self.client = client
+        self.size = size
+        self._sha: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str, *, size: int) -> "RedisClusterStore":
+        nodes = cluster_nodes(url)
+        with _answering():  # the client reads the cluster's slots as it starts
+            client = RedisCluster(
+                startup_nodes=nodes,
+                socket_timeout=settings.TIMELINE_SOCKET_TIMEOUT,
+                socket_connect_timeout=settings.TIMELINE_CONNECT_TIMEOUT,
+                retry=Retry(NoBackoff(), 1),  # one more try (a failover), then the fallback
+                decode_responses=False,
+            )
+        return cls(client, size=size)
+
+    def push(self, article_id: int, user_ids: Sequence[int]) -> None:
+        if not user_ids:
+            return
+        with _answering():
+            try:
+                self._push(article_id, user_ids)
+            except NoScriptError:  # a node restarted, or a replica took over: load it again
+                self._sha = None
+                self._push(article_id, user_ids)
+
+    def _push(self, article_id: int, user_ids: Sequence[int]) -> None:
+        """One EVALSHA of ``_ADD`` per timeline, as one cluster pipeline (which has no
+        ``eval`` method of its own, hence ``execute_command``)."""
+        sha = self._add_sha()
+        pipe = self.client.pipeline()
+        for user_id in user_ids:
+            pipe.execute_command("EVALSHA", sha, 1, timeline_key(user_id), self.size, article_id)
+        pipe.execute()
+
+    def _add_sha(self) -> str:
+        if self._sha is None:
+            self._sha = str(self.client.script_load(_ADD))  # on every primary
+        return self._sha
+
+    def add(self, user_id: int, article_ids: Sequence[int]) -> None:
+        if not article_ids:
+            return
+        with _answering():
+            self.client.eval(_ADD, 1, timeline_key(user_id), self.size, *article_ids)
+
+    def remove(self, article_ids: Sequence[int], user_ids: Sequence[int]) -> None:
+        if not article_ids or not user_ids:
+            return
+        with _answering():
+            pipe = self.client.pipeline()
+            for user_id in user_ids:
+                pipe.zrem(timeline_key(user_id), *article_ids)
+            pipe.execute()
+
+    def replace(self, user_id: int, article_ids: Sequence[int]) -> None:
+        newest = sorted(set(article_ids), reverse=True)[: self.size]
+        with _answering():
+            self.client.eval(_REPLACE, 1, timeline_key(user_id), *newest)
+
+    def window(self, user_id: int, count: int) -> list[int] | None:
+        with _answering():
+            members = self.client.zrevrange(timeline_key(user_id), 0, count)
+        if not members or members[0] != BUILT:
+            return None
+        return [int(member) for member in members[1:]]
+
+    def drop(self, user_id: int) -> None:
+        with _answering():
+            self.client.delete(timeline_key(user_id))
