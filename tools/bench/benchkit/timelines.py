@@ -20,9 +20,9 @@ def prepare(username: str, state: str) -> dict[str, Any]:
     if not available():
         return {"requested": state, "store": None,
                 "note": "no conduit.timelines in this tree: the read-time query"}  # fmt: skip
-    from conduit.timelines import services
     from django.db import connection
 
+    from conduit.timelines import services
     from conduit.users.models import User
 
     user_id = User.objects.values_list("pk", flat=True).get(username=username)
