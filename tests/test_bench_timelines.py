@@ -56,6 +56,7 @@ def test_the_summary_compares_each_reader_and_records_the_costs(summary_tool, tm
             "--run-10k", write(tmp_path, "10k.json", ten_k),
             "--today-1m", write(tmp_path, "t.json", today),
             "--cached-1m", write(tmp_path, "c.json", cached),
+            "--uncached-1m", write(tmp_path, "1m.json", one_m),
             "--fanout", write(tmp_path, "f.json", fanout),
             "--bytes", write(tmp_path, "b.json", {"postgresql": {"bytes_per_entry": 60.0}}),
             "--out", str(out), "--img", str(tmp_path / "plot.png")]  # fmt: skip
@@ -77,7 +78,8 @@ def test_the_summary_compares_each_reader_and_records_the_costs(summary_tool, tm
     assert doc["acceptance"]["typical_feed_speedup_same_run"] == 6.0
     assert doc["machine"]["quiet"] is True
     costs = doc["costs_for_capacity_model"]
-    assert costs["feed_read_cpu_ms"]["fallback_app"] == 3.5
+    assert costs["feed_read_cpu_ms_uncached"]["fallback_app"] == 3.5
+    assert costs["feed_read_cpu_ms"]["timelines_warm_app"] == 0.2
     assert costs["card_cache_hit_ratio_during_feed"] == 0.99
     assert costs["fanout"]["timeline_inserts_per_s"] == 20_000
     assert costs["bytes_per_timeline_entry"]["postgresql"]["bytes_per_entry"] == 60.0

@@ -274,9 +274,10 @@ class Results:
 
     def feed(self, warm: bool, quiet_only: bool = True) -> tuple[str, str, dict[str, Any]] | None:
         """The newest feed read with its timeline warm, or without one (the read-time query:
-        ``feed_fallback``, or ``feed`` before timelines), from an uncached or Redis run."""
+        ``feed_fallback``, or ``feed`` before timelines), from a run of any cache variant (the
+        feed's cards are cached alike in each)."""
         for name, doc in self.docs:
-            if name not in {n for cache in ("off", "redis") for n, _d in self.runs(cache)}:
+            if name not in {n for c in ("off", "redis", "locmem") for n, _d in self.runs(c)}:
                 continue
             for scenario in ("feed", "feed_fallback"):
                 s = doc["scenarios"].get(scenario)
@@ -600,9 +601,12 @@ class Inputs:
         entry in each store, and the fan-out workers' CPU per timeline insert."""
         for name, doc in results.docs:
             costs = doc.get("costs_for_capacity_model")
-            if not isinstance(costs, dict):
+            if isinstance(doc.get("redis"), dict) and "timeline_size" in doc:
+                costs, where = {"bytes_per_timeline_entry": doc}, ""  # timelines_bytes.py's own
+            elif isinstance(costs, dict):
+                where = "costs_for_capacity_model."
+            else:
                 continue
-            where = "costs_for_capacity_model."
             sizes = costs.get("bytes_per_timeline_entry") or {}
             redis = sizes.get("redis") or {}
             if redis.get("bytes_per_entry") and (redis.get("entries") or 0) > 128:

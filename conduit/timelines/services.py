@@ -27,12 +27,14 @@ def _follower_chunks(author_ids: Sequence[int]) -> Iterator[list[int]]:
     size = settings.FEED_FANOUT_CHUNK
     after = 0
     while True:
-        chunk = list(
+        followers = (
             Follow.objects.filter(followee_id__in=author_ids, follower_id__gt=after)
             .order_by("follower_id")
             .values_list("follower_id", flat=True)
-            .distinct()[:size]
         )
+        if len(author_ids) > 1:  # a reader of several of them once
+            followers = followers.distinct()
+        chunk = list(followers[:size])
         if not chunk:
             return
         yield chunk

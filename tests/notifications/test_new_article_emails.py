@@ -122,7 +122,7 @@ def test_unsubscribed_followers_and_deleted_articles_get_nothing(
     assert mail.outbox == []
 
 
-def test_the_publishing_request_enqueues_one_task(
+def test_the_publishing_request_enqueues_one_task_per_fan_out(
     auth_api: APIClient, user: User, django_capture_on_commit_callbacks: OnCommit
 ) -> None:
     for _ in range(3):
@@ -134,8 +134,9 @@ def test_the_publishing_request_enqueues_one_task(
             format="json",
         )
     assert response.status_code == 201
-    # One enqueue (the fan-out), whatever the number of followers.
-    assert sum("enqueue_on_commit" in cb.__qualname__ for cb in callbacks) == 1
+    # Two enqueues (the emails' fan-out and the timelines', ADR 0034), whatever the number of
+    # followers.
+    assert sum("enqueue_on_commit" in cb.__qualname__ for cb in callbacks) == 2
     assert mail.outbox == []
 
 

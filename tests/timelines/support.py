@@ -10,13 +10,13 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from conduit.profiles.models import Follow
 from conduit.timelines import selectors, services
 from conduit.timelines.models import MergedAuthor
-from conduit.timelines.stores import timeline_store
+from conduit.timelines.stores import forget_stores
 from conduit.users.models import User
 from tests.services import free_port
 
 
 def forget_store() -> None:
-    timeline_store.cache_clear()
+    forget_stores()
     selectors.forget_failures()
 
 

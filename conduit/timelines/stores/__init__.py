@@ -41,14 +41,22 @@ class TimelineStore(Protocol):
         """Forget the user's timeline (it is then not built)."""
 
 
-@cache
 def timeline_store() -> TimelineStore:
-    """The configured store, one per process (``timeline_store.cache_clear()`` forgets it)."""
-    url = settings.TIMELINE_URL
+    """The configured store: one per process and configuration."""
+    return _store_for(settings.TIMELINE_URL, settings.FEED_TIMELINE_SIZE)
+
+
+@cache
+def _store_for(url: str, size: int) -> TimelineStore:
     if not url:
         from conduit.timelines.stores.database import DatabaseStore
 
-        return DatabaseStore(size=settings.FEED_TIMELINE_SIZE)
+        return DatabaseStore(size=size)
     from conduit.timelines.stores.redis_cluster import RedisClusterStore
 
-    return RedisClusterStore.from_url(url, size=settings.FEED_TIMELINE_SIZE)
+    return RedisClusterStore.from_url(url, size=size)
+
+
+def forget_stores() -> None:
+    """Make the stores anew at the next call (tests; a client that was closed)."""
+    _store_for.cache_clear()

@@ -96,11 +96,14 @@ class RedisClusterStore:
 
     def _push(self, article_id: int, user_ids: Sequence[int]) -> None:
         """One EVALSHA of ``_ADD`` per timeline, as one cluster pipeline (which has no
-        ``eval`` method of its own, hence ``execute_command``)."""
+        ``eval`` method of its own, hence ``execute_command``). Each names its node: without it
+        redis-py asks the server for a script's keys (``COMMAND GETKEYS``), a round trip each."""
         sha = self._add_sha()
         pipe = self.client.pipeline()
         for user_id in user_ids:
-            pipe.execute_command("EVALSHA", sha, 1, timeline_key(user_id), self.size, article_id)
+            key = timeline_key(user_id)
+            pipe.execute_command("EVALSHA", sha, 1, key, self.size, article_id,
+                                 target_nodes=self.client.get_node_from_key(key))  # fmt: skip
         pipe.execute()
 
     def _add_sha(self) -> str:
@@ -112,7 +115,12 @@ class RedisClusterStore:
         if not article_ids:
             return
         with _answering():
-            self.client.eval(_ADD, 1, timeline_key(user_id), self.size, *article_ids)
+            self._eval(_ADD, timeline_key(user_id), self.size, *article_ids)
+
+    def _eval(self, script: str, key: str, *args: object) -> None:
+        """EVAL on the key's node, named (``_push`` says why)."""
+        node = self.client.get_node_from_key(key)
+        self.client.execute_command("EVAL", script, 1, key, *args, target_nodes=node)
 
     def remove(self, article_ids: Sequence[int], user_ids: Sequence[int]) -> None:
         if not article_ids or not user_ids:
@@ -126,7 +134,7 @@ class RedisClusterStore:
     def replace(self, user_id: int, article_ids: Sequence[int]) -> None:
         newest = sorted(set(article_ids), reverse=True)[: self.size]
         with _answering():
-            self.client.eval(_REPLACE, 1, timeline_key(user_id), *newest)
+            self._eval(_REPLACE, timeline_key(user_id), *newest)
 
     def window(self, user_id: int, count: int) -> list[int] | None:
         with _answering():
