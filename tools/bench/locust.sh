@@ -7,7 +7,8 @@
 #   LOCUST_UI=1 make locust                      # Locust's web UI on http://127.0.0.1:8089
 #
 # LOCUST_HOST defaults to make stack's address when var/stack/state.json records one, else make
-# run's (http://$HOST:$PORT). Loopback only; every run is bounded by LOCUST_TIME, the UI's too.
+# run's (http://$HOST:$PORT). Loopback only; every run is bounded by LOCUST_TIME, the UI's too,
+# and holds /tmp/conduit-bench.lock (it waits while another benchmark runs).
 # The summary goes to var/locust/<UTC time>_stats.csv (and _failures.csv, _history.csv, .html).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,13 +30,16 @@ prefix="var/locust/$(date -u +%Y%m%dT%H%M%SZ)"
 args=(-f tools/bench/locustfile.py --host "$LOCUST_HOST" --run-time "${LOCUST_TIME:-60s}"
       --users "${LOCUST_USERS:-20}" --spawn-rate "${LOCUST_SPAWN_RATE:-5}" --stop-timeout 5
       --csv "$prefix" --html "$prefix.html" --loglevel WARNING)
+# One load run on the machine at a time, as every benchmark here (a shared machine).
+LOCK=(flock /tmp/conduit-bench.lock)
+flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"
 if [[ -n "${LOCUST_UI:-}" ]]; then
     port=${LOCUST_WEB_PORT:-8089}
     $PY tools/bench/bench.py port "$port" >/dev/null  # free, or stop here
     echo "Locust's web UI: http://127.0.0.1:$port  (Ctrl-C to stop; runs stop after ${LOCUST_TIME:-60s})"
-    exec .venv/bin/locust "${args[@]}" --web-host 127.0.0.1 --web-port "$port" --autostart --autoquit 60
+    exec "${LOCK[@]}" .venv/bin/locust "${args[@]}" --web-host 127.0.0.1 --web-port "$port" --autostart --autoquit 60
 fi
 status=0
-.venv/bin/locust "${args[@]}" --headless --only-summary || status=$?
+"${LOCK[@]}" .venv/bin/locust "${args[@]}" --headless --only-summary || status=$?
 echo "summary: ${prefix}_stats.csv, ${prefix}_failures.csv, $prefix.html"
 exit $status

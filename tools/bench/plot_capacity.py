@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "img" / "bench-capacity.png"
 
@@ -64,6 +65,7 @@ def plot(runs: list[dict[str, Any]], out: Path) -> None:
         ax.axhline(bound, color="grey", lw=0.8)
         ax.set(title=name, xscale="log", yscale="log", xlabel="offered req/s",
                ylabel="latency ms (p99 —, p50 --)")  # fmt: skip
+        ax.xaxis.set_minor_formatter(NullFormatter())  # 2x10^2, 3x10^2... overlap
         ax.grid(True, which="both", alpha=0.2)
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")

@@ -9,6 +9,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from benchkit.cleanup import WRITE_TITLE
 from benchkit.cpu import machine_busy_seconds, proc_stats, tree_cpu
 from benchkit.dataset import Inputs
 from benchkit.openload import Plan, Request, cpu_seconds_self
@@ -31,7 +32,8 @@ def scenarios(inputs: Inputs, tokens: dict[str, str], run_id: str) -> dict[str, 
         return Request(method, favorites[i % len(favorites)], fav_token)
 
     def publish(i: int) -> Request:
-        article = {"title": f"capacity {run_id} {i}", "description": "bench-capacity",
+        # Titled as make bench's writes, so that its clean-up deletes them (benchkit/cleanup.py).
+        article = {"title": f"{WRITE_TITLE}capacity {run_id} {i}", "description": "capacity",
                    "body": f"Published by make bench-capacity, run {run_id}, request {i}.",
                    "tagList": ["bench"]}  # fmt: skip
         return Request("POST", "/api/articles", writer, json.dumps({"article": article}).encode())
