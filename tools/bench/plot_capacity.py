@@ -23,7 +23,8 @@ OUT = Path(__file__).resolve().parents[2] / "docs" / "img" / "bench-capacity.png
 
 
 def table(runs: list[dict[str, Any]]) -> str:
-    """Knee (req/s) per scenario and app-server count, and the CPU ms per request at the knee."""
+    """Knee (req/s) per scenario and app-server count, with the cores the rest of the machine
+    used during that step in brackets, and the CPU ms per request at the knee."""
     names = list(dict.fromkeys(n for run in runs for n in run["scenarios"]))
     apps = [run["apps"] for run in runs]
     lines = ["| scenario | " + " | ".join(f"knee, {a} app{'s' * (a > 1)}" for a in apps)
@@ -34,7 +35,10 @@ def table(runs: list[dict[str, Any]]) -> str:
         for run in runs:
             s = run["scenarios"].get(name)
             knee = s and s["knee_rps"]
-            knees.append(f"{knee:.0f}" if knee else "-")
+            other = s and s.get("other_cores_at_knee")
+            # The knee, and in brackets the cores the rest of the machine used meanwhile.
+            knees.append((f"{knee:.0f}" + (f" ({other:.2f})" if other is not None else ""))
+                         if knee else "-")  # fmt: skip
             cpu = s and s["cpu_ms_per_request"]
             cpus.append(" / ".join(f"{cpu[k]:.2f}" for k in ("app", "postgres", "redis", "nginx"))
                         if cpu else "-")  # fmt: skip
