@@ -1,4 +1,4 @@
-"""``make bench-capacity``'s pieces (tools/bench/capacity.py, benchkit/openload.py,
+"""``make bench-capacity``'s pieces (tools/bench/capacity_run.py, benchkit/openload.py,
 benchkit/capacity_scenarios.py, plot_capacity.py) checked without a stack: the generator keeps
 its schedule when the server falls behind and counts the queueing (no coordinated omission),
 the knee is the last step within the bound, and CPU per request divides as documented."""
@@ -17,10 +17,10 @@ import pytest
 from tests.support import load_tool
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools" / "bench"))  # as capacity.py finds benchkit
+sys.path.insert(0, str(REPO / "tools" / "bench"))  # as capacity_run.py finds benchkit
 from benchkit import capacity_scenarios, openload  # noqa: E402
 
-capacity = load_tool("capacity_tool", REPO / "tools" / "bench" / "capacity.py")
+capacity = load_tool("capacity_tool", REPO / "tools" / "bench" / "capacity_run.py")
 plot_capacity = load_tool("plot_capacity_tool", REPO / "tools" / "bench" / "plot_capacity.py")
 
 SERVICE_S = 0.02  # the slow server's time per request, one at a time: 50 a second at most

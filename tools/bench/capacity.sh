@@ -8,7 +8,7 @@
 #
 # For each count N, as tools/bench/stack.sh does for make bench: `STACK_APPS=N make stack` (rate
 # limits lifted, any free HTTP port), `seed_bulk --reset` at BENCH_SIZE into its primary, then
-# tools/bench/capacity.py under `flock /tmp/conduit-bench.lock` (one load run on the machine at a
+# tools/bench/capacity_run.py under `flock /tmp/conduit-bench.lock` (one load run on the machine at a
 # time), then `make stack-stop`. Writes bench/results/<commit>-capacity-<N>apps.json each, and
 # the plot docs/img/bench-capacity.png (tools/bench/plot_capacity.py).
 set -euo pipefail
@@ -44,7 +44,7 @@ for n in ${APPS//,/ }; do
         $PY manage.py seed_bulk --reset $SEED_ARGS
         step "bench-capacity -> $url ($n app servers)"
         flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"
-        flock /tmp/conduit-bench.lock $PY tools/bench/capacity.py run --url "$url" --apps "$n" \
+        flock /tmp/conduit-bench.lock $PY tools/bench/capacity_run.py run --url "$url" --apps "$n" \
             --out "$out" --scenarios "${BENCH_CAPACITY_SCENARIOS:-}" \
             --step-seconds "${BENCH_CAPACITY_STEP_SECONDS:-3}" \
             ${BENCH_CAPACITY_START_RATE:+--start-rate "$BENCH_CAPACITY_START_RATE"} \

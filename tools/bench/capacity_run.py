@@ -1,7 +1,7 @@
 """``make bench-capacity``'s measurement against one running ``make stack`` (tools/bench/capacity.sh
 starts the stacks, seeds them and calls this under ``flock /tmp/conduit-bench.lock``).
 
-    capacity.py run --url URL --apps N --out FILE [--scenarios a,b] [--step-seconds 4]
+    capacity_run.py run --url URL --apps N --out FILE [--scenarios a,b] [--step-seconds 4]
                     [--start-rate R] [--factor 1.5] [--max-rate 3000] [--p99-ms 100]
 
 For each scenario it offers a constant rate (open model, benchkit/openload.py) in steps of
