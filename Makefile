@@ -22,7 +22,7 @@ export PYTHON313
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint fresh-check stack stack-stop stack-status backup backup-status restore drill audit bench bench-ratio bench-gate bench-fanout bench-timelines bench-events bench-tracing clean
+.PHONY: help install run test lint fresh-check stack stack-stop stack-status backup backup-status restore drill audit bench bench-ratio bench-gate bench-fanout bench-timelines bench-events bench-tracing bench-capacity locust clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -105,6 +105,12 @@ bench-timelines: install ## home timelines' fan-out: inserts/s, publish-to-visib
 bench-events: install ## live updates: 5,000 idle streams' memory, comment-to-client p99, the API beside them; WSGI vs ASGI (bench/README.md)
 	@flock -n /tmp/conduit-bench.lock true || echo "waiting for /tmp/conduit-bench.lock (another benchmark is running)"
 	@flock /tmp/conduit-bench.lock $(PY) tools/bench/events.py
+
+bench-capacity: install ## knee per scenario under a stepped open-model load, CPU per request; make stack with 1,2,4 apps (bench/README.md)
+	@bash tools/bench/capacity.sh
+
+locust: install ## Locust user journeys against LOCUST_HOST for LOCUST_TIME (headless, CSV summary); LOCUST_UI=1: its web UI
+	@bash tools/bench/locust.sh
 
 clean: ## remove the virtualenv and local state under var/
 	rm -rf $(VENV) .tools var/conduit.sqlite3* var/static
