@@ -3,12 +3,14 @@
 
 A warm read: the window ``[0, offset + limit)`` of the viewer's timeline (one store round trip),
 the followed authors' article counters (the count, as the query gives it, and whether any of
-them is a merged author), the merged authors' newest ids when there are any, then the page of
-cards by id. It falls back to the query, counted in ``conduit_timeline_fallbacks_total``, when
-the window is past the timeline's bound (``past_bound``), the timeline is not built (``cold``:
-its rebuild is enqueued), the store does not answer (``unavailable``), the timeline holds fewer
-entries than the counters say it should (``short``: a write not applied yet), or an id in the
-page no longer belongs there (``stale``: its rebuild is enqueued). Slower, never wrong.
+them is a merged author), the merged authors' newest ids when there are any, then the page's
+cards, authors and the viewer's flags from the cache (``articles_by_ids``; by id from the
+database with the card cache off). It falls back to the query, counted in
+``conduit_timeline_fallbacks_total``, when the window is past the timeline's bound
+(``past_bound``), the timeline is not built (``cold``: its rebuild is enqueued), the store does
+not answer (``unavailable``), the timeline holds fewer entries than the counters say it should
+(``short``: a write not applied yet), or an id in the page no longer belongs there (``stale``:
+deleted, or its author unfollowed; its rebuild is enqueued). Slower, never wrong.
 """
 
 import time
@@ -19,6 +21,7 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.expressions import RawSQL
 
+from conduit.articles import selectors as article_selectors
 from conduit.articles.data import ArticlePage
 from conduit.articles.feed import article_feed
 from conduit.articles.models import Article
@@ -67,9 +70,12 @@ def home_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
     page_ids = ids[offset:window]
     if not page_ids:
         return ArticlePage([], count)
-    articles = Article.objects.filter(id__in=page_ids, author_id__in=followed.values("followee_id"))
-    page = page_of(articles, viewer_id, limit=limit)
-    if len(page) != len(page_ids):
+    page = article_selectors.articles_by_ids(ids=page_ids, viewer_id=viewer_id)
+    if page is None:  # no card cache: the page by id, its authors still followed
+        followees = followed.values("followee_id")
+        articles = Article.objects.filter(id__in=page_ids, author_id__in=followees)
+        page = page_of(articles, viewer_id, limit=limit)
+    if len(page) != len(page_ids) or not all(a["author"]["following"] for a in page):
         _request_rebuild(viewer_id)
         return _fallback("stale", viewer_id, limit, offset)
     return ArticlePage(page, count)

@@ -165,10 +165,12 @@ def test_articles_by_tag_and_author(n, signed_in, user, viewer_api, django_asser
 # runs: a timeline is cold unless the test builds it. Sign in, then:
 # * cold: the timeline's window (its marker missing), then the feed's query: the followed
 #   authors' counters (count and plan choice, ADR 0010) and the page;
-# * warm: the window, the followed authors' counters (count and merged authors), the page;
+# * warm: the window, the followed authors' counters (count and merged authors), then the page
+#   from the card cache, empty here: the cards with their authors, the viewer's flags;
 # * merged: warm, plus the newest ids of the followed authors merged at read;
 # * unavailable (the store does not answer): the feed's query only.
 FEED_QUERIES = {"cold": 1 + 1 + 2, "warm": 1 + 1 + 2, "merged": 1 + 1 + 3, "unavailable": 1 + 2}
+FEED_PAGE_QUERIES = {"cold": 0, "warm": 1, "merged": 1, "unavailable": 0}
 
 
 @SIZES
@@ -176,7 +178,7 @@ FEED_QUERIES = {"cold": 1 + 1 + 2, "warm": 1 + 1 + 2, "merged": 1 + 1 + 3, "unav
 def test_feed(n, state, user, auth_api, timeline_state, django_assert_num_queries):
     articles_by_many_authors(user, n)
     timeline_state(state, user)
-    with django_assert_num_queries(FEED_QUERIES[state]):
+    with django_assert_num_queries(FEED_QUERIES[state] + FEED_PAGE_QUERIES[state]):
         response = auth_api.get("/api/articles/feed")
     assert_list(response, n, signed_in=True)
 
@@ -227,6 +229,23 @@ def test_articles_warm(n, signed_in, params, user, viewer_api, django_assert_num
     with django_assert_num_queries(WARM_QUERIES[signed_in]):
         response = viewer_api.get("/api/articles", params)
     assert_list(response, expected, signed_in=signed_in)
+
+
+# A warm timeline with a warm card cache: the window and the followed authors' counters; the
+# page's cards, authors and flags come from the cache (issue 18: "one round trip for the ids,
+# then the cached cards").
+FEED_WARM_QUERIES = {"warm": 1 + 1, "merged": 1 + 1 + 1}
+
+
+@SIZES
+@pytest.mark.parametrize("state", list(FEED_WARM_QUERIES))
+def test_feed_warm(n, state, user, auth_api, timeline_state, django_assert_num_queries):
+    articles_by_many_authors(user, n)
+    timeline_state(state, user)
+    read_twice(auth_api, "/api/articles/feed")
+    with django_assert_num_queries(FEED_WARM_QUERIES[state]):
+        response = auth_api.get("/api/articles/feed")
+    assert_list(response, n, signed_in=True)
 
 
 @SIZES

@@ -124,9 +124,10 @@ def test_home_tag_feed(client, world, signed_in, django_assert_num_queries):
 
 
 # Your feed from timelines (ADR 0034), as tests/api/test_query_counts.py counts it: cold (the
-# window, then the feed's query: counters and page), warm (window, counters, page), merged (warm
-# plus the merged authors' newest ids), unavailable (the feed's query only). Plus the popular tags.
-YOUR_FEED = {"cold": 1 + 2, "warm": 1 + 2, "merged": 1 + 3, "unavailable": 2}
+# window, then the feed's query: counters and page), warm (window, counters, then the page from
+# the card cache, empty here: cards with their authors, the viewer's flags), merged (warm plus
+# the merged authors' newest ids), unavailable (the feed's query only). Plus the popular tags.
+YOUR_FEED = {"cold": 1 + 2, "warm": 1 + 1 + 2, "merged": 1 + 2 + 2, "unavailable": 2}
 
 
 @SIZES
