@@ -53,13 +53,6 @@ def test_delete_then_follow_leaves_no_hole(
     assert got == expected, f"{got} (early: {[a.pk for a in early]})"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the read's 'short' check compares the timeline merged with the merged authors' ids "
-    "to the count of every followed author's articles: a timeline a delete left short passes "
-    "once the merged author's ids fill the window, and their older ids take the place of the "
-    "articles the trim dropped",
-)
 def test_a_short_timeline_is_not_filled_by_a_merged_author(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
