@@ -76,14 +76,19 @@ def newest_ids(authors: QuerySet[Article]) -> list[int]:
 
 
 def follow_backfill(*, follower_id: int, followee_id: int) -> None:
-    """A new follow: the followee's newest articles into the follower's timeline (unless they
-    are merged at read)."""
+    """A new follow: the follower's built timeline gets the newest ``FEED_TIMELINE_SIZE``
+    articles of every author it now fans out (the rebuild's query), added, then trimmed.
+
+    Not the followee's alone: a timeline that was trimmed and then lost entries (a delete, an
+    unfollow) is missing, below its oldest entry, articles of the authors already followed,
+    and the followee's older ones would sit next to that hole. Added, not replaced: an article
+    pushed while this runs stays. The timeline held only articles of these authors, so the
+    union's newest ``size`` are exactly theirs."""
     if not Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
         return  # unfollowed meanwhile
     if is_merged(followee_id):
         return
-    ids = newest_ids(Article.objects.filter(author_id=followee_id))
-    timeline_store().add(follower_id, ids)
+    timeline_store().add(follower_id, newest_ids(_fanned_out_articles(follower_id)))
 
 
 def timeline_scrub(*, user_id: int) -> int:
@@ -119,14 +124,19 @@ def timeline_drop(*, user_id: int) -> None:
 def timeline_rebuild(*, user_id: int) -> int:
     """Build the user's timeline from the database: the newest ``FEED_TIMELINE_SIZE`` articles
     of the authors they follow, merged authors left to the read. Returns its length."""
+    ids = newest_ids(_fanned_out_articles(user_id))
+    timeline_store().replace(user_id, ids)
+    return len(ids)
+
+
+def _fanned_out_articles(user_id: int) -> QuerySet[Article]:
+    """The articles of the authors the user follows, merged authors left to the read."""
     followed = (
         Follow.objects.filter(follower_id=user_id)
         .exclude(followee_id__in=MergedAuthor.objects.values("user_id"))
         .values("followee_id")
     )
-    ids = newest_ids(Article.objects.filter(author_id__in=followed))
-    timeline_store().replace(user_id, ids)
-    return len(ids)
+    return Article.objects.filter(author_id__in=followed)
 
 
 def merged_authors_refresh() -> tuple[int, int]:

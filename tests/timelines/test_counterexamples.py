@@ -1,7 +1,8 @@
 """Wrong feed pages found while building the timelines' state machine (machine.py), kept as
 plain tests on the database store: each sequence of writes, then the feed from the timeline
-against the feed's query. Both fail on issue18-core 24e088f to 29fb08e (xfail, strict: a fix
-makes them pass, and the marker must then go)."""
+against the feed's query. Both failed on issue18-core 24e088f to 29fb08e; fixed on
+issue18-fixes (a follow adds the newest articles of every author fanned out, not the
+followee's alone; the 'short' check counts the timeline's own entries)."""
 
 from typing import Any
 
@@ -26,12 +27,6 @@ def page_ids(reader: User, limit: int) -> tuple[list[int], list[int]]:
     return [a["id"] for a in got.articles], [a["id"] for a in expected.articles]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="follow_backfill adds the followee's older articles below a timeline that a delete "
-    "left short: the articles of the authors already followed that the trim dropped are missing "
-    "between them, and the window, full, is served",
-)
 def test_delete_then_follow_leaves_no_hole(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
