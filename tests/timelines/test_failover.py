@@ -154,16 +154,6 @@ def test_master_killed_feed_degrades_then_recovers_and_rebuild_restores(
     assert killed.role == "replica"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue18-core 24e088f to 29fb08e: a fan-out chunk is one cluster pipeline; when one node"
-        " is down the whole chunk fails, so the followers whose timelines are on live masters"
-        " miss the article too, and their reads (the store answers for them) serve a page"
-        " without it until the task's retry or a rebuild; the read's 'short' check cannot see"
-        " a missed entry in a full timeline"
-    ),
-)
 def test_a_publish_during_the_outage_reaches_the_timelines_still_up(
     running_redis_cluster: Any, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

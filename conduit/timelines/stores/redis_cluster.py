@@ -5,14 +5,15 @@ timeline holds the member ``built`` at score +inf: a window read newest first (`
 one round trip) meets it first, and a missing key is a timeline never built or lost with its
 node. Writes that add to timelines run a small script that adds only to a key that exists, and
 trims the set to the marker plus ``size`` members (``ZREMRANGEBYRANK``); a fan-out chunk is one
-cluster pipeline (one round trip per node holding some of its keys).
+pipeline to each master holding some of its keys (one round trip each), so a master that is
+down costs its own followers the push (retried), not those of the live ones.
 
 Short socket timeouts (``TIMELINE_SOCKET_TIMEOUT``, ``TIMELINE_CONNECT_TIMEOUT``) and no
 cluster-level retries: a dead node degrades the feed to its query quickly instead of hanging it.
 """
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -85,26 +86,47 @@ class RedisClusterStore:
         return cls(client, size=size)
 
     def push(self, article_id: int, user_ids: Sequence[int]) -> None:
+        """One EVALSHA of ``_ADD`` per timeline, in one pipeline to each master holding some of
+        them (one round trip each). A master that fails does not stop the others: the live
+        ones take their timelines, then ``StoreUnavailable`` names the rest and the task
+        retries the chunk (a push is idempotent)."""
         if not user_ids:
             return
         with _answering():
+            by_node: dict[str, tuple[ClusterNode, list[str]]] = {}
+            for user_id in user_ids:
+                key = timeline_key(user_id)
+                node = self.client.get_node_from_key(key)
+                by_node.setdefault(node.name, (node, []))[1].append(key)
+            sha = self._add_sha()
+        failed: dict[str, Exception] = {}
+        for name, (node, keys) in by_node.items():
             try:
-                self._push(article_id, user_ids)
-            except NoScriptError:  # a node restarted, or a replica took over: load it again
-                self._sha = None
-                self._push(article_id, user_ids)
+                self._push_to(node, sha, keys, article_id)
+            except (RedisError, RedisClusterException, OSError) as exc:
+                failed[name] = exc
+        if failed:
+            self._sha = None  # a failed-over master may not know the script
+            # Its slots may have moved (a failover): the next try asks the cluster again.
+            with suppress(RedisError, RedisClusterException, OSError):
+                self.client.nodes_manager.initialize()
+            raise StoreUnavailable(f"push of {article_id} failed on {failed!r}")
 
-    def _push(self, article_id: int, user_ids: Sequence[int]) -> None:
-        """One EVALSHA of ``_ADD`` per timeline, as one cluster pipeline (which has no
-        ``eval`` method of its own, hence ``execute_command``). Each names its node: without it
-        redis-py asks the server for a script's keys (``COMMAND GETKEYS``), a round trip each."""
-        sha = self._add_sha()
-        pipe = self.client.pipeline()
-        for user_id in user_ids:
-            key = timeline_key(user_id)
-            pipe.execute_command("EVALSHA", sha, 1, key, self.size, article_id,
-                                 target_nodes=self.client.get_node_from_key(key))  # fmt: skip
-        pipe.execute()
+    def _push_to(self, node: ClusterNode, sha: str, keys: list[str], article_id: int) -> None:
+        """A node's share of a push as one pipeline (not transactional: each script is atomic
+        on its own). A node that lost the script (restarted, or a replica promoted) loads it."""
+        connection = self.client.get_redis_connection(node)
+        for attempt in (1, 2):
+            pipe = connection.pipeline(transaction=False)
+            for key in keys:
+                pipe.execute_command("EVALSHA", sha, 1, key, self.size, article_id)
+            try:
+                pipe.execute()
+                return
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                sha = str(connection.script_load(_ADD))
 
     def _add_sha(self) -> str:
         if self._sha is None:
@@ -118,7 +140,8 @@ class RedisClusterStore:
             self._eval(_ADD, timeline_key(user_id), self.size, *article_ids)
 
     def _eval(self, script: str, key: str, *args: object) -> None:
-        """EVAL on the key's node, named (``_push`` says why)."""
+        """EVAL on the key's node, named: without it redis-py asks the server for a script's
+        keys (``COMMAND GETKEYS``), one more round trip."""
         node = self.client.get_node_from_key(key)
         self.client.execute_command("EVAL", script, 1, key, *args, target_nodes=node)
 
