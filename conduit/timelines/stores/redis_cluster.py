@@ -12,6 +12,7 @@ Short socket timeouts (``TIMELINE_SOCKET_TIMEOUT``, ``TIMELINE_CONNECT_TIMEOUT``
 cluster-level retries: a dead node degrades the feed to its query quickly instead of hanging it.
 """
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i]) end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[1]) + 2))
 return 1
 """
+_ADD_SHA = hashlib.sha1(_ADD.encode(), usedforsecurity=False).hexdigest()
 # KEYS[1] the timeline, ARGV the article ids: the timeline becomes the marker and these.
 _REPLACE = """
 redis.call('DEL', KEYS[1])
@@ -70,7 +72,6 @@ class RedisClusterStore:
     def __init__(self, client: RedisCluster, *, size: int) -> None:
         self.client = client
         self.size = size
-        self._sha: str | None = None
 
     @classmethod
     def from_url(cls, url: str, *, size: int) -> "RedisClusterStore":
@@ -98,24 +99,25 @@ class RedisClusterStore:
                 key = timeline_key(user_id)
                 node = self.client.get_node_from_key(key)
                 by_node.setdefault(node.name, (node, []))[1].append(key)
-            sha = self._add_sha()
         failed: dict[str, Exception] = {}
         for name, (node, keys) in by_node.items():
             try:
-                self._push_to(node, sha, keys, article_id)
+                self._push_to(node, keys, article_id)
             except (RedisError, RedisClusterException, OSError) as exc:
                 failed[name] = exc
         if failed:
-            self._sha = None  # a failed-over master may not know the script
             # Its slots may have moved (a failover): the next try asks the cluster again.
             with suppress(RedisError, RedisClusterException, OSError):
                 self.client.nodes_manager.initialize()
             raise StoreUnavailable(f"push of {article_id} failed on {failed!r}")
 
-    def _push_to(self, node: ClusterNode, sha: str, keys: list[str], article_id: int) -> None:
+    def _push_to(self, node: ClusterNode, keys: list[str], article_id: int) -> None:
         """A node's share of a push as one pipeline (not transactional: each script is atomic
-        on its own). A node that lost the script (restarted, or a replica promoted) loads it."""
+        on its own). A node that does not know the script yet (new, restarted, or a promoted
+        replica) loads it, then the pipeline runs again: loaded node by node, so a master that
+        is down does not keep the script from the others."""
         connection = self.client.get_redis_connection(node)
+        sha = _ADD_SHA
         for attempt in (1, 2):
             pipe = connection.pipeline(transaction=False)
             for key in keys:
@@ -127,11 +129,6 @@ class RedisClusterStore:
                 if attempt == 2:
                     raise
                 sha = str(connection.script_load(_ADD))
-
-    def _add_sha(self) -> str:
-        if self._sha is None:
-            self._sha = str(self.client.script_load(_ADD))  # on every primary
-        return self._sha
 
     def add(self, user_id: int, article_ids: Sequence[int]) -> None:
         if not article_ids:
