@@ -32,7 +32,7 @@ _FEED_IDS_PER_AUTHOR = """
 FEED_PER_AUTHOR_ALWAYS = 2_000
 
 
-def _feed_per_author_is_cheaper(
+def per_author_is_cheaper(
     *, following: int, feed_articles: int, all_articles: int, window: int
 ) -> bool:
     if connection.vendor != "postgresql" or not feed_articles:
@@ -57,7 +57,7 @@ def article_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
         all_articles=Max(Subquery(site_articles)),
     )
     count = totals["articles"] or 0
-    if _feed_per_author_is_cheaper(
+    if per_author_is_cheaper(
         following=totals["following"] or 0,
         feed_articles=count,
         all_articles=totals["all_articles"] or 0,

@@ -8,9 +8,11 @@ cards, authors and the viewer's flags from the cache (``articles_by_ids``; by id
 database with the card cache off). It falls back to the query, counted in
 ``conduit_timeline_fallbacks_total``, when the window is past the timeline's bound
 (``past_bound``), the timeline is not built (``cold``: its rebuild is enqueued), the store does
-not answer (``unavailable``), the timeline holds fewer entries than the counters say it should
-(``short``: a write not applied yet), or an id in the page no longer belongs there (``stale``:
-deleted, or its author unfollowed; its rebuild is enqueued). Slower, never wrong.
+not answer (``unavailable``), the timeline holds fewer entries than the counters of the authors
+fanned out to say it should (``short``: a write not applied yet, or a delete in a trimmed
+timeline; the merged authors' ids do not count), or an id in the page no longer belongs
+there (``stale``: deleted, or its author unfollowed; its rebuild is enqueued). Slower, never
+wrong.
 """
 
 import time
@@ -58,15 +60,19 @@ def home_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
         _request_rebuild(viewer_id)
         return _fallback("cold", viewer_id, limit, offset)
     followed = Follow.objects.filter(follower_id=viewer_id)
+    merged = Q(followee_id__in=MergedAuthor.objects.values("user_id"))
     totals = followed.aggregate(
         articles=Sum("followee__articles_count"),
-        merged=Count("pk", filter=Q(followee_id__in=MergedAuthor.objects.values("user_id"))),
+        merged=Count("pk", filter=merged),
+        fanned_out=Sum("followee__articles_count", filter=~merged),
     )
     count = totals["articles"] or 0
+    # The timeline must hold its own share: the merged authors' ids cannot stand in for
+    # entries of the others that a delete or an unfollow took out of a trimmed timeline.
+    if len(ids) < min(window, totals["fanned_out"] or 0):
+        return _fallback("short", viewer_id, limit, offset)
     if totals["merged"]:
         ids = sorted(set(ids) | set(_merged_ids(viewer_id, window)), reverse=True)[:window]
-    if len(ids) < min(window, count):
-        return _fallback("short", viewer_id, limit, offset)
     page_ids = ids[offset:window]
     if not page_ids:
         return ArticlePage([], count)

@@ -10,9 +10,11 @@ from collections.abc import Iterator, Sequence
 
 import structlog
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Count, Max, QuerySet, Subquery, Sum
 
-from conduit.articles.models import Article
+from conduit.articles import feed
+from conduit.articles.models import Article, SiteCounter
 from conduit.profiles.models import Follow
 from conduit.timelines.models import MergedAuthor
 from conduit.timelines.stores import timeline_store
@@ -76,14 +78,19 @@ def newest_ids(authors: QuerySet[Article]) -> list[int]:
 
 
 def follow_backfill(*, follower_id: int, followee_id: int) -> None:
-    """A new follow: the followee's newest articles into the follower's timeline (unless they
-    are merged at read)."""
+    """A new follow: the follower's built timeline gets the newest ``FEED_TIMELINE_SIZE``
+    articles of every author it now fans out (the rebuild's query), added, then trimmed.
+
+    Not the followee's alone: a timeline that was trimmed and then lost entries (a delete, an
+    unfollow) is missing, below its oldest entry, articles of the authors already followed,
+    and the followee's older ones would sit next to that hole. Added, not replaced: an article
+    pushed while this runs stays. The timeline held only articles of these authors, so the
+    union's newest ``size`` are exactly theirs."""
     if not Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
         return  # unfollowed meanwhile
     if is_merged(followee_id):
         return
-    ids = newest_ids(Article.objects.filter(author_id=followee_id))
-    timeline_store().add(follower_id, ids)
+    timeline_store().add(follower_id, _fanned_out_newest(follower_id))
 
 
 def timeline_scrub(*, user_id: int) -> int:
@@ -119,14 +126,53 @@ def timeline_drop(*, user_id: int) -> None:
 def timeline_rebuild(*, user_id: int) -> int:
     """Build the user's timeline from the database: the newest ``FEED_TIMELINE_SIZE`` articles
     of the authors they follow, merged authors left to the read. Returns its length."""
-    followed = (
-        Follow.objects.filter(follower_id=user_id)
-        .exclude(followee_id__in=MergedAuthor.objects.values("user_id"))
-        .values("followee_id")
-    )
-    ids = newest_ids(Article.objects.filter(author_id__in=followed))
+    ids = _fanned_out_newest(user_id)
     timeline_store().replace(user_id, ids)
     return len(ids)
+
+
+# The newest ids of each followed author through the (author_id, id) index, merged: the feed's
+# per-author plan (ADR 0010), for readers of a few quiet authors, whose articles are rare among
+# all the others (a newest-first scan would read most of the table for them).
+_NEWEST_PER_AUTHOR = """
+    SELECT a.id FROM {follow} f
+    CROSS JOIN LATERAL (
+        SELECT id FROM {article} WHERE author_id = f.followee_id ORDER BY id DESC LIMIT %s
+    ) a
+    WHERE f.follower_id = %s AND f.followee_id NOT IN (SELECT user_id FROM {merged})
+    ORDER BY a.id DESC LIMIT %s
+"""
+
+
+def _fanned_out_newest(user_id: int) -> list[int]:
+    """The newest ``FEED_TIMELINE_SIZE`` articles of the authors the user follows, merged
+    authors left to the read, by the cheaper of the feed's two plans (PostgreSQL)."""
+    size = settings.FEED_TIMELINE_SIZE
+    followed = Follow.objects.filter(follower_id=user_id).exclude(
+        followee_id__in=MergedAuthor.objects.values("user_id")
+    )
+    if connection.vendor == "postgresql":
+        site = SiteCounter.objects.filter(name=SiteCounter.ARTICLES).values("value")
+        totals = followed.aggregate(
+            following=Count("pk"),
+            articles=Sum("followee__articles_count"),
+            all_articles=Max(Subquery(site)),
+        )
+        if feed.per_author_is_cheaper(
+            following=totals["following"],
+            feed_articles=totals["articles"] or 0,
+            all_articles=totals["all_articles"] or 0,
+            window=size,
+        ):
+            sql = _NEWEST_PER_AUTHOR.format(
+                follow=Follow._meta.db_table,
+                article=Article._meta.db_table,
+                merged=MergedAuthor._meta.db_table,
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, (size, user_id, size))
+                return [row[0] for row in cursor.fetchall()]
+    return newest_ids(Article.objects.filter(author_id__in=followed.values("followee_id")))
 
 
 def merged_authors_refresh() -> tuple[int, int]:

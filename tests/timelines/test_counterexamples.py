@@ -1,7 +1,8 @@
 """Wrong feed pages found while building the timelines' state machine (machine.py), kept as
 plain tests on the database store: each sequence of writes, then the feed from the timeline
-against the feed's query. Both fail on issue18-core 24e088f to 29fb08e (xfail, strict: a fix
-makes them pass, and the marker must then go)."""
+against the feed's query. Both failed on issue18-core 24e088f to 29fb08e; fixed on
+issue18-fixes (a follow adds the newest articles of every author fanned out, not the
+followee's alone; the 'short' check counts the timeline's own entries)."""
 
 from typing import Any
 
@@ -26,12 +27,6 @@ def page_ids(reader: User, limit: int) -> tuple[list[int], list[int]]:
     return [a["id"] for a in got.articles], [a["id"] for a in expected.articles]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="follow_backfill adds the followee's older articles below a timeline that a delete "
-    "left short: the articles of the authors already followed that the trim dropped are missing "
-    "between them, and the window, full, is served",
-)
 def test_delete_then_follow_leaves_no_hole(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -53,13 +48,6 @@ def test_delete_then_follow_leaves_no_hole(
     assert got == expected, f"{got} (early: {[a.pk for a in early]})"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the read's 'short' check compares the timeline merged with the merged authors' ids "
-    "to the count of every followed author's articles: a timeline a delete left short passes "
-    "once the merged author's ids fill the window, and their older ids take the place of the "
-    "articles the trim dropped",
-)
 def test_a_short_timeline_is_not_filled_by_a_merged_author(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

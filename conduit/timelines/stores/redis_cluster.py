@@ -5,14 +5,16 @@ timeline holds the member ``built`` at score +inf: a window read newest first (`
 one round trip) meets it first, and a missing key is a timeline never built or lost with its
 node. Writes that add to timelines run a small script that adds only to a key that exists, and
 trims the set to the marker plus ``size`` members (``ZREMRANGEBYRANK``); a fan-out chunk is one
-cluster pipeline (one round trip per node holding some of its keys).
+pipeline to each master holding some of its keys (one round trip each), so a master that is
+down costs its own followers the push (retried), not those of the live ones.
 
 Short socket timeouts (``TIMELINE_SOCKET_TIMEOUT``, ``TIMELINE_CONNECT_TIMEOUT``) and no
 cluster-level retries: a dead node degrades the feed to its query quickly instead of hanging it.
 """
 
+import hashlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -32,6 +34,7 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i]) end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[1]) + 2))
 return 1
 """
+_ADD_SHA = hashlib.sha1(_ADD.encode(), usedforsecurity=False).hexdigest()
 # KEYS[1] the timeline, ARGV the article ids: the timeline becomes the marker and these.
 _REPLACE = """
 redis.call('DEL', KEYS[1])
@@ -69,7 +72,6 @@ class RedisClusterStore:
     def __init__(self, client: RedisCluster, *, size: int) -> None:
         self.client = client
         self.size = size
-        self._sha: str | None = None
 
     @classmethod
     def from_url(cls, url: str, *, size: int) -> "RedisClusterStore":
@@ -85,31 +87,48 @@ class RedisClusterStore:
         return cls(client, size=size)
 
     def push(self, article_id: int, user_ids: Sequence[int]) -> None:
+        """One EVALSHA of ``_ADD`` per timeline, in one pipeline to each master holding some of
+        them (one round trip each). A master that fails does not stop the others: the live
+        ones take their timelines, then ``StoreUnavailable`` names the rest and the task
+        retries the chunk (a push is idempotent)."""
         if not user_ids:
             return
         with _answering():
+            by_node: dict[str, tuple[ClusterNode, list[str]]] = {}
+            for user_id in user_ids:
+                key = timeline_key(user_id)
+                node = self.client.get_node_from_key(key)
+                by_node.setdefault(node.name, (node, []))[1].append(key)
+        failed: dict[str, Exception] = {}
+        for name, (node, keys) in by_node.items():
             try:
-                self._push(article_id, user_ids)
-            except NoScriptError:  # a node restarted, or a replica took over: load it again
-                self._sha = None
-                self._push(article_id, user_ids)
+                self._push_to(node, keys, article_id)
+            except (RedisError, RedisClusterException, OSError) as exc:
+                failed[name] = exc
+        if failed:
+            # Its slots may have moved (a failover): the next try asks the cluster again.
+            with suppress(RedisError, RedisClusterException, OSError):
+                self.client.nodes_manager.initialize()
+            raise StoreUnavailable(f"push of {article_id} failed on {failed!r}")
 
-    def _push(self, article_id: int, user_ids: Sequence[int]) -> None:
-        """One EVALSHA of ``_ADD`` per timeline, as one cluster pipeline (which has no
-        ``eval`` method of its own, hence ``execute_command``). Each names its node: without it
-        redis-py asks the server for a script's keys (``COMMAND GETKEYS``), a round trip each."""
-        sha = self._add_sha()
-        pipe = self.client.pipeline()
-        for user_id in user_ids:
-            key = timeline_key(user_id)
-            pipe.execute_command("EVALSHA", sha, 1, key, self.size, article_id,
-                                 target_nodes=self.client.get_node_from_key(key))  # fmt: skip
-        pipe.execute()
-
-    def _add_sha(self) -> str:
-        if self._sha is None:
-            self._sha = str(self.client.script_load(_ADD))  # on every primary
-        return self._sha
+    def _push_to(self, node: ClusterNode, keys: list[str], article_id: int) -> None:
+        """A node's share of a push as one pipeline (not transactional: each script is atomic
+        on its own). A node that does not know the script yet (new, restarted, or a promoted
+        replica) loads it, then the pipeline runs again: loaded node by node, so a master that
+        is down does not keep the script from the others."""
+        connection = self.client.get_redis_connection(node)
+        sha = _ADD_SHA
+        for attempt in (1, 2):
+            pipe = connection.pipeline(transaction=False)
+            for key in keys:
+                pipe.execute_command("EVALSHA", sha, 1, key, self.size, article_id)
+            try:
+                pipe.execute()
+                return
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                sha = str(connection.script_load(_ADD))
 
     def add(self, user_id: int, article_ids: Sequence[int]) -> None:
         if not article_ids:
@@ -118,7 +137,8 @@ class RedisClusterStore:
             self._eval(_ADD, timeline_key(user_id), self.size, *article_ids)
 
     def _eval(self, script: str, key: str, *args: object) -> None:
-        """EVAL on the key's node, named (``_push`` says why)."""
+        """EVAL on the key's node, named: without it redis-py asks the server for a script's
+        keys (``COMMAND GETKEYS``), one more round trip."""
         node = self.client.get_node_from_key(key)
         self.client.execute_command("EVAL", script, 1, key, *args, target_nodes=node)
 

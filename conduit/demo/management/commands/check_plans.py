@@ -236,6 +236,11 @@ class Command(BaseCommand):
                     reader = _follower_of(count, prolific=prolific)
                     read = partial(feed.article_feed, viewer_id=reader, limit=20, offset=0)
                     results.extend(_explain(label, read))
+                    # A follow's backfill runs the rebuild's query (newest FEED_TIMELINE_SIZE).
+                    followee = Follow.objects.filter(follower_id=reader).values("followee_id")
+                    backfill = partial(timeline_writes.follow_backfill, follower_id=reader,
+                                       followee_id=followee[0]["followee_id"])  # fmt: skip
+                    results.extend(_explain(f"timeline backfill, {label[6:]}", backfill))
             transaction.set_rollback(True)
         failed = [r for r in results if r.problems]
         for r in results:
