@@ -61,6 +61,8 @@ def test_a_publish_and_its_fan_out_on_a_worker_are_one_trace(
     )
     author = UserFactory()
     follow(UserFactory(), author)
+    assert sender.flush()  # the follow's timeline task: a trace of its own, sent and cleared
+    traced.clear()
     response = client_for(author).post(
         "/api/articles",
         {"article": {"title": "Threads", "description": "d", "body": "b"}},

@@ -12,9 +12,10 @@ p99 is high the generator, not the server, was the limit, and the step says so.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ def run_step(
     """Offer ``rate`` requests a second for ``seconds`` (requests ``first`` onwards of
     ``plan``); waits for the last answer (at most ``timeout`` after it was due)."""
     cpu_before, wall_before = cpu_seconds_self(), time.monotonic()
-    outcomes = asyncio.run(_step(base, plan, first, rate, seconds, timeout, connections))
+    outcomes = _run(_step(base, plan, first, rate, seconds, timeout, connections))
     wall = time.monotonic() - wall_before
     ok = [o.latency_ms for o in outcomes if 200 <= o.status < 400]
     statuses: dict[str, int] = {}
@@ -130,3 +131,14 @@ def run_step(
         "generator_cpu_s": round(cpu_seconds_self() - cpu_before, 3),
         "wall_s": round(wall, 3),
     }
+
+
+def _run[T](step: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, in a thread of its own when this thread already runs a loop (a caller
+    inside Playwright's sync API, say, as in the test suite)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(step)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, step).result()
