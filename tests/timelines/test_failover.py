@@ -121,8 +121,14 @@ def test_master_killed_feed_degrades_then_recovers_and_rebuild_restores(
     # Until the replica takes over, the dead master's timelines are unavailable: the feed
     # answers with the query, the same answer.
     outage = fallbacks()
+    read_at = time.monotonic()
     same_as_query([r for r in untouched if r in victims])
-    assert fallbacks()["unavailable"] > outage["unavailable"]
+    # Degraded, unless a loaded machine made these reads wait past the node timeout (2 s) and
+    # the replica was promoted first: then it answered them, as checked below.
+    degraded = fallbacks()["unavailable"] > outage["unavailable"]
+    assert degraded or read_at - started >= 2.0, (
+        "a read of a dead master's timeline did not fall back"
+    )
     same_as_query(untouched)
     cluster.wait_ok(30)
     failover = time.monotonic() - started
