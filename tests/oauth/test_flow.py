@@ -263,7 +263,7 @@ def test_the_consent_pages_policy_lets_the_form_redirect_to_the_app_only(app):
 
 @pytest.mark.parametrize("path", ["/oauth/token/", "/oauth/revoke/"])
 def test_token_and_revocation_endpoints_share_the_sign_in_limit(app, settings, path):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_per_ip": "2/m"}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_per_ip": "2/h"}
     body = {"grant_type": "refresh_token", "refresh_token": "x", "token": "x", **h.client_auth(app)}
     for _ in range(2):
         assert Client().post(path, body).status_code in (200, 400)
@@ -274,7 +274,7 @@ def test_token_and_revocation_endpoints_share_the_sign_in_limit(app, settings, p
 
 
 def test_the_consent_post_shares_the_sign_in_limit(app, settings):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_per_ip": "1/m"}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_per_ip": "1/h"}
     browser = Client()
     browser.force_login(UserFactory())
     _, challenge = h.pkce()

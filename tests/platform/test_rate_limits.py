@@ -23,7 +23,7 @@ PASSWORD = "a-long-enough-password"
 
 @pytest.fixture
 def limits(settings: Any):
-    """Set some limits low: ``limits(sign_in_per_ip="3/m")``."""
+    """Set some limits low: ``limits(sign_in_per_ip="3/h")``."""
 
     def set_limits(**rates: str) -> None:
         settings.RATE_LIMITS = {**settings.RATE_LIMITS, **rates}
@@ -68,7 +68,7 @@ def test_bad_rates_are_refused(text):
 
 
 def test_sign_in_is_limited_per_address(api, limits):
-    limits(sign_in_per_ip="3/m")
+    limits(sign_in_per_ip="3/h")
     user = UserFactory(password=PASSWORD)
     before = refused_count("sign_in_per_ip")
     for _ in range(3):
@@ -82,7 +82,7 @@ def test_sign_in_is_limited_per_address(api, limits):
 
 
 def test_registration_is_limited_per_address(api, limits):
-    limits(register_per_ip="2/m")
+    limits(register_per_ip="2/h")
     for i in range(2):
         body = {
             "user": {"username": f"new{i}", "email": f"new{i}@example.com", "password": PASSWORD}
@@ -93,7 +93,7 @@ def test_registration_is_limited_per_address(api, limits):
 
 
 def test_anonymous_reads_are_limited_per_address_and_signed_in_ones_are_not(api, limits):
-    limits(reads_per_ip="3/m")
+    limits(reads_per_ip="3/h")
     for _ in range(3):
         assert api.get("/api/tags").status_code == 200
     assert_429(api.get("/api/tags"))
@@ -104,7 +104,7 @@ def test_anonymous_reads_are_limited_per_address_and_signed_in_ones_are_not(api,
 
 
 def test_a_refused_page_is_a_page_with_retry_after(limits):
-    limits(reads_per_ip="1/m")
+    limits(reads_per_ip="1/h")
     client = Client()
     client.get("/")
     response = client.get("/")
@@ -117,7 +117,7 @@ def test_a_refused_page_is_a_page_with_retry_after(limits):
 
 
 def test_writes_are_limited_per_user(api, limits):
-    limits(writes_per_user="2/m")
+    limits(writes_per_user="2/h")
     author = UserFactory()
     articles = [make_article(author, title=f"Post {i}") for i in range(3)]
     fan, other = UserFactory(), UserFactory()
@@ -217,7 +217,7 @@ def test_the_client_address_is_believed_only_from_trusted_proxies(
 
 
 def test_a_spoofed_forwarded_for_does_not_escape_the_limit(api, limits):
-    limits(sign_in_per_ip="2/m")
+    limits(sign_in_per_ip="2/h")
     user = UserFactory(password=PASSWORD)
     for i in range(2):
         api.post(
@@ -234,7 +234,7 @@ def test_a_spoofed_forwarded_for_does_not_escape_the_limit(api, limits):
 def test_rate_limits_enabled_false_turns_every_limit_off(api, limits, settings):
     settings.RATE_LIMITS_ENABLED = False
     settings.SIGN_IN_LOCKOUT_AFTER = 1
-    limits(sign_in_per_ip="1/m", reads_per_ip="1/m")
+    limits(sign_in_per_ip="1/h", reads_per_ip="1/h")
     user = UserFactory(password=PASSWORD)
     for _ in range(3):
         assert login(api, user.email, "wrong").status_code == 401
