@@ -42,17 +42,10 @@ from benchkit import REPO
 from benchkit.cpu import cpu_cores, cpu_snapshot
 from benchkit.facts import commit_info, machine_info
 from benchkit.fanout_report import exactly_once, latency_summaries, print_summary, write_result
-from benchkit.fanout_stack import Stack, start, start_workers, step
+from benchkit.fanout_stack import Stack, env_int, start, start_workers, step
 from benchkit.servers import Proc, Processes
 
 PG_DIR = Path("/tmp/conduit-bench-pg-fanout")
-
-
-def env_int(name: str, default: int) -> int:
-    value = int(os.environ.get(name, default))
-    if value <= 0:
-        raise SystemExit(f"{name} must be a positive integer")
-    return value
 
 
 @dataclass(frozen=True)

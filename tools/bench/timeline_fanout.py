@@ -38,19 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchkit, also when 
 from benchkit import REPO, RESULTS
 from benchkit.cpu import cpu_cores, cpu_snapshot
 from benchkit.facts import commit_info, machine_info
-from benchkit.fanout_stack import VENV_BIN, Stack, start, step
+from benchkit.fanout_stack import VENV_BIN, Stack, env_int, start, step
 from benchkit.latency import summary
 from benchkit.net import http
 from benchkit.servers import Processes, celery_worker_command
 
 PG_DIR = Path("/tmp/conduit-bench-pg-timelines")
-
-
-def env_int(name: str, default: int) -> int:
-    value = int(os.environ.get(name, default))
-    if value <= 0:
-        raise SystemExit(f"{name} must be a positive integer")
-    return value
 
 
 def add_small_author(stack: Stack, followers: int) -> Any:

@@ -114,6 +114,21 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def feed_costs(run: dict[str, Any], source: str) -> dict[str, Any]:
+    """The typical reader's feed, warm timeline against the fallback query, per request."""
+    warm = per_request(run["scenarios"]["feed"])
+    fallback = per_request(run["scenarios"]["feed_fallback"])
+    return {
+        "timelines_warm_app": warm["app_cpu_ms_per_request"],
+        "timelines_warm_db": warm["db_cpu_ms_per_request"],
+        "fallback_app": fallback["app_cpu_ms_per_request"],
+        "fallback_db": fallback["db_cpu_ms_per_request"],
+        "requests_per_s": {"timelines": warm["requests_per_s"],
+                           "fallback": fallback["requests_per_s"]},
+        "source": source,
+    }  # fmt: skip
+
+
 def costs(args: argparse.Namespace) -> dict[str, Any]:
     """The per-operation costs of issue 18's capacity model (helper E's tools/capacity.py)."""
     cached = load(args.cached_1m)
@@ -122,29 +137,14 @@ def costs(args: argparse.Namespace) -> dict[str, Any]:
     uncached = load(args.uncached_1m)
     out: dict[str, Any] = {}
     if uncached:
-        warm = per_request(uncached["scenarios"]["feed"])
-        fallback = per_request(uncached["scenarios"]["feed_fallback"])
-        out["feed_read_cpu_ms_uncached"] = {
-            "timelines_warm_app": warm["app_cpu_ms_per_request"],
-            "timelines_warm_db": warm["db_cpu_ms_per_request"],
-            "fallback_app": fallback["app_cpu_ms_per_request"],
-            "fallback_db": fallback["db_cpu_ms_per_request"],
-            "requests_per_s": {"timelines": warm["requests_per_s"],
-                               "fallback": fallback["requests_per_s"]},
-            "source": "the 1M run without the card cache (BENCH_CACHE=off), typical reader",
-        }  # fmt: skip
+        out["feed_read_cpu_ms_uncached"] = feed_costs(
+            uncached, "the 1M run without the card cache (BENCH_CACHE=off), typical reader"
+        )
     if cached:
+        out["feed_read_cpu_ms"] = feed_costs(
+            cached, "the 1M run with the in-process card cache (make bench's default)"
+        )
         warm = per_request(cached["scenarios"]["feed"])
-        fallback = per_request(cached["scenarios"]["feed_fallback"])
-        out["feed_read_cpu_ms"] = {
-            "timelines_warm_app": warm["app_cpu_ms_per_request"],
-            "timelines_warm_db": warm["db_cpu_ms_per_request"],
-            "fallback_app": fallback["app_cpu_ms_per_request"],
-            "fallback_db": fallback["db_cpu_ms_per_request"],
-            "requests_per_s": {"timelines": warm["requests_per_s"],
-                               "fallback": fallback["requests_per_s"]},
-            "source": "the 1M run with the in-process card cache (make bench's default)",
-        }  # fmt: skip
         out["card_cache_hit_ratio_during_feed"] = warm["card_cache_hit_ratio"]
     if fanout:
         big = max(fanout["by_followers"].values(), key=lambda e: e["followers"])

@@ -29,6 +29,14 @@ from benchkit.smtp_sink import CountingSink
 VENV_BIN = Path(sys.executable).parent
 
 
+def env_int(name: str, default: int) -> int:
+    """A positive integer from the environment (the fan-out benches' settings)."""
+    value = int(os.environ.get(name, default))
+    if value <= 0:
+        raise SystemExit(f"{name} must be a positive integer")
+    return value
+
+
 def step(text: str) -> None:
     print(f"\n=== {text}", flush=True)
 
