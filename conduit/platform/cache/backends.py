@@ -1,7 +1,8 @@
 """The cache backends ``CACHE_URL`` can name, and the URL parsing (ADR 0016).
 
-``cache_config(url)`` is the ``CACHES`` entry: empty = Django's LocMemCache (in-process, the
-embedded default), ``redis://``, ``rediss://`` or ``unix://`` = ``RedisCache`` below,
+``cache_config(url)`` is the ``CACHES`` entry: empty = Django's LocMemCache with a one-pass
+``get_many`` (``locmem.py``; in-process, the embedded default), ``redis://``, ``rediss://`` or
+``unix://`` = ``RedisCache`` below,
 ``pymemcache://host:port`` = Django's PyMemcacheCache. The settings import this module before
 Django is configured: at import time it needs only Django's ``BaseCache``, which reads no
 setting; redis-py (~150 ms to import) is imported when the first Redis backend is built.
@@ -65,7 +66,7 @@ def cache_config(
         # Django's default of 300 entries is fewer than one page of cards per list filter: at
         # that size it culls (a scan of every key) on almost every fill and serves mostly misses.
         return {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "conduit.platform.cache.locmem.LocMemCache",
             "OPTIONS": {"MAX_ENTRIES": locmem_max_entries},
             **common,
         }
