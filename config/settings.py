@@ -263,6 +263,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["conduit.api.parsers.ConduitJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["conduit.api.renderers.ConduitJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "conduit.api.negotiation.ConduitContentNegotiation",
     "EXCEPTION_HANDLER": "conduit.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
