@@ -4,6 +4,8 @@ load): the figures of docs/performance.md's "Cache and replicas" profile.
     DATABASE_URL=postgres://... SECRET_KEY=... PYTHONPATH=. \\
         .venv/bin/python tools/profile_list_cpu.py --cache off --signed-in
     ... --cache on --signed-in [--path /api/tags] [--profile cumulative]
+    ... --cache on --signed-in --user user6 --path /api/articles/feed  (a timeline built first:
+        manage.py rebuild_timelines --user user6)
 
 With ``--profile``, ``PROFILE_DUMP=<file>`` also writes the raw cProfile data there (for
 ``pstats`` callers/callees).
@@ -27,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", choices=["on", "off"], required=True)
     parser.add_argument("--signed-in", action="store_true")
+    parser.add_argument("--user", help="sign in as this username (default: the first user)")
     parser.add_argument("--path", default="/api/articles")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--micro-cache", action="store_true")
@@ -58,8 +61,9 @@ def main() -> None:
         "wsgi.url_scheme": "http",
     }
     if args.signed_in:
-        user = User.objects.filter(is_active=True).order_by("pk").first()
-        assert user is not None, "seed the database first"  # noqa: S101
+        users = User.objects.filter(is_active=True).order_by("pk")
+        user = users.filter(username=args.user).first() if args.user else users.first()
+        assert user is not None, "seed the database first (or no such --user)"  # noqa: S101
         environ["HTTP_AUTHORIZATION"] = f"Token {token_for(user)}"
     statuses: list[str] = []
 

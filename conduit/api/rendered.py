@@ -13,18 +13,21 @@ the flags::
 They are what ``ConduitJSONRenderer`` makes of ``articles_json`` (tests/api/test_rendered_lists.py).
 """
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.http import HttpResponse
 
 from conduit.api.presenters import article_dict, articles_json, profile_dict
 from conduit.api.renderers import JSON_CONTENT_TYPE, ConduitJSONRenderer
 from conduit.articles import selectors
-from conduit.articles.data import ArticleData, ListQuery
+from conduit.articles.data import ArticleData, ArticlePage, ListQuery
 from conduit.platform.cache.bulk import Rendering
 from conduit.profiles.selectors import Profile
+from conduit.timelines.selectors import home_feed_rendered
 from conduit.users.selectors import PUBLIC_PROFILES, PublicProfile
 
-SHAPE = "api-json-3"  # change it with the JSON's shape: renderings of another shape are not served
+SHAPE = "api-json-4"  # change it with the JSON's shape: renderings of another shape are not served
 
 
 def rendering_version() -> str:
@@ -39,8 +42,17 @@ _FOLLOWING = b'"following":false}'
 _PLACEHOLDER = Profile(username="", bio=None, image=None, following=False)
 
 
-def card_pieces(card: ArticleData) -> tuple[bytes, bytes]:
-    """``card`` as JSON up to its ``favorited`` value, and from there up to its author's."""
+class CardPieces(NamedTuple):
+    """``card`` as JSON up to its ``favorited`` value (``head``), and from there up to its
+    author's (``tail``); and whose card it is (a page by id reads the author from it)."""
+
+    head: bytes
+    tail: bytes
+    author_id: int
+
+
+def card_pieces(card: ArticleData) -> CardPieces:
+    """``card``'s pieces (``CardPieces``)."""
     encoded = ConduitJSONRenderer().render(article_dict({**card, "author": _PLACEHOLDER}))
     # The first '"favorited":' and '"author":' with unescaped quotes are keys: a quote inside
     # a string is always escaped, and both keys come after every string of the card but the
@@ -49,7 +61,7 @@ def card_pieces(card: ArticleData) -> tuple[bytes, bytes]:
     tail, sep_author, _ = rest.partition(_AUTHOR)
     if not sep or not sep_author:
         raise ValueError("an article's JSON shape changed: update card_pieces")
-    return head + b',"favorited":', b"," + tail + _AUTHOR
+    return CardPieces(head + b',"favorited":', b"," + tail + _AUTHOR, card["authorId"])
 
 
 def author_piece(profile: PublicProfile) -> bytes:
@@ -78,13 +90,28 @@ def articles_response(query: ListQuery) -> HttpResponse:
     not cached) rendered from the selectors' page; the same bytes either way."""
     page = selectors.article_list_rendered(query, cards=CARDS, authors=AUTHORS)
     if page is None:
-        listed = selectors.article_list(query)
-        content = ConduitJSONRenderer().render(articles_json(listed.articles, listed.count))
-        return HttpResponse(content, content_type=JSON_CONTENT_TYPE)
-    items, count = page
+        return _rendered(selectors.article_list(query))
+    return _joined(*page)
+
+
+def feed_response(*, viewer_id: int, limit: int, offset: int) -> HttpResponse:
+    """The viewer's home feed as the API's response: a warm timeline's page joined from cached
+    renderings, or the page the feed's selector read (a fallback, or no card cache)."""
+    page = home_feed_rendered(
+        viewer_id=viewer_id, limit=limit, offset=offset, cards=CARDS, authors=AUTHORS
+    )
+    return _rendered(page) if isinstance(page, ArticlePage) else _joined(*page)
+
+
+def _rendered(page: ArticlePage) -> HttpResponse:
+    content = ConduitJSONRenderer().render(articles_json(page.articles, page.count))
+    return HttpResponse(content, content_type=JSON_CONTENT_TYPE)
+
+
+def _joined(items: list[tuple[CardPieces, bytes, bool, bool]], count: int) -> HttpResponse:
     body = b",".join(
-        b"".join((head, _flag(favorited), tail, author, _flag(following), b"}}"))
-        for (head, tail), author, favorited, following in items
+        b"".join((card.head, _flag(favorited), card.tail, author, _flag(following), b"}}"))
+        for card, author, favorited, following in items
     )
     content = b'{"articles":[' + body + b'],"articlesCount":%d}' % count
     return HttpResponse(content, content_type=JSON_CONTENT_TYPE)

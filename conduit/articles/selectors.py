@@ -13,7 +13,7 @@ the query.
 
 from typing import Any
 
-from conduit.articles import feed, pages, queries
+from conduit.articles import by_ids, feed, pages, queries
 from conduit.articles.data import ArticleData, ArticlePage, ListQuery
 from conduit.articles.entries import (
     CARDS,
@@ -40,6 +40,8 @@ from conduit.profiles.selectors import Profile
 from conduit.users.selectors import PUBLIC_PROFILES, PublicProfile, public_profiles
 
 article_feed = feed.article_feed
+articles_by_ids = by_ids.articles_by_ids
+articles_by_ids_rendered = by_ids.articles_by_ids_rendered
 article_get_for_write = queries.article_get_for_write
 
 # --- Lists ---------------------------------------------------------------------------------------
@@ -131,44 +133,6 @@ def article_list_rendered[C, A](
     return [
         (rendered[i], by_author[author], i in favorited, author in followed) for i, author in shown
     ], listed.count
-
-
-def articles_by_ids(*, ids: list[int], viewer_id: int) -> list[ArticleData] | None:
-    """The articles of ``ids`` in that order, as ``viewer_id`` sees them, from the cache: the
-    viewer's relations token with the cards, then the authors' profiles with the viewer's flags
-    (two cache round trips when warm; missing cards are loaded in one query). An id that no
-    longer exists is left out. None with ``CACHE_ARTICLES`` off: use a query."""
-    if not enabled():
-        return None
-    if not ids:
-        return []
-    token_key = relations_key(viewer_id)
-    found = cache.get_many([token_key, *(CARDS.key(i) for i in ids)])
-    relations = bulk.tokens({token_key: RELATIONS_SECONDS}, found)[0]
-    cards = bulk.fetch(CARDS, ids, found)
-    author_ids = list(dict.fromkeys(c["authorId"] for c in cards.values()))
-    fresh = {c["authorId"]: public_of(c["author"]) for c in cards.values() if "author" in c}
-    if fresh:  # loaded with their cards: kept for the next read, as a list's query keeps them
-        cache.add_many(
-            {PUBLIC_PROFILES.key(a): p for a, p in fresh.items()}, PUBLIC_PROFILES.seconds
-        )
-    flags_at = flags_key(viewer_id, relations, ids)
-    found = cache.get_many(
-        [*(PUBLIC_PROFILES.key(a) for a in author_ids if a not in fresh), flags_at]
-    )
-    authors = fresh | public_profiles((a for a in author_ids if a not in fresh), found)
-    shown = [cards[i] for i in ids if i in cards and cards[i]["authorId"] in authors]
-    favorited, followed = viewer_flags(
-        viewer_id,
-        flags_at,
-        [(c["id"], c["authorId"]) for c in shown],
-        found,
-        store=len(shown) == len(ids),
-    )
-    return [
-        article_of(c, authors[c["authorId"]], c["id"] in favorited, c["authorId"] in followed)
-        for c in shown
-    ]
 
 
 # --- One article, and the tags -------------------------------------------------------------------

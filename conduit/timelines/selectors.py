@@ -19,72 +19,105 @@ import time
 
 import structlog
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Q, Sum
-from django.db.models.expressions import RawSQL
 
 from conduit.articles import selectors as article_selectors
-from conduit.articles.data import ArticlePage
+from conduit.articles.by_ids import Authored
+from conduit.articles.data import ArticleData, ArticlePage
 from conduit.articles.feed import article_feed
 from conduit.articles.models import Article
 from conduit.articles.queries import page_of
+from conduit.platform.cache.bulk import Rendering
 from conduit.platform.tasks.enqueue import enqueue_on_commit
 from conduit.profiles.models import Follow
+from conduit.timelines import reads
 from conduit.timelines.metrics import FALLBACKS
-from conduit.timelines.models import MergedAuthor
 from conduit.timelines.stores import StoreUnavailable, timeline_store
+from conduit.users.selectors import PublicProfile
 
 logger = structlog.get_logger(__name__)
-
-# The merged authors the viewer follows, each one's newest ids through the (author_id, id)
-# index; the merged authors are few, so this probes the follows' unique index once for each.
-_MERGED_IDS = """
-    SELECT a.id FROM {merged} m
-    JOIN {follow} f ON f.followee_id = m.user_id AND f.follower_id = %s
-    CROSS JOIN LATERAL (
-        SELECT id FROM {article} WHERE author_id = m.user_id ORDER BY id DESC LIMIT %s
-    ) a
-    ORDER BY a.id DESC LIMIT %s
-"""
 
 
 def home_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
     """Articles by the authors ``viewer_id`` follows, newest first, from their timeline."""
+    found = _page_ids(viewer_id, limit, offset)
+    if isinstance(found, ArticlePage):
+        return found
+    page_ids, count = found
+    if not page_ids:
+        return ArticlePage([], count)
+    page = article_selectors.articles_by_ids(ids=page_ids, viewer_id=viewer_id)
+    if page is None:
+        return _page_by_query(viewer_id, page_ids, count, limit, offset)
+    if len(page) != len(page_ids) or not all(a["author"]["following"] for a in page):
+        return _stale(viewer_id, limit, offset)
+    return ArticlePage(page, count)
+
+
+def home_feed_rendered[C: Authored, A](
+    *,
+    viewer_id: int,
+    limit: int,
+    offset: int,
+    cards: Rendering[int, ArticleData, C],
+    authors: Rendering[int, PublicProfile, A],
+) -> tuple[list[tuple[C, A, bool, bool]], int] | ArticlePage:
+    """``home_feed`` in a channel's renderings of cards and authors, as
+    ``([(card, author, favorited, following), ...], count)``; the page itself when it did not
+    come from them (a fallback, or no card cache)."""
+    found = _page_ids(viewer_id, limit, offset)
+    if isinstance(found, ArticlePage):
+        return found
+    page_ids, count = found
+    if not page_ids:
+        return ArticlePage([], count)
+    items = article_selectors.articles_by_ids_rendered(
+        ids=page_ids, viewer_id=viewer_id, cards=cards, authors=authors
+    )
+    if items is None:
+        return _page_by_query(viewer_id, page_ids, count, limit, offset)
+    if len(items) != len(page_ids) or not all(following for *_, following in items):
+        return _stale(viewer_id, limit, offset)
+    return items, count
+
+
+def _page_ids(viewer_id: int, limit: int, offset: int) -> tuple[list[int], int] | ArticlePage:
+    """The page's ids from the timeline and the feed's count; or the fallback's page."""
     window = offset + limit
     if window > settings.FEED_TIMELINE_SIZE:
         return _fallback("past_bound", viewer_id, limit, offset)
-    ids = _window(viewer_id, window)
+    joint = reads.window_and_counters(viewer_id, window) if reads.in_one_statement() else None
+    ids = joint.ids if joint else _window(viewer_id, window)
     if ids is UNAVAILABLE:
         return _fallback("unavailable", viewer_id, limit, offset)
     if ids is None:
         _request_rebuild(viewer_id)
         return _fallback("cold", viewer_id, limit, offset)
-    followed = Follow.objects.filter(follower_id=viewer_id)
-    merged = Q(followee_id__in=MergedAuthor.objects.values("user_id"))
-    totals = followed.aggregate(
-        articles=Sum("followee__articles_count"),
-        merged=Count("pk", filter=merged),
-        fanned_out=Sum("followee__articles_count", filter=~merged),
-    )
-    count = totals["articles"] or 0
+    totals = joint.counters if joint else reads.counters(viewer_id)
     # The timeline must hold its own share: the merged authors' ids cannot stand in for
     # entries of the others that a delete or an unfollow took out of a trimmed timeline.
-    if len(ids) < min(window, totals["fanned_out"] or 0):
+    if len(ids) < min(window, totals.fanned_out):
         return _fallback("short", viewer_id, limit, offset)
-    if totals["merged"]:
-        ids = sorted(set(ids) | set(_merged_ids(viewer_id, window)), reverse=True)[:window]
-    page_ids = ids[offset:window]
-    if not page_ids:
-        return ArticlePage([], count)
-    page = article_selectors.articles_by_ids(ids=page_ids, viewer_id=viewer_id)
-    if page is None:  # no card cache: the page by id, its authors still followed
-        followees = followed.values("followee_id")
-        articles = Article.objects.filter(id__in=page_ids, author_id__in=followees)
-        page = page_of(articles, viewer_id, limit=limit)
-    if len(page) != len(page_ids) or not all(a["author"]["following"] for a in page):
-        _request_rebuild(viewer_id)
-        return _fallback("stale", viewer_id, limit, offset)
+    if totals.merged:
+        merged = joint.merged_ids if joint else reads.merged_ids(viewer_id, window)
+        ids = sorted(set(ids) | set(merged), reverse=True)[:window]
+    return ids[offset:window], totals.articles
+
+
+def _page_by_query(
+    viewer_id: int, page_ids: list[int], count: int, limit: int, offset: int
+) -> ArticlePage:
+    """No card cache: the page by id, its authors still followed."""
+    followees = Follow.objects.filter(follower_id=viewer_id).values("followee_id")
+    articles = Article.objects.filter(id__in=page_ids, author_id__in=followees)
+    page = page_of(articles, viewer_id, limit=limit)
+    if len(page) != len(page_ids):
+        return _stale(viewer_id, limit, offset)
     return ArticlePage(page, count)
+
+
+def _stale(viewer_id: int, limit: int, offset: int) -> ArticlePage:
+    _request_rebuild(viewer_id)
+    return _fallback("stale", viewer_id, limit, offset)
 
 
 # After a store error this process reads the query for TIMELINE_RETRY_SECONDS without trying
@@ -103,25 +136,6 @@ def _window(viewer_id: int, window: int) -> list[int] | None:
         _store_down_until = time.monotonic() + settings.TIMELINE_RETRY_SECONDS
         logger.warning("timeline store unavailable", error=str(exc))
         return UNAVAILABLE
-
-
-def _merged_ids(viewer_id: int, window: int) -> list[int]:
-    if connection.vendor == "postgresql":
-        sql = _MERGED_IDS.format(
-            merged=MergedAuthor._meta.db_table,
-            follow=Follow._meta.db_table,
-            article=Article._meta.db_table,
-        )
-        ids = RawSQL(sql, (viewer_id, window, window))  # noqa: S611 - no user text
-        return list(Article.objects.filter(id__in=ids).values_list("id", flat=True))
-    merged = Follow.objects.filter(
-        follower_id=viewer_id, followee_id__in=MergedAuthor.objects.values("user_id")
-    ).values("followee_id")
-    return list(
-        Article.objects.filter(author_id__in=merged)
-        .order_by("-id")
-        .values_list("id", flat=True)[:window]
-    )
 
 
 def _fallback(reason: str, viewer_id: int, limit: int, offset: int) -> ArticlePage:

@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conduit.api import docs, inputs
-from conduit.api.presenters import article_json, articles_json
-from conduit.api.rendered import articles_first_read, articles_response
+from conduit.api.presenters import article_json
+from conduit.api.rendered import articles_first_read, articles_response, feed_response
 from conduit.api.views.base import (
     AnonymousMicroCachedView,
     SignedInView,
@@ -19,7 +19,6 @@ from conduit.articles import favorites, selectors, services
 from conduit.articles.selectors import ListQuery
 from conduit.platform.exceptions import InvalidInput
 from conduit.platform.http import micro_cache
-from conduit.timelines.selectors import home_feed
 
 PAGE_PARAMETERS = [
     OpenApiParameter(
@@ -126,10 +125,9 @@ class FeedView(SignedInView):
         parameters=PAGE_PARAMETERS,
         responses={200: docs.MultipleArticlesResponse, **docs.errors(401, 422)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         limit, offset = page_params(request)
-        page = home_feed(viewer_id=self.signed_in(request).pk, limit=limit, offset=offset)
-        return Response(articles_json(page.articles, page.count))
+        return feed_response(viewer_id=self.signed_in(request).pk, limit=limit, offset=offset)
 
 
 class ArticleView(AnonymousMicroCachedView):
