@@ -276,6 +276,16 @@ def test_a_run_where_wrk_was_near_its_one_core_gets_a_note():
             },
             "-tasks-inline",
         ),
+        (
+            {
+                "cache": "locmem",
+                "replica": False,
+                "db": "persistent",
+                "redis_killed": False,
+                "timelines": "redis-cluster",
+            },
+            "-timelines-redis-cluster",
+        ),
     ],
 )
 def test_the_result_file_is_named_after_its_variant(variant, suffix):

@@ -84,6 +84,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--redis-kill", type=int, default=0)
     p.add_argument("--broker", choices=("redis", "inline"), default="redis")
     p.add_argument("--tracing", type=int, default=0)
+    p.add_argument("--timelines", choices=("database", "redis-cluster"), default="database")
     p.add_argument("--redis-pid", type=int)
     p.add_argument("--replica-pid", type=int)
     p.add_argument("--pgbouncer-pid", type=int)

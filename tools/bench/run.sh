@@ -169,7 +169,7 @@ export SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0
 # A few users at thousands of requests a second: the limits would refuse the load itself.
 export RATE_LIMITS_ENABLED=${RATE_LIMITS_ENABLED:-false}
 PRIMARY_URL=$DATABASE_URL
-VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL" --broker "$BROKER" --tracing "$TRACING")
+VARIANT_ARGS=(--cache "$CACHE" --db "$DB_MODE" --replica "$REPLICA" --redis-kill "$REDIS_KILL" --broker "$BROKER" --tracing "$TRACING" --timelines "$TIMELINES")
 
 step "migrate"
 $PY manage.py migrate --noinput --verbosity 0

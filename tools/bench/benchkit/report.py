@@ -181,6 +181,8 @@ def variant_suffix(variant: dict[str, Any]) -> str:
         parts.append(f"tasks-{variant['broker']}")
     if variant.get("tracing"):
         parts.append("tracing")
+    if variant.get("timelines", "database") != "database":
+        parts.append(f"timelines-{variant['timelines']}")
     return "".join(f"-{part}" for part in parts)
 
 

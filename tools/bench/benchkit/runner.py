@@ -65,6 +65,7 @@ class Bench:
             "redis_killed": bool(args.redis_kill),
             "broker": args.broker,
             "tracing": bool(args.tracing),
+            "timelines": args.timelines,
         }
 
     def prepare(self) -> tuple[Inputs, dict[str, Any], dict[str, Any], dict[str, Any]]:
