@@ -258,6 +258,8 @@ class Results:
             v = variant_of(doc)
             if v["target"] or v["replica"] or v["db"] != "persistent" or v["cache"] != cache:
                 continue
+            if v.get("timelines", "database") != "database":  # the Redis Cluster store's runs
+                continue
             if workers is not None and v["workers"] != workers:
                 continue
             out.append((name, doc))

@@ -203,7 +203,8 @@ def size_pairs(results: Results) -> list[tuple[str, str, str, float, float, floa
             continue
         size = doc["size"].get("name") if isinstance(doc.get("size"), dict) else None
         variant = cap.ci.variant_of(doc)
-        key = (doc["commit"]["id"], f"{variant['cache']}/{variant['db']}")
+        timelines = variant.get("timelines", "database")
+        key = (doc["commit"]["id"], f"{variant['cache']}/{variant['db']}/{timelines}")
         by_key.setdefault(key, {}).setdefault(str(size), (name, doc))
     out = []
     for (_commit, _variant), sizes in sorted(by_key.items()):
