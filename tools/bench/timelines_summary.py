@@ -203,7 +203,8 @@ def plot(summary: dict[str, Any], out: Path = OUT_IMG) -> None:
         axis.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     commit = summary["commit"]["id"]
-    fig.suptitle(f"GET /api/articles/feed at 1M articles, wrk -c32 ({commit}); a loaded machine")
+    machine = "a quiet machine" if summary["machine"]["quiet"] else "a loaded machine"
+    fig.suptitle(f"GET /api/articles/feed at 1M articles, wrk -c32 ({commit}); {machine}")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
