@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from typing import Any
 
 import capacity as cap
@@ -193,6 +194,13 @@ def section_scaling(inp: Inputs) -> str:
 # --- the model against the measured 1M figures --------------------------------------------------
 
 
+def _following(scenario: dict[str, Any]) -> str | None:
+    """How many authors a feed scenario's reader follows ("(follows 840)" in its request): the
+    same read at both sizes only if the same (the 10k data has 1,000 users to follow)."""
+    found = re.search(r"\(follows (\d+)\)", str(scenario.get("request", "")))
+    return found.group(1) if found else None
+
+
 def size_pairs(results: Results) -> list[tuple[str, str, str, float, float, float]]:
     """For every commit with a 10k and a 1M run of the same variant: each scenario's req/s at 1M
     predicted from its CPU per request at 10k (the model's claim: per-operation cost does not
@@ -214,6 +222,8 @@ def size_pairs(results: Results) -> list[tuple[str, str, str, float, float, floa
         for scenario, s in small["scenarios"].items():
             b = big["scenarios"].get(scenario)
             if not (s and b and cap.ci.quiet(s) and cap.ci.quiet(b)):
+                continue
+            if _following(s) != _following(b):  # e.g. the heavy reader: 840 authors at 10k
                 continue
             busy_small = s["cpu_cores"]["machine_busy"] / s["requests_per_s"]
             predicted = b["cpu_cores"]["machine_busy"] / busy_small

@@ -161,6 +161,10 @@ def costs(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _rps(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
 def table(summary: dict[str, Any]) -> str:
     lines = [
         "| reader | timelines req/s | fallback req/s (same run) | x | today req/s | p99 1M / 10k "
@@ -172,7 +176,7 @@ def table(summary: dict[str, Any]) -> str:
         ten = row["timelines_10k"] or {}
         lines.append(
             f"| {row['reader']} | {w['requests_per_s']:,.0f} | {c.get('requests_per_s', 0):,.0f} "
-            f"| {row['speedup_vs_fallback_same_run']} | {t.get('requests_per_s', 0):,.0f} | "
+            f"| {row['speedup_vs_fallback_same_run']} | {_rps(t.get('requests_per_s'))} | "
             f"{w['p99_ms']} / {ten.get('p99_ms')} ({row['p99_1m_over_10k']}) | "
             f"{w['app_cpu_ms_per_request']} / {c.get('app_cpu_ms_per_request')} |"
         )
