@@ -10,7 +10,9 @@ the embedded default: the "drain"), for every user:
   most ``FEED_TIMELINE_SIZE`` of them, and no hole: every article of an author they follow, not
   merged at read, newer than the timeline's oldest entry is in it;
 * every page of the feed, from the timeline (``home_feed``), equals the feed's query
-  (``article_feed``, today's join) page for page: articles, order and count.
+  (``article_feed``, today's join) page for page: articles, order and count; and the API's
+  answer (``feed_response``, joined from cached renderings) is the query's page's JSON, byte
+  for byte.
 
 The first catches a write that left an entry behind even when the read would hide it by falling
 back; the second is the contract. Each example runs in a savepoint rolled back at its end, with
@@ -30,6 +32,9 @@ from django.test import TestCase
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from conduit.api.presenters import articles_json
+from conduit.api.rendered import feed_response
+from conduit.api.renderers import ConduitJSONRenderer
 from conduit.articles.feed import article_feed
 from conduit.articles.models import Article
 from conduit.articles.services import article_create, article_delete, article_update
@@ -224,3 +229,8 @@ class TimelineMachine(RuleBasedStateMachine):
                 with drained():  # a cold or stale read enqueues a rebuild
                     got = home_feed(viewer_id=user.pk, limit=limit, offset=offset)
                 assert got == expected, f"user {user.pk}, limit {limit}, offset {offset}"
+                # The API's read: joined from cached renderings, the same bytes as the query's.
+                with drained():
+                    answer = feed_response(viewer_id=user.pk, limit=limit, offset=offset)
+                rendered = articles_json(expected.articles, expected.count)
+                assert answer.content == ConduitJSONRenderer().render(rendered), (user.pk, limit)
