@@ -43,8 +43,6 @@ def home_feed(*, viewer_id: int, limit: int, offset: int) -> ArticlePage:
     if isinstance(found, ArticlePage):
         return found
     page_ids, count = found
-    if not page_ids:
-        return ArticlePage([], count)
     page = article_selectors.articles_by_ids(ids=page_ids, viewer_id=viewer_id)
     if page is None:
         return _page_by_query(viewer_id, page_ids, count, limit, offset)
@@ -68,8 +66,6 @@ def home_feed_rendered[C: Authored, A](
     if isinstance(found, ArticlePage):
         return found
     page_ids, count = found
-    if not page_ids:
-        return ArticlePage([], count)
     items = article_selectors.articles_by_ids_rendered(
         ids=page_ids, viewer_id=viewer_id, cards=cards, authors=authors
     )
@@ -81,7 +77,8 @@ def home_feed_rendered[C: Authored, A](
 
 
 def _page_ids(viewer_id: int, limit: int, offset: int) -> tuple[list[int], int] | ArticlePage:
-    """The page's ids from the timeline and the feed's count; or the fallback's page."""
+    """The page's ids from the timeline and the feed's count; or the page itself (the
+    fallback's, or an empty one)."""
     window = offset + limit
     if window > settings.FEED_TIMELINE_SIZE:
         return _fallback("past_bound", viewer_id, limit, offset)
@@ -100,6 +97,8 @@ def _page_ids(viewer_id: int, limit: int, offset: int) -> tuple[list[int], int] 
     if totals.merged:
         merged = joint.merged_ids if joint else reads.merged_ids(viewer_id, window)
         ids = sorted(set(ids) | set(merged), reverse=True)[:window]
+    if len(ids) <= offset:
+        return ArticlePage([], totals.articles)
     return ids[offset:window], totals.articles
 
 
