@@ -47,6 +47,12 @@ def postgres_bytes(build: int) -> dict[str, Any]:
             "FROM timelines_entry"
         )
         rows, size, users = cur.fetchone()
+        # The built timelines' lengths (less the marker row): the model's entries per timeline.
+        cur.execute(
+            "SELECT count(*) - 1 FROM timelines_entry WHERE user_id = ANY(%s) GROUP BY user_id",
+            [ids],
+        )
+        lengths = [n for (n,) in cur.fetchall()]
     return {
         "rows": rows,
         "timelines": users,
@@ -55,9 +61,24 @@ def postgres_bytes(build: int) -> dict[str, Any]:
         "built_timelines": len(ids),
         "build_seconds": round(seconds, 1),
         "build_ms_per_timeline": round(1000 * seconds / max(len(ids), 1), 1),
+        "entries": {str(bound): entries_within(lengths, bound) for bound in (128, 800)},
         "what": "sum of pg_total_relation_size over timelines_entry's partitions (heap, "
         "primary key index, free space map, visibility map) / rows, after VACUUM ANALYZE; "
         "rows include each timeline's marker row",
+    }
+
+
+def entries_within(lengths: list[int], bound: int) -> dict[str, float]:
+    """The built timelines' entries with ``FEED_TIMELINE_SIZE`` at ``bound``: the mean, and the
+    share (and mean) of those over 128 entries, which Redis keeps as a skiplist rather than a
+    listpack (``zset-max-listpack-entries``)."""
+    capped = [min(n, bound) for n in lengths]
+    big = [n for n in capped if n > 128]
+    return {
+        "timelines": len(capped),
+        "mean": round(sum(capped) / len(capped), 1) if capped else 0.0,
+        "over_128_share": round(len(big) / len(capped), 4) if capped else 0.0,
+        "over_128_mean": round(sum(big) / len(big), 1) if big else 0.0,
     }
 
 
