@@ -130,13 +130,6 @@ ASSUMPTIONS: list[tuple[str, float | list[float], str, str]] = [
         "share",
         "daily active users holding a live-update stream open at the peak (ADR 0030)",
     ),
-    (
-        "timelines_full_share",
-        0.1,
-        "share",
-        "timelines at the bound (readers of prolific "
-        "authors); the rest hold followers_per_user x articles per author",
-    ),
     ("redis_key_overhead_bytes", 80, "bytes", "a key's dict entry, name and object header"),
     (
         "redis_shard_usable_gib",
@@ -625,6 +618,7 @@ class Inputs:
                         f"({doc.get('store')})",
                     )
                     break
+        self.measure_timeline_lengths(results)
         for name, doc in results.docs:
             costs = doc.get("costs_for_capacity_model")
             if isinstance(doc.get("redis"), dict) and "timeline_size" in doc:
@@ -668,6 +662,28 @@ class Inputs:
                     f"({fanout.get('store')})",
                 )
             return  # the warm feed's CPU: from the runs themselves, when quiet (Results.feed)
+
+    def measure_timeline_lengths(self, results: Results) -> None:
+        """Entries per timeline, from the timelines built for the first users of the 1M data
+        (tools/bench/timelines_bytes.py): the mean and the share over 128 entries (a skiplist
+        in Redis, not a listpack), with FEED_TIMELINE_SIZE at 800 and at 128. The seed draws
+        the followed and the authors by the same popularity, so a timeline holds far more than
+        follows x articles per author (tools/capacity_scaling.py checks 10k against 1M)."""
+        for name, doc in results.docs:
+            entries = ((doc.get("postgresql") or {}) if "timeline_size" in doc else {}).get(
+                "entries"
+            )
+            if not name.endswith("-1m-timelines-bytes.json") or not isinstance(entries, dict):
+                continue
+            for bound, found in entries.items():
+                where = f"postgresql.entries.{bound} ({found['timelines']} timelines built)"
+                self.measured(f"timeline_entries_mean_{bound}", found["mean"], "entries",
+                              name, f"{where}.mean")  # fmt: skip
+                self.measured(f"timeline_over128_share_{bound}", found["over_128_share"],
+                              "share", name, f"{where}.over_128_share")  # fmt: skip
+                self.measured(f"timeline_over128_mean_{bound}", found["over_128_mean"],
+                              "entries", name, f"{where}.over_128_mean")  # fmt: skip
+            return
 
     def fill_pending(self, results: Results) -> None:
         """What this session's timeline and capacity runs measure, stated until they land."""

@@ -56,25 +56,19 @@ def section_inputs(inp: Inputs) -> str:
 # --- 10M users ----------------------------------------------------------------------------------
 
 
-def timeline_bytes(
-    inp: Inputs, users: float, articles: float, size: float | None = None
-) -> tuple[float, float]:
-    """Bytes of all timelines in Redis, and the mean entries a timeline holds."""
-    size = size or inp.v("timeline_size")
-    mean = min(size, inp.v("followers_per_user") * articles / users)
-    full = inp.v("timelines_full_share")
-    small_bytes = inp.v(
-        "timeline_bytes_per_entry_small" if mean <= 128 else "timeline_bytes_per_entry_full"
-    )
-    full_bytes = inp.v(
-        "timeline_bytes_per_entry_small" if size <= 128 else "timeline_bytes_per_entry_full"
-    )
+def timeline_bytes(inp: Inputs, users: float, size: int = 800) -> tuple[float, float]:
+    """Bytes of all timelines in Redis with ``FEED_TIMELINE_SIZE`` at ``size`` (800 or 128), and
+    the mean entries a timeline holds: the lengths measured at 1M (entries per timeline do not
+    grow with the number of users: ``section_timeline_validation``), the ones over 128 entries
+    at a skiplist's bytes an entry, the rest at a listpack's."""
+    mean = inp.v(f"timeline_entries_mean_{size}")
+    big = inp.v(f"timeline_over128_share_{size}") * inp.v(f"timeline_over128_mean_{size}")
     per_user = (
-        (1 - full) * mean * small_bytes
-        + full * size * full_bytes
+        big * inp.v("timeline_bytes_per_entry_full")
+        + (mean - big) * inp.v("timeline_bytes_per_entry_small")
         + inp.v("redis_key_overhead_bytes")
     )
-    return users * per_user, (1 - full) * mean + full * size
+    return users * per_user, mean
 
 
 def relational_gb(inp: Inputs, scale: float = 1.0) -> dict[str, float]:
@@ -93,14 +87,14 @@ def relational_gb(inp: Inputs, scale: float = 1.0) -> dict[str, float]:
 
 
 def section_scaling(inp: Inputs) -> str:
-    users, articles = inp.v("scale_users"), inp.v("scale_articles")
+    users = inp.v("scale_users")
     per_day = users * inp.v("daily_active_share") * inp.v("requests_per_active_user")
     load = cap.load_for(inp, per_day, cap.Options())
     util = inp.v("target_utilisation")
     app_servers = math.ceil(load.cores["app"] / util / 2)
-    mem, mean_entries = timeline_bytes(inp, users, articles)
+    mem, mean_entries = timeline_bytes(inp, users)
     shard_bytes = inp.v("redis_shard_usable_gib") * GIB
-    small_mem, _ = timeline_bytes(inp, users, articles, size=128)
+    small_mem, _ = timeline_bytes(inp, users, size=128)
     feed_rps = load.peak_rps * inp.v("mix_feed")
     timeline_ops = feed_rps + load.fanout_inserts_per_s
     shard_ops = util * 1000 / inp.v("redis_ms_per_round_trip")
@@ -146,13 +140,14 @@ def section_scaling(inp: Inputs) -> str:
             f"{cap.fmt(mem / GIB, 1)} GiB of timelines, {cap.fmt(timeline_ops)} ops/s "
             f"against {cap.fmt(shard_ops)} per shard",
             f"{cap.fmt(users / 1e6)}M x {cap.fmt(mean_entries, 1)} entries on average "
-            "(timeline_bytes_per_entry_*); at least 3 masters",
+            "(timeline_entries_*, timeline_bytes_per_entry_*); at least 3 masters",
         ],
         [
             "... with `FEED_TIMELINE_SIZE=128`",
             f"{cap.fmt(small_mem / GIB, 1)} GiB: "
             f"{max(3, math.ceil(small_mem / shard_bytes))} shards",
-            "every timeline a listpack (Redis's default `zset-max-listpack-entries 128`)",
+            "every timeline a listpack (Redis's default `zset-max-listpack-entries 128`); "
+            "the deeper pages from the fallback query",
         ],
         [
             "Celery workers",
@@ -295,51 +290,37 @@ def storage_pairs(results: Results) -> list[tuple[str, str, str, int, float, flo
     return out
 
 
-def timeline_check(inp: Inputs, results: Results) -> tuple[str, dict[str, Any]] | None:
-    """The newest measurement of the PostgreSQL timelines' rows (tools/bench/timelines_bytes.py,
-    alone or in the timelines summary)."""
+def timeline_lengths(results: Results) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The newest measured timeline lengths at each data size (tools/bench/timelines_bytes.py:
+    ``<commit>-<size>-timelines-bytes.json``), with FEED_TIMELINE_SIZE at 800."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, doc in results.docs:
-        if isinstance(doc.get("redis"), dict) and "timeline_size" in doc:
-            sizes = doc
-        elif isinstance(doc.get("costs_for_capacity_model"), dict):
-            sizes = doc["costs_for_capacity_model"].get("bytes_per_timeline_entry") or {}
-        else:
-            continue
-        pg = sizes.get("postgresql") or {}
-        if pg.get("rows") and pg.get("timelines"):
-            return name, pg
-    return None
+        entries = (doc.get("postgresql") or {}).get("entries") if "timeline_size" in doc else None
+        size = re.search(r"-(10k|100k|1m)-timelines-bytes\.json$", name)
+        if size and isinstance(entries, dict) and "800" in entries:
+            found.setdefault(size.group(1), (name, entries["800"]))
+    return found
 
 
 def section_timeline_validation(inp: Inputs, results: Results) -> str:
-    """Timeline entries at 1M: the model's mean (follows per user x articles per user, within
-    the bound) against timelines built for typical users (the first `--build` users by id)."""
-    found = timeline_check(inp, results)
-    users, articles = 100_000, 1_000_000  # the 1M bench data
-    predicted = min(inp.v("timeline_size"), inp.v("followers_per_user") * articles / users)
-    if found is None:
-        return "Timelines: pending a measurement of the PostgreSQL store's rows at 1M."
-    name, pg = found
-    measured = pg["rows"] / pg["timelines"]
-    if (pg.get("built_timelines") or 0) < 100:
-        return (
-            f"Timelines: not checked yet. The model's mean at 1M is {predicted:.1f} entries per "
-            f"timeline; the timelines measured (`{name}`: {cap.fmt(pg['timelines'])} timelines "
-            f"of {measured:.0f} entries on average) are the ones the feed bench built for its "
-            f"readers (one following 1,000 authors, the fans of an author with 100,000 "
-            f"followers), not a sample of typical users. The check needs `tools/bench/"
-            f"timelines_bytes.py --build 1000` (the first 1,000 users' timelines) on the 1M data."
-        )
-    per_entry = inp.v(
-        "timeline_bytes_per_entry_small" if predicted <= 128 else "timeline_bytes_per_entry_full"
-    )
+    """Entries per timeline: the model takes them as measured at 1M for any number of users;
+    checked against the same measurement at 10k (100 times fewer users, the same follows and
+    articles per user)."""
+    found = timeline_lengths(results)
+    if "10k" not in found or "1m" not in found:
+        return "Timelines: pending timelines_bytes.py runs at 10k and 1M."
+    (small_name, small), (big_name, big) = found["10k"], found["1m"]
+    ratio = small["mean"] / big["mean"]
+    per_author = inp.v("scale_articles") / inp.v("scale_users")
     return (
-        f"Timelines at 1M (`{name}`, `postgresql.rows / timelines` over "
-        f"{pg['built_timelines']} timelines built for the first users): the model's "
-        f"**{predicted:.1f}** entries per timeline against **{measured:.1f}** measured "
-        f"({predicted / measured:.2f}x); in Redis, {cap.fmt(users)} users' timelines at "
-        f"{per_entry:g} B an entry: {cap.fmt(users * predicted * per_entry / 2**20)} MiB "
-        f"predicted, {cap.fmt(users * measured * per_entry / 2**20)} MiB from the measured count."
+        f"Timelines: entries per timeline (the first {big['timelines']} users' timelines built, "
+        f"`FEED_TIMELINE_SIZE` 800): **{small['mean']:.1f}** at 10k (`{small_name}`) against "
+        f"**{big['mean']:.1f}** at 1M (`{big_name}`): {ratio:.2f}x. "
+        f"{big['over_128_share'] * 100:.0f} % of the 1M timelines hold more than 128 entries "
+        f"(a skiplist in Redis). The seed draws the followed and the authors by the same "
+        f"popularity, as real graphs are: follows x articles per author "
+        f"({inp.v('followers_per_user') * per_author:.0f}) would have been "
+        f"{big['mean'] / (inp.v('followers_per_user') * per_author):.1f}x too few."
     )
 
 
