@@ -189,16 +189,37 @@ def test_a_killed_leader_is_replaced_and_rejoins_as_a_replica(
     print(f"promoted and writable {promoted_after:.1f} s after the kill")
 
 
+def failsafe_members(member: stack.patroni.Member) -> dict[str, str]:
+    """The members in etcd's failsafe key as ``member``'s Patroni last read it (``GET
+    /failsafe``: name -> REST URL; empty before the first write)."""
+    try:
+        response = fetch(member.rest_port, "GET", "/failsafe", timeout=2)
+    except OSError:
+        return {}
+    if response.status != 200:
+        return {}
+    found: dict[str, str] = json.loads(response.body)
+    return found
+
+
 def test_the_leader_keeps_taking_writes_when_etcd_is_lost(cluster: stack.patroni.Cluster) -> None:
     wait_until(lambda: patroni.ready(cluster), "a leader and a streaming replica", timeout=30)
     leader = patroni.leader(cluster)
     assert leader is not None
     patroni.psql(leader.pg_port, "CREATE TABLE failsafe (id int PRIMARY KEY)")
+    # The leader keeps leading without etcd only if every member it last wrote to etcd's
+    # failsafe key answers it: wait until that key names both (the previous test replaced one).
+    names = {member.name for member in cluster.members}
+    wait_until(lambda: set(failsafe_members(leader)) == names, "the failsafe key", timeout=15)
 
     os.kill(cluster.pids["etcd"], signal.SIGKILL)
     time.sleep(12)  # past the leader key's ttl (10 s): without failsafe mode it would demote
 
-    patroni.psql(leader.pg_port, "INSERT INTO failsafe VALUES (1)")
+    try:
+        patroni.psql(leader.pg_port, "INSERT INTO failsafe VALUES (1)")
+    except subprocess.CalledProcessError as error:  # what psql and the leader said, to tell why
+        logs = {log.name: log.read_text()[-3000:] for log in cluster.etcd_dir.parent.glob("*.log")}
+        raise AssertionError(f"the write failed: {error.stderr}; logs: {logs}") from None
     assert patroni.psql(leader.pg_port, "SELECT count(*) FROM failsafe") == "1"
     # With etcd gone the roles come from each member's own REST API.
     assert patroni.leader(cluster) == leader
