@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO / "tools" / "bench"))  # as bench.py and fanout.py f
 from benchkit import (  # noqa: E402
     before_after,
     before_tree,
+    cpu,
     dataset,
     net,
     report,
@@ -588,3 +589,19 @@ def test_the_plot_takes_runs_without_the_bare_view_and_with_different_scenarios(
     plot.main([str(subset), str(full)], out=tmp_path)
     assert (tmp_path / "bench-requests.png").stat().st_size > 10_000
     assert (tmp_path / "bench-p99.png").stat().st_size > 10_000
+
+
+def test_a_child_that_exits_during_a_run_keeps_its_cpu_in_the_tree():
+    """A PostgreSQL backend ended mid-run (a recycled connection) is an exited child of the
+    postmaster: its CPU stays in the tree's count (the postmaster's waited-for children), where
+    it used to vanish and leave the run's database time at 0."""
+    import os
+    import subprocess
+
+    watch = cpu.CpuWatch({"tree": os.getpid()})
+    watch.start()
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    # Started, burned, exited and waited for between the two snapshots.
+    subprocess.run([sys.executable, "-c", burn], check=True)  # noqa: S603 - our own code
+    cores = watch.stop()
+    assert (cores["tree"] or 0) * cores["wall_s"] >= 0.25

@@ -93,7 +93,10 @@ class CpuWatch:
     _wall: float = 0.0
 
     def _snapshot(self) -> dict[str, float]:
-        stats = proc_stats()
+        # With the exited children waited for: a database connection recycled mid-run
+        # (CONN_MAX_AGE) ends its backend, whose whole CPU would otherwise leave the tree and
+        # make the run's PostgreSQL time 0 (its share went to "other").
+        stats = proc_stats(reaped_children=True)
         snap = {name: tree_cpu(stats, pid) for name, pid in self.pids.items() if pid}
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         snap["wrk"] = usage.ru_utime + usage.ru_stime
