@@ -10,25 +10,13 @@ average, and the read never looks past ``size``. A backfill or a build trims at 
 """
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
-from conduit.platform.db.compiled import CompiledValuesQuery
 from conduit.timelines.models import Entry
 
 TRIM_EVERY = 64
-
-
-def _window_query(*, number: int | None, text: str | None, count: int) -> QuerySet[Entry, Any]:
-    """A timeline's marker and its ``count`` newest entries, newest first."""
-    newest = Entry.objects.filter(user_id=number or 0).order_by("-article_id")
-    return newest.values("article_id")[: count + 1]
-
-
-# The warm feed's one read: compiled once per window size (ADR 0011).
-_WINDOW = CompiledValuesQuery(_window_query)
 
 
 class DatabaseStore:
@@ -75,8 +63,12 @@ class DatabaseStore:
             )
 
     def window(self, user_id: int, count: int) -> list[int] | None:
-        rows = _WINDOW.rows(number=user_id, text=None, count=count)
-        return self.unmarked([row["article_id"] for row in rows])
+        ids = list(
+            Entry.objects.filter(user_id=user_id)
+            .order_by("-article_id")
+            .values_list("article_id", flat=True)[: count + 1]
+        )
+        return self.unmarked(ids)
 
     @staticmethod
     def unmarked(ids: list[int]) -> list[int] | None:
