@@ -113,8 +113,8 @@ def test_row_sizes_predict_the_larger_seed(scaling: ModuleType) -> None:
 def test_timeline_lengths_hold_across_sizes(scaling: ModuleType) -> None:
     """The model takes entries per timeline as measured at 1M for any number of users: the same
     measurement at 10k (100 times fewer users, the same follows and articles per user) agrees."""
-    found = scaling.timeline_lengths(scaling.Results(RESULTS))
-    (_, small), (_, big) = found["10k"], found["1m"]
+    found = scaling.Results(RESULTS).timeline_lengths()
+    small, big = found["10k"][1]["800"], found["1m"][1]["800"]
     assert small["timelines"] >= 100
     assert big["timelines"] >= 100
     assert abs(small["mean"] / big["mean"] - 1) <= scaling.VALIDATION_TOLERANCE

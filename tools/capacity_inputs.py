@@ -12,6 +12,7 @@ CPU; they give req/s only.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,20 @@ class Results:
             if name.endswith(suffix) and "ratio" not in name:
                 return name, doc
         return None
+
+    def timeline_lengths(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """The newest measured timeline lengths at each data size (tools/bench/timelines_bytes.py:
+        ``<commit>-<size>-timelines-bytes.json``): size -> (file, {bound: mean, share over 128,
+        mean over 128, timelines})."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for name, doc in self.docs:
+            entries = (
+                (doc.get("postgresql") or {}).get("entries") if "timeline_size" in doc else None
+            )
+            size = re.search(r"-(10k|100k|1m)-timelines-bytes\.json$", name)
+            if size and isinstance(entries, dict):
+                found.setdefault(size.group(1), (name, entries))
+        return found
 
     def runs(self, cache: str, workers: int | None = None) -> list[tuple[str, dict[str, Any]]]:
         out = []
@@ -669,21 +684,17 @@ class Inputs:
         in Redis, not a listpack), with FEED_TIMELINE_SIZE at 800 and at 128. The seed draws
         the followed and the authors by the same popularity, so a timeline holds far more than
         follows x articles per author (tools/capacity_scaling.py checks 10k against 1M)."""
-        for name, doc in results.docs:
-            entries = ((doc.get("postgresql") or {}) if "timeline_size" in doc else {}).get(
-                "entries"
-            )
-            if not name.endswith("-1m-timelines-bytes.json") or not isinstance(entries, dict):
-                continue
-            for bound, found in entries.items():
-                where = f"postgresql.entries.{bound} ({found['timelines']} timelines built)"
-                self.measured(f"timeline_entries_mean_{bound}", found["mean"], "entries",
-                              name, f"{where}.mean")  # fmt: skip
-                self.measured(f"timeline_over128_share_{bound}", found["over_128_share"],
-                              "share", name, f"{where}.over_128_share")  # fmt: skip
-                self.measured(f"timeline_over128_mean_{bound}", found["over_128_mean"],
-                              "entries", name, f"{where}.over_128_mean")  # fmt: skip
+        if "1m" not in (found := results.timeline_lengths()):
             return
+        name, entries = found["1m"]
+        for bound, lengths in entries.items():
+            where = f"postgresql.entries.{bound} ({lengths['timelines']} timelines built)"
+            self.measured(f"timeline_entries_mean_{bound}", lengths["mean"], "entries",
+                          name, f"{where}.mean")  # fmt: skip
+            self.measured(f"timeline_over128_share_{bound}", lengths["over_128_share"],
+                          "share", name, f"{where}.over_128_share")  # fmt: skip
+            self.measured(f"timeline_over128_mean_{bound}", lengths["over_128_mean"],
+                          "entries", name, f"{where}.over_128_mean")  # fmt: skip
 
     def fill_pending(self, results: Results) -> None:
         """What this session's timeline and capacity runs measure, stated until they land."""

@@ -290,26 +290,15 @@ def storage_pairs(results: Results) -> list[tuple[str, str, str, int, float, flo
     return out
 
 
-def timeline_lengths(results: Results) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The newest measured timeline lengths at each data size (tools/bench/timelines_bytes.py:
-    ``<commit>-<size>-timelines-bytes.json``), with FEED_TIMELINE_SIZE at 800."""
-    found: dict[str, tuple[str, dict[str, Any]]] = {}
-    for name, doc in results.docs:
-        entries = (doc.get("postgresql") or {}).get("entries") if "timeline_size" in doc else None
-        size = re.search(r"-(10k|100k|1m)-timelines-bytes\.json$", name)
-        if size and isinstance(entries, dict) and "800" in entries:
-            found.setdefault(size.group(1), (name, entries["800"]))
-    return found
-
-
 def section_timeline_validation(inp: Inputs, results: Results) -> str:
     """Entries per timeline: the model takes them as measured at 1M for any number of users;
     checked against the same measurement at 10k (100 times fewer users, the same follows and
     articles per user)."""
-    found = timeline_lengths(results)
+    found = results.timeline_lengths()
     if "10k" not in found or "1m" not in found:
         return "Timelines: pending timelines_bytes.py runs at 10k and 1M."
     (small_name, small), (big_name, big) = found["10k"], found["1m"]
+    small, big = small["800"], big["800"]
     ratio = small["mean"] / big["mean"]
     per_author = inp.v("scale_articles") / inp.v("scale_users")
     return (
