@@ -8,7 +8,8 @@ import pytest
 
 from tests.support import load_tool
 
-postgres = load_tool("postgres_tool", Path(__file__).resolve().parent.parent / "tools" / "postgres.py")
+REPO = Path(__file__).resolve().parent.parent
+postgres = load_tool("postgres_tool", REPO / "tools" / "postgres.py")
 
 
 @pytest.fixture(autouse=True)

@@ -86,8 +86,10 @@ def start(
         if data_dir.exists() and any(data_dir.iterdir()) and not fresh:
             # Never wipe what this tool did not make: --dir is the parent of the server's data
             # (<dir>/data), and a PostgreSQL data directory passed as --dir would be lost.
-            sys.exit(f"{data_dir} is not empty and holds no server this tool can reuse "
-                     "(<dir>/data and <dir>/database_url); --fresh wipes it")
+            sys.exit(
+                f"{data_dir} is not empty and holds no server this tool can reuse "
+                "(<dir>/data and <dir>/database_url); --fresh wipes it"
+            )
         if data_dir.exists():
             shutil.rmtree(data_dir)
         pgdata.mkdir(parents=True)
