@@ -22,7 +22,6 @@ from kombu import Queue
 from conduit.platform.cache.backends import cache_config
 from conduit.platform.http.assets import asset_origins
 from conduit.platform.observability.logs import RedactCapabilities, stdout_logger_factory
-from conduit.platform.observability.logs import writer as log_writer
 from conduit.platform.secrets_policy import refuse_weak_secrets
 from conduit.platform.storages import storages_from_env
 
@@ -710,7 +709,6 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FLUSH_SECONDS = env.float("LOG_FLUSH_SECONDS", default=0.05)
 if not 0 <= LOG_FLUSH_SECONDS <= 10:
     raise ImproperlyConfigured("LOG_FLUSH_SECONDS must be between 0 and 10")
-log_writer.flush_seconds = LOG_FLUSH_SECONDS
 
 # Paths whose next segment is a capability (a signed link that works without signing in): never
 # written to a log (docs/security.md).

@@ -45,4 +45,3 @@ structlog.configure(cache_logger_on_first_use=False)  # noqa: F405
 # Log lines written as they are logged: tests read them from captured stdout at once
 # (tests/platform/test_log_writer.py covers the batches).
 LOG_FLUSH_SECONDS = 0.0
-log_writer.flush_seconds = LOG_FLUSH_SECONDS  # noqa: F405

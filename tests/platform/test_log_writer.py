@@ -17,13 +17,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def writer():
-    writer = logs.LineWriter()
-    writer.flush_seconds = 0.05
-    return writer
+    return logs.LineWriter(flush_seconds=0.05)
 
 
 def test_no_wait_writes_each_line_at_once(capsys):
-    writer = logs.LineWriter()
+    writer = logs.LineWriter()  # the test settings' LOG_FLUSH_SECONDS: 0
     writer.write("one")
     assert capsys.readouterr().out == "one\n"
 
@@ -57,8 +55,7 @@ def test_too_many_waiting_lines_are_written_by_the_logging_thread(writer, capsys
 
 
 def test_warnings_through_the_standard_library_are_urgent(monkeypatch, capsys):
-    writer = logs.LineWriter()
-    writer.flush_seconds = 60
+    writer = logs.LineWriter(flush_seconds=60)
     monkeypatch.setattr(logs, "writer", writer)
     handler = logs.StdoutHandler()
     logger = logs.logging.getLogger("test_log_writer")
@@ -85,7 +82,7 @@ def test_a_process_that_exits_writes_its_waiting_lines():
         "LOG_LEVEL": "INFO",
     }
     started = time.monotonic()
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", code],
         cwd=REPO,
         env=env,

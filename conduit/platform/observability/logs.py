@@ -29,6 +29,8 @@ from collections import deque
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+from django.conf import settings
+
 # Past this many waiting lines (stdout slower than the logging) the logging thread writes them
 # itself: it waits, and no line is dropped.
 MAX_WAITING_LINES = 10_000
@@ -39,12 +41,19 @@ class LineWriter:
     below in batches, at most ``flush_seconds`` after they were logged, by a thread of its own
     (started in each process that logs; lines waiting at exit are written by ``atexit``)."""
 
-    def __init__(self) -> None:
-        self.flush_seconds = 0.0
+    def __init__(self, flush_seconds: float | None = None) -> None:
+        self._flush_seconds = flush_seconds  # None: the LOG_FLUSH_SECONDS setting
         self._waiting: deque[str] = deque()
         self._lock = threading.Lock()  # one batch at a time, in order
         self._thread_pid = 0
         os.register_at_fork(after_in_child=self._forked)
+
+    @property
+    def flush_seconds(self) -> float:
+        if self._flush_seconds is not None:
+            return self._flush_seconds
+        # Lines logged while the settings load (django-environ's) are written at once.
+        return float(getattr(settings, "LOG_FLUSH_SECONDS", 0)) if settings.configured else 0.0
 
     def write(self, line: str, *, urgent: bool = False) -> None:
         self._waiting.append(line)
@@ -93,7 +102,7 @@ class StdoutHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             writer.write(self.format(record), urgent=record.levelno >= _URGENT)
-        except Exception:  # noqa: BLE001 - logging's contract: report, never raise
+        except Exception:  # logging's contract: report, never raise
             self.handleError(record)
 
 
