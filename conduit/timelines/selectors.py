@@ -1,12 +1,13 @@
 """The home feed read from timelines (ADR 0034), byte for byte the answer of the feed's query
 (``conduit.articles.feed.article_feed``, which stays the fallback).
 
-A warm read: the window ``[0, offset + limit)`` of the viewer's timeline (one store round trip),
-the followed authors' article counters (the count, as the query gives it, and whether any of
-them is a merged author), the merged authors' newest ids when there are any, then the page's
-cards, authors and the viewer's flags from the cache (``articles_by_ids``; by id from the
-database with the card cache off). It falls back to the query, counted in
-``conduit_timeline_fallbacks_total``, when the window is past the timeline's bound
+A warm read: the viewer's timeline head, that is the window ``[0, offset + limit)`` of their
+timeline (one store round trip), the followed authors' article counters (the count, as the
+query gives it, and whether any of them is a merged author) and the merged authors' newest ids
+when there are any, from the cache while its tokens hold (``heads.py``: no database round trip)
+or else from the stores; then the page's cards, authors and the viewer's flags from the cache
+(``articles_by_ids``; by id from the database with the card cache off). It falls back to the
+query, counted in ``conduit_timeline_fallbacks_total``, when the window is past the timeline's bound
 (``past_bound``), the timeline is not built (``cold``: its rebuild is enqueued), the store does
 not answer (``unavailable``), the timeline holds fewer entries than the counters of the authors
 fanned out to say it should (``short``: a write not applied yet, or a delete in a trimmed
@@ -29,7 +30,7 @@ from conduit.articles.queries import page_of
 from conduit.platform.cache.bulk import Rendering
 from conduit.platform.tasks.enqueue import enqueue_on_commit
 from conduit.profiles.models import Follow
-from conduit.timelines import reads
+from conduit.timelines import heads, reads
 from conduit.timelines.metrics import FALLBACKS
 from conduit.timelines.stores import StoreUnavailable, timeline_store
 from conduit.users.selectors import PublicProfile
@@ -82,24 +83,37 @@ def _page_ids(viewer_id: int, limit: int, offset: int) -> tuple[list[int], int] 
     window = offset + limit
     if window > settings.FEED_TIMELINE_SIZE:
         return _fallback("past_bound", viewer_id, limit, offset)
-    joint = reads.window_and_counters(viewer_id, window) if reads.in_one_statement() else None
-    ids = joint.ids if joint else _window(viewer_id, window)
-    if ids is UNAVAILABLE:
+    head = heads.cached(viewer_id, window, lambda: _head(viewer_id, window))
+    if head is None:
         return _fallback("unavailable", viewer_id, limit, offset)
+    ids, totals = head.ids, head.counters
     if ids is None:
         _request_rebuild(viewer_id)
         return _fallback("cold", viewer_id, limit, offset)
-    totals = joint.counters if joint else reads.counters(viewer_id)
     # The timeline must hold its own share: the merged authors' ids cannot stand in for
     # entries of the others that a delete or an unfollow took out of a trimmed timeline.
     if len(ids) < min(window, totals.fanned_out):
         return _fallback("short", viewer_id, limit, offset)
     if totals.merged:
-        merged = joint.merged_ids if joint else reads.merged_ids(viewer_id, window)
-        ids = sorted(set(ids) | set(merged), reverse=True)[:window]
+        ids = sorted(set(ids) | set(head.merged_ids), reverse=True)[:window]
     if len(ids) <= offset:
         return ArticlePage([], totals.articles)
     return ids[offset:window], totals.articles
+
+
+def _head(viewer_id: int, window: int) -> reads.Joint | None:
+    """The timeline's window, the counters and the merged authors' ids from the stores (one
+    statement when the timelines live in PostgreSQL); None when the store does not answer."""
+    if reads.in_one_statement():
+        return reads.window_and_counters(viewer_id, window)
+    ids = _window(viewer_id, window)
+    if ids is UNAVAILABLE:
+        return None
+    if ids is None:
+        return reads.Joint(None, reads.Counters(0, False, 0), [])
+    totals = reads.counters(viewer_id)
+    merged = reads.merged_ids(viewer_id, window) if totals.merged else []
+    return reads.Joint(ids, totals, merged)
 
 
 def _page_by_query(

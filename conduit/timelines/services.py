@@ -16,6 +16,7 @@ from django.db.models import Count, Max, QuerySet, Subquery, Sum
 from conduit.articles import feed
 from conduit.articles.models import Article, SiteCounter
 from conduit.profiles.models import Follow
+from conduit.timelines import heads
 from conduit.timelines.models import MergedAuthor
 from conduit.timelines.stores import timeline_store
 from conduit.users.models import User
@@ -60,15 +61,21 @@ def article_fan_out(*, article_id: int) -> int:
     author_id = row["author_id"]
     if row["author__followers_count"] > settings.FEED_FANOUT_MAX_FOLLOWERS:
         MergedAuthor.objects.get_or_create(user_id=author_id)
+        heads.renew_merged()
         return 0
     if is_merged(author_id):
+        heads.renew_merged()  # its followers' counters and merged ids
         return 0
     store, reached = timeline_store(), []
     for chunk in _follower_chunks([author_id]):
-        store.push(article_id, chunk)
+        try:
+            store.push(article_id, chunk)
+        finally:  # a push that failed on one master landed on the others
+            heads.renew(chunk)
         reached.extend(chunk)
     if reached and not Article.objects.filter(pk=article_id).exists():
         store.remove([article_id], reached)  # deleted meanwhile: its removal may have run first
+        heads.renew(reached)
     logger.info("timeline fan-out", article_id=article_id, followers=len(reached))
     return len(reached)
 
@@ -91,6 +98,7 @@ def follow_backfill(*, follower_id: int, followee_id: int) -> None:
     if is_merged(followee_id):
         return
     timeline_store().add(follower_id, _fanned_out_newest(follower_id))
+    heads.renew([follower_id])
 
 
 def timeline_scrub(*, user_id: int) -> int:
@@ -107,6 +115,8 @@ def timeline_scrub(*, user_id: int) -> int:
     )
     gone = [article_id for article_id in ids if article_id not in kept]
     store.remove(gone, [user_id])
+    if gone:
+        heads.renew([user_id])
     return len(gone)
 
 
@@ -114,11 +124,15 @@ def articles_unpublish(*, article_ids: Sequence[int], author_ids: Sequence[int])
     """Deleted articles out of their authors' followers' timelines."""
     store = timeline_store()
     for chunk in _follower_chunks(sorted(set(author_ids))):
-        store.remove(article_ids, chunk)
+        try:
+            store.remove(article_ids, chunk)
+        finally:  # their counters changed too, merged authors' followers included
+            heads.renew(chunk)
 
 
 def timeline_drop(*, user_id: int) -> None:
-    """An erased user: their timeline, and their mark as a merged author."""
+    """An erased user: their timeline, and their mark as a merged author (their follows went
+    first, one by one: each follower's relations token, and so their head, was renewed)."""
     timeline_store().drop(user_id)
     MergedAuthor.objects.filter(user_id=user_id).delete()
 
@@ -128,6 +142,7 @@ def timeline_rebuild(*, user_id: int) -> int:
     of the authors they follow, merged authors left to the read. Returns its length."""
     ids = _fanned_out_newest(user_id)
     timeline_store().replace(user_id, ids)
+    heads.renew([user_id])
     return len(ids)
 
 
@@ -184,4 +199,5 @@ def merged_authors_refresh() -> tuple[int, int]:
         [MergedAuthor(user_id=pk) for pk in over.values_list("pk", flat=True)],
         ignore_conflicts=True,
     )
+    heads.renew_merged()
     return len(marked), unmarked

@@ -1,5 +1,6 @@
 """Round trips to the Redis Cluster (ADR 0034): a warm feed read is one round trip for the ids
-plus the database's query for the counters (the page's cards are the card cache's); a fan-out
+plus the database's query for the counters (the page's cards are the card cache's), none while
+the viewer's head is cached (``conduit/timelines/heads.py``); a fan-out
 chunk is one round trip per master holding some of its timelines. Counted on the client's real
 connections: every send of packed commands is one round trip."""
 
@@ -9,7 +10,7 @@ import pytest
 from redis.connection import Connection
 
 from conduit.articles.feed import article_feed
-from conduit.timelines import services
+from conduit.timelines import heads, services
 from conduit.timelines.stores import timeline_store
 from tests.factories import UserFactory, follow, make_article
 from tests.timelines.support import forget_store
@@ -38,8 +39,9 @@ def on_cluster(settings, running_redis_cluster) -> None:
 
 
 @pytest.mark.parametrize("n", [1, 20])
+@pytest.mark.parametrize("head", ["cached", "renewed"])
 def test_a_warm_feed_read_is_one_round_trip(
-    n, on_cluster, user, auth_api, round_trips, django_assert_num_queries
+    n, head, on_cluster, user, auth_api, round_trips, django_assert_num_queries
 ):
     for i in range(n):
         author = UserFactory()
@@ -47,12 +49,16 @@ def test_a_warm_feed_read_is_one_round_trip(
         follow(user, author)
     services.timeline_rebuild(user_id=user.pk)
     auth_api.get("/api/articles/feed")  # the client reads the cluster's slots once
+    if head == "renewed":  # a fan-out reached the viewer: the head is read again
+        heads.renew([user.pk])
     round_trips[0] = 0
-    # The followed authors' counters only: the user, the page's cards, their authors and the
-    # viewer's flags are in the cache now (the first read kept them).
-    with django_assert_num_queries(1):
+    # The user, the page's cards, their authors and the viewer's flags are in the cache now
+    # (the first read kept them), and so is the viewer's head until a write renews it; then
+    # it is the window (one round trip) and the followed authors' counters (one query).
+    reads = 0 if head == "cached" else 1
+    with django_assert_num_queries(reads):
         response = auth_api.get("/api/articles/feed")
-    assert round_trips[0] == 1
+    assert round_trips[0] == reads
     expected = article_feed(viewer_id=user.pk, limit=20, offset=0)
     assert [a["slug"] for a in response.json()["articles"]] == [
         a["slug"] for a in expected.articles
