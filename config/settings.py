@@ -703,12 +703,6 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "console"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
-# How long a line of info and below may wait in the process before it is written: the lines go
-# out in batches, from a thread of their own (conduit/platform/observability/logs.py, ADR 0042).
-# 0: each line as it is logged. Warnings and errors are written at once.
-LOG_FLUSH_SECONDS = env.float("LOG_FLUSH_SECONDS", default=0.05)
-if not 0 <= LOG_FLUSH_SECONDS <= 10:
-    raise ImproperlyConfigured("LOG_FLUSH_SECONDS must be between 0 and 10")
 
 # Paths whose next segment is a capability (a signed link that works without signing in): never
 # written to a log (docs/security.md).

@@ -42,6 +42,3 @@ CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
 # cached on its first use (by an earlier test in the same process): three access-log tests failed
 # after the API tests had run in the same command.
 structlog.configure(cache_logger_on_first_use=False)  # noqa: F405
-# Log lines written as they are logged: tests read them from captured stdout at once
-# (tests/platform/test_log_writer.py covers the batches).
-LOG_FLUSH_SECONDS = 0.0
