@@ -594,6 +594,11 @@ TIMELINE_SOCKET_TIMEOUT = env.float("TIMELINE_SOCKET_TIMEOUT", default=0.25)
 TIMELINE_CONNECT_TIMEOUT = env.float("TIMELINE_CONNECT_TIMEOUT", default=0.25)
 # After a store error, a process reads the feed's query this long without trying the store.
 TIMELINE_RETRY_SECONDS = env.float("TIMELINE_RETRY_SECONDS", default=1.0)
+# A reader's timeline head (window and counters) is kept in the cache this long at most, served
+# while no write renewed it (conduit/timelines/heads.py); 0: read from the stores every time.
+FEED_HEAD_SECONDS = env.int("FEED_HEAD_SECONDS", default=60)
+if FEED_HEAD_SECONDS < 0:
+    raise ImproperlyConfigured("FEED_HEAD_SECONDS must be 0 or more")
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

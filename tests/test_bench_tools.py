@@ -287,6 +287,16 @@ def test_a_run_where_wrk_was_near_its_one_core_gets_a_note():
             },
             "-timelines-redis-cluster",
         ),
+        (
+            {
+                "cache": "locmem",
+                "replica": False,
+                "db": "persistent",
+                "redis_killed": False,
+                "feed_heads": False,
+            },
+            "-feed-heads-off",
+        ),
     ],
 )
 def test_the_result_file_is_named_after_its_variant(variant, suffix):

@@ -268,6 +268,8 @@ class Results:
                 continue
             if v.get("timelines", "database") != "database":  # the Redis Cluster store's runs
                 continue
+            if not v.get("feed_heads", True):  # every feed read asking the stores
+                continue
             if workers is not None and v["workers"] != workers:
                 continue
             out.append((name, doc))

@@ -16,11 +16,13 @@ A head is served while three tokens are what they were when it was read from the
 
 The tokens are kept in the head's value and compared, so the tokens and the head are one cache
 read. Anything no write here announces (an account deleted outside the erasure, counters
-repaired by hand) shows when the head expires, after ``HEAD_SECONDS``. With the card cache off
-(``CACHE_ARTICLES=false``) no head is kept.
+repaired by hand) shows when the head expires, after ``FEED_HEAD_SECONDS`` (0: no head is
+kept). With the card cache off (``CACHE_ARTICLES=false``) no head is kept either.
 """
 
 from collections.abc import Callable, Iterable
+
+from django.conf import settings
 
 from conduit.articles.entries import enabled
 from conduit.platform.cache import bulk
@@ -28,7 +30,6 @@ from conduit.platform.cache.safe import cache
 from conduit.profiles.invalidation import RELATIONS_SECONDS, relations_key
 from conduit.timelines.reads import Joint
 
-HEAD_SECONDS = 60
 TOKEN_SECONDS = RELATIONS_SECONDS
 MERGED_EPOCH = "tl-merged"
 
@@ -44,7 +45,8 @@ def _head_key(user_id: int, window: int) -> str:
 def cached(viewer_id: int, window: int, read: Callable[[], Joint | None]) -> Joint | None:
     """The viewer's head for ``window`` entries: from the cache when its tokens still hold,
     else ``read()`` (None: the store did not answer), kept when the timeline is built."""
-    if not enabled():
+    seconds = settings.FEED_HEAD_SECONDS
+    if not seconds or not enabled():
         return read()
     tokens = {
         _token_key(viewer_id): TOKEN_SECONDS,
@@ -60,7 +62,7 @@ def cached(viewer_id: int, window: int, read: Callable[[], Joint | None]) -> Joi
         return head
     head_read = read()
     if head_read is not None and head_read.ids is not None:
-        cache.set(key, (current, head_read), HEAD_SECONDS)
+        cache.set(key, (current, head_read), seconds)
     return head_read
 
 

@@ -112,3 +112,14 @@ def test_renewing_a_head_reads_it_again(user, committed, django_assert_num_queri
     expected = query(user)
     with django_assert_num_queries(by_path(1, 2)):  # the window and counters, then no card
         assert read(user) == expected
+
+
+def test_no_head_is_kept_with_feed_head_seconds_0(
+    user, committed, settings, django_assert_num_queries
+):
+    followed_with_cached_head(user, committed)
+    settings.FEED_HEAD_SECONDS = 0
+    expected = query(user)
+    for _ in range(2):
+        with django_assert_num_queries(by_path(1, 2)):
+            assert read(user) == expected

@@ -183,6 +183,8 @@ def variant_suffix(variant: dict[str, Any]) -> str:
         parts.append("tracing")
     if variant.get("timelines", "database") != "database":
         parts.append(f"timelines-{variant['timelines']}")
+    if not variant.get("feed_heads", True):
+        parts.append("feed-heads-off")
     return "".join(f"-{part}" for part in parts)
 
 

@@ -66,6 +66,9 @@ class Bench:
             "broker": args.broker,
             "tracing": bool(args.tracing),
             "timelines": args.timelines,
+            # FEED_HEAD_SECONDS=0 in the environment (the app's too): every feed read asks
+            # the stores for its timeline's head, as one whose head a write renewed does.
+            "feed_heads": os.environ.get("FEED_HEAD_SECONDS", "").strip() != "0",
         }
 
     def prepare(self) -> tuple[Inputs, dict[str, Any], dict[str, Any], dict[str, Any]]:
