@@ -207,7 +207,8 @@ def size_pairs(results: Results) -> list[tuple[str, str, str, float, float, floa
         size = doc["size"].get("name") if isinstance(doc.get("size"), dict) else None
         variant = cap.ci.variant_of(doc)
         timelines = variant.get("timelines", "database")
-        key = (doc["commit"]["id"], f"{variant['cache']}/{variant['db']}/{timelines}")
+        heads = "heads" if variant.get("feed_heads", True) else "no-heads"
+        key = (doc["commit"]["id"], f"{variant['cache']}/{variant['db']}/{timelines}/{heads}")
         by_key.setdefault(key, {}).setdefault(str(size), (name, doc))
     out = []
     for (_commit, _variant), sizes in sorted(by_key.items()):
