@@ -7,8 +7,9 @@ storing it for next time. Around that sit the four rules that make it safe to sh
 
 * **Tombstones.** ``bury(keys)`` replaces entries with a short-lived tombstone, at once and again
   when the transaction commits (a reader that read the old rows while the write was in flight is
-  covered by the second). Fills use "add", never overwriting, and skip a key whose tombstone the
-  reader saw: a reader that read the row before the commit cannot put the old version back.
+  covered by the second; outside a transaction the write has committed, and once is enough).
+  Fills use "add", never overwriting, and skip a key whose tombstone the reader saw: a reader
+  that read the row before the commit cannot put the old version back.
 * **Generations.** ``tokens(keys)`` reads the current token of each key (a list's generation, a
   viewer's relations token), making one where none is; ``renew(keys)`` replaces them. An entry
   stored with the token it was read under is never taken for one read under a newer token.
@@ -124,10 +125,12 @@ def _now_and_on_commit(action: Callable[[], None]) -> None:
 
     act()
     after = _after_statement.get()
-    if after is not None and not transaction.get_connection().in_atomic_block:
+    in_transaction = transaction.get_connection().in_atomic_block
+    if after is not None and not in_transaction:
         after.append(act)  # the statement commits when it ends: sent then (``statement``)
-    else:
+    elif in_transaction:
         transaction.on_commit(act, robust=True)
+    # Outside a transaction the write has committed: on_commit would only send it again now.
 
 
 _batch: ContextVar[list[Callable[[], None]] | None] = ContextVar("conduit_bulk_batch", default=None)
