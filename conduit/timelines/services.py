@@ -97,8 +97,8 @@ def follow_backfill(*, follower_id: int, followee_id: int) -> None:
         return  # unfollowed meanwhile
     if is_merged(followee_id):
         return
-    timeline_store().add(follower_id, _fanned_out_newest(follower_id))
-    heads.renew([follower_id])
+    if timeline_store().add(follower_id, _fanned_out_newest(follower_id)):
+        heads.renew([follower_id])  # only a built timeline has a head in the cache
 
 
 def timeline_scrub(*, user_id: int) -> int:

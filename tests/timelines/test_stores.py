@@ -58,10 +58,11 @@ def test_push_reaches_built_timelines_only_and_keeps_the_bound(store):
 
 def test_add_backfills_a_built_timeline_only(store):
     store.replace(1, [10])
-    store.add(1, [4, 11, 2, 8, 6, 3])
+    assert store.add(1, [4, 11, 2, 8, 6, 3]) is True
     assert store.window(1, 10) == [11, 10, 8, 6, 4]
-    store.add(2, [4, 5])
+    assert store.add(2, [4, 5]) is False
     assert store.window(2, 10) is None
+    assert store.add(1, []) is False
 
 
 def test_remove_takes_ids_out_of_many_timelines(store):

@@ -25,8 +25,9 @@ class TimelineStore(Protocol):
     def push(self, article_id: int, user_ids: Sequence[int]) -> None:
         """Add one article to each of these users' built timelines, trimming them."""
 
-    def add(self, user_id: int, article_ids: Sequence[int]) -> None:
-        """Add articles to one user's timeline if it is built (a backfill), trimming it."""
+    def add(self, user_id: int, article_ids: Sequence[int]) -> bool:
+        """Add articles to one user's timeline if it is built (a backfill), trimming it;
+        whether it was (and there were articles to add)."""
 
     def remove(self, article_ids: Sequence[int], user_ids: Sequence[int]) -> None:
         """Remove these articles from these users' timelines."""

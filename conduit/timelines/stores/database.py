@@ -41,14 +41,15 @@ class DatabaseStore:
         if article_id % TRIM_EVERY == 0:
             self._trim(built)
 
-    def add(self, user_id: int, article_ids: Sequence[int]) -> None:
+    def add(self, user_id: int, article_ids: Sequence[int]) -> bool:
         if not article_ids or not self._built([user_id]):
-            return
+            return False
         Entry.objects.bulk_create(
             [Entry(user_id=user_id, article_id=article_id) for article_id in article_ids],
             ignore_conflicts=True,
         )
         self._trim([user_id])
+        return True
 
     def remove(self, article_ids: Sequence[int], user_ids: Sequence[int]) -> None:
         if article_ids and user_ids:

@@ -130,17 +130,17 @@ class RedisClusterStore:
                     raise
                 sha = str(connection.script_load(_ADD))
 
-    def add(self, user_id: int, article_ids: Sequence[int]) -> None:
+    def add(self, user_id: int, article_ids: Sequence[int]) -> bool:
         if not article_ids:
-            return
+            return False
         with _answering():
-            self._eval(_ADD, timeline_key(user_id), self.size, *article_ids)
+            return bool(self._eval(_ADD, timeline_key(user_id), self.size, *article_ids))
 
-    def _eval(self, script: str, key: str, *args: object) -> None:
+    def _eval(self, script: str, key: str, *args: object) -> object:
         """EVAL on the key's node, named: without it redis-py asks the server for a script's
         keys (``COMMAND GETKEYS``), one more round trip."""
         node = self.client.get_node_from_key(key)
-        self.client.execute_command("EVAL", script, 1, key, *args, target_nodes=node)
+        return self.client.execute_command("EVAL", script, 1, key, *args, target_nodes=node)
 
     def remove(self, article_ids: Sequence[int], user_ids: Sequence[int]) -> None:
         if not article_ids or not user_ids:
