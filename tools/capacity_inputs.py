@@ -259,10 +259,10 @@ class Results:
         return found
 
     def runs(
-        self, cache: str, workers: int | None = None, *, feed_heads: bool = True
+        self, cache: str, workers: int | None = None, *, feed_heads: bool | None = True
     ) -> list[tuple[str, dict[str, Any]]]:
         """The default topology's runs with this cache; ``feed_heads=False``: those whose feed
-        reads asked the stores every time (``FEED_HEAD_SECONDS=0``) instead."""
+        reads asked the stores every time (``FEED_HEAD_SECONDS=0``) instead; None: both."""
         out = []
         for name, doc in self.docs:
             if "scenarios" not in doc or not isinstance(doc["scenarios"], dict):
@@ -272,7 +272,7 @@ class Results:
                 continue
             if v.get("timelines", "database") != "database":  # the Redis Cluster store's runs
                 continue
-            if v.get("feed_heads", True) != feed_heads:
+            if feed_heads is not None and v.get("feed_heads", True) != feed_heads:
                 continue
             if workers is not None and v["workers"] != workers:
                 continue
@@ -303,17 +303,15 @@ class Results:
 
         ordered = [d for d in self.docs if at_1m(d)] + [d for d in self.docs if not at_1m(d)]
         default_topology = {
-            n
-            for c in ("off", "redis", "locmem")
-            for heads in (True, False)
-            for n, _d in self.runs(c, feed_heads=heads)
+            n for c in ("off", "redis", "locmem") for n, _d in self.runs(c, feed_heads=None)
         }
         for name, doc in ordered:
             if name not in default_topology:
                 continue
-            recorded = variant_of(doc).get("feed_heads")  # None: a run from before the heads
-            if warm and (recorded is (not feed_heads) or (feed_heads and recorded is None)):
-                continue  # the query (not warm) is the same read in every run
+            # A run from before the heads recorded none: its reads asked the stores. The query
+            # (not warm) is the same read in every run.
+            if warm and (variant_of(doc).get("feed_heads") is True) != feed_heads:
+                continue
             for scenario in ("feed", "feed_fallback"):
                 s = doc["scenarios"].get(scenario)
                 if not s or (s.get("cpu_cores") or {}).get("app") is None:
